@@ -1,0 +1,49 @@
+#pragma once
+/// \file
+/// A console reporter that also remembers each benchmark's time, so that a
+/// benchmark binary can print ratios against a baseline measured in the same
+/// process (DEVELOPERS.md rule 4).
+
+#include <benchmark/benchmark.h>
+#include <fmt/core.h>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace strata::bench {
+
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs)
+      if (!run.error_occurred && run.run_type == Run::RT_Iteration)
+        ns_[run.benchmark_name()] =
+            run.GetAdjustedRealTime() * (run.time_unit == benchmark::kNanosecond    ? 1.0
+                                         : run.time_unit == benchmark::kMicrosecond ? 1e3
+                                         : run.time_unit == benchmark::kMillisecond ? 1e6
+                                                                                    : 1e9);
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  /// Prints candidate/baseline as "baseline is Nx the time of candidate".
+  void ratio(const std::string& label, const std::string& baseline,
+             const std::string& candidate) const {
+    const auto b = ns_.find(baseline), c = ns_.find(candidate);
+    if (b == ns_.end() || c == ns_.end()) return;  // filtered out with --benchmark_filter
+    fmt::print("{:<48} {:>12.1f} ns {:>12.1f} ns {:>9.2f}x\n", label, b->second, c->second,
+               b->second / c->second);
+  }
+  void header(const char* what) const {
+    fmt::print("\n{:<48} {:>15} {:>15} {:>10}\n", what, "baseline", "candidate", "ratio");
+  }
+  double ns(const std::string& name) const {
+    auto it = ns_.find(name);
+    return it == ns_.end() ? 0.0 : it->second;
+  }
+
+ private:
+  std::map<std::string, double> ns_;
+};
+
+}  // namespace strata::bench

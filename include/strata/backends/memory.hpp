@@ -1,0 +1,189 @@
+#pragma once
+/// \file
+/// MemoryRepository: the embedded HOT tier. An ordered map per shard, a
+/// reader-writer lock per shard, TTL read through the injected Clock.
+///
+/// Thread safety: every member may be called concurrently. store_many and
+/// erase_many lock every shard they touch (in ascending order, so they cannot
+/// deadlock) and so apply all-or-none and become visible at once
+/// (atomic_batches = true). After any call the repository is consistent; there
+/// is no failure state to recover from.
+
+#include "strata/core/batch_result.hpp"
+#include "strata/core/clock.hpp"
+#include "strata/core/config.hpp"
+#include "strata/core/load_result.hpp"
+#include "strata/core/record.hpp"
+
+#include <algorithm>     // std::min
+#include <bit>           // std::bit_ceil
+#include <cstddef>       // std::size_t
+#include <functional>    // std::less, std::hash
+#include <map>           // std::map
+#include <memory>        // std::unique_ptr
+#include <mutex>         // std::unique_lock
+#include <optional>      // std::optional
+#include <shared_mutex>  // std::shared_mutex, std::shared_lock
+#include <span>          // std::span
+#include <string>        // std::string
+#include <string_view>   // std::string_view
+#include <type_traits>   // std::is_same_v
+#include <vector>        // std::vector
+
+STRATA_BEGIN_NAMESPACE
+
+struct MemoryOptions {
+  std::size_t shards = 16;  ///< rounded up to a power of two; 0 means 1
+  Clock clock{};            ///< decides expiry; the system clock by default
+};
+
+class MemoryRepository {
+ public:
+  static constexpr bool atomic_batches = true;
+  static constexpr bool in_process = true;
+
+  MemoryRepository() : MemoryRepository(MemoryOptions{}) {}
+  explicit MemoryRepository(MemoryOptions options)
+      : clock_(options.clock),
+        shard_count_(std::bit_ceil(options.shards == 0 ? std::size_t{1} : options.shards)),
+        shards_(std::make_unique<Shard[]>(shard_count_)) {}
+
+  BatchResult store_many(std::span<const Record> records) {
+    BatchResult result(records.size());
+    {
+      ShardLocks<std::unique_lock<std::shared_mutex>> locks(*this, records, &Record::key);
+      for (const Record& record : records) {
+        auto& map = shard_of(record.key).map;
+        auto it = map.find(record.key);
+        if (it == map.end()) it = map.emplace(std::string(record.key), Entry{}).first;
+        Entry& entry = it->second;
+        entry.envelope.assign(record.envelope);
+        entry.expires_at = record.expires_at;
+      }
+    }
+    result.mark_all_stored();
+    return result;
+  }
+
+  LoadResult load_many(std::span<const std::string_view> keys) const {
+    LoadResult result(keys.size());
+    const TimePoint now = clock_.now();
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const Shard& shard = shard_of(keys[i]);
+      std::shared_lock lock(shard.mutex);
+      auto it = shard.map.find(keys[i]);
+      if (it != shard.map.end() && it->second.live(now)) result.set_found(i, it->second.envelope);
+    }
+    return result;
+  }
+
+  EraseResult erase_many(std::span<const std::string_view> keys) {
+    const TimePoint now = clock_.now();
+    std::size_t erased = 0;
+    ShardLocks<std::unique_lock<std::shared_mutex>> locks(*this, keys, nullptr);
+    for (std::string_view key : keys) {
+      Shard& shard = shard_of(key);
+      auto it = shard.map.find(key);
+      if (it == shard.map.end()) continue;
+      erased += it->second.live(now);
+      shard.map.erase(it);
+    }
+    return {erased, {}};
+  }
+
+  /// Live records whose key starts with `prefix`, in key order, after `cursor`
+  /// (the last key of the previous page).
+  ScanPage scan(std::string_view prefix, std::string_view cursor, std::size_t limit) const {
+    ScanPage page;
+    const TimePoint now = clock_.now();
+    const std::string_view from = cursor.empty() ? prefix : cursor;
+    // Each shard contributes its first limit + 1 candidates; the smallest
+    // `limit` of all of them are the page, and a leftover means more pages.
+    std::map<std::string, std::string, std::less<>> candidates;
+    for (std::size_t s = 0; s < shard_count_; ++s) {
+      std::shared_lock lock(shards_[s].mutex);
+      const auto& map = shards_[s].map;
+      auto it = cursor.empty() ? map.lower_bound(from) : map.upper_bound(from);
+      for (std::size_t taken = 0; it != map.end() && taken <= limit; ++it) {
+        if (!it->first.starts_with(prefix)) break;
+        if (!it->second.live(now)) continue;
+        candidates.emplace(it->first, it->second.envelope);
+        ++taken;
+      }
+    }
+    page.done = candidates.size() <= limit;
+    for (auto& [key, envelope] : candidates) {
+      if (page.records.size() == limit) break;
+      page.records.push_back({key, std::move(envelope)});
+    }
+    if (!page.records.empty()) page.next_cursor = page.records.back().key;
+    return page;
+  }
+
+  /// Removes expired records, returning how many.
+  std::size_t purge_expired() {
+    const TimePoint now = clock_.now();
+    std::size_t purged = 0;
+    for (std::size_t s = 0; s < shard_count_; ++s) {
+      std::unique_lock lock(shards_[s].mutex);
+      purged += std::erase_if(shards_[s].map, [&](const auto& kv) { return !kv.second.live(now); });
+    }
+    return purged;
+  }
+
+  /// Records held, expired or not (a diagnostic, not a count of live keys).
+  std::size_t size() const {
+    std::size_t n = 0;
+    for (std::size_t s = 0; s < shard_count_; ++s) {
+      std::shared_lock lock(shards_[s].mutex);
+      n += shards_[s].map.size();
+    }
+    return n;
+  }
+
+ private:
+  struct Entry {
+    std::string envelope;
+    std::optional<TimePoint> expires_at;
+    bool live(TimePoint now) const noexcept { return !expires_at || !is_expired(*expires_at, now); }
+  };
+  struct Shard {
+    mutable std::shared_mutex mutex;
+    std::map<std::string, Entry, std::less<>> map;
+  };
+
+  std::size_t shard_index(std::string_view key) const noexcept {
+    return std::hash<std::string_view>{}(key) & (shard_count_ - 1);
+  }
+  Shard& shard_of(std::string_view key) noexcept { return shards_[shard_index(key)]; }
+  const Shard& shard_of(std::string_view key) const noexcept { return shards_[shard_index(key)]; }
+
+  /// Locks, in ascending shard order, every shard one of the items maps to.
+  template <class Lock>
+  class ShardLocks {
+   public:
+    template <class Items, class Member>
+    ShardLocks(MemoryRepository& repo, const Items& items, Member key_of) {
+      std::vector<bool> touched(repo.shard_count_, false);
+      for (const auto& item : items) {
+        std::string_view key;
+        if constexpr (std::is_same_v<Member, std::nullptr_t>)
+          key = item;
+        else
+          key = item.*key_of;
+        touched[repo.shard_index(key)] = true;
+      }
+      for (std::size_t s = 0; s < repo.shard_count_; ++s)
+        if (touched[s]) locks_.emplace_back(repo.shards_[s].mutex);
+    }
+
+   private:
+    std::vector<Lock> locks_;
+  };
+
+  Clock clock_;
+  std::size_t shard_count_;
+  std::unique_ptr<Shard[]> shards_;
+};
+
+STRATA_END_NAMESPACE

@@ -1,0 +1,100 @@
+#pragma once
+/// \file
+/// CoherenceGuard: keeps a cache a subset of storage while threads race.
+///
+/// The hazard: thread A stores v1 while thread B deletes the key; if A puts v1
+/// into the cache after B's delete invalidated it, the cache holds a value that
+/// storage does not. The same race exists between a read that fills the cache
+/// and a concurrent write. The guard closes both with a generation counter and
+/// an in-flight count per stripe of keys:
+///
+///  - a write (set or delete) begins by bumping the stripe's generation and
+///    in-flight count and dropping the cache entry;
+///  - it ends by putting the stored value only if no other write of the stripe
+///    is in flight and none began since it did; otherwise it drops the entry;
+///  - a read that missed fills the cache only if no write of the stripe was in
+///    flight when it started, none is now, and none began in between.
+///
+/// Every check and the cache operation that follows it happen under the
+/// stripe's lock, so no interleaving can slip between them. A conflict only
+/// ever costs a cache fill, never coherence. Stripes are shared by keys, so an
+/// unrelated key's write can also skip a fill; with 1024 stripes that is rare.
+
+#include "strata/core/clock.hpp"
+#include "strata/core/config.hpp"
+
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint64_t
+#include <functional>   // std::hash
+#include <limits>       // std::numeric_limits
+#include <memory>       // std::unique_ptr
+#include <mutex>        // std::mutex, std::lock_guard
+#include <optional>     // std::optional
+#include <string_view>  // std::string_view
+
+STRATA_BEGIN_NAMESPACE
+namespace detail {
+
+class CoherenceGuard {
+ public:
+  using Ticket = std::uint64_t;
+  static constexpr Ticket no_fill = std::numeric_limits<Ticket>::max();
+  static constexpr std::size_t stripe_count = 1024;
+
+  CoherenceGuard() : stripes_(std::make_unique<Stripe[]>(stripe_count)) {}
+
+  template <class Cache>
+  Ticket begin_write(Cache& cache, std::string_view key) {
+    Stripe& s = stripe_of(key);
+    std::lock_guard lock(s.mutex);
+    ++s.in_flight;
+    cache.erase(key);
+    return ++s.generation;
+  }
+
+  /// Ends a write. `value` is the stored value to cache, or nullptr when the
+  /// write failed, was a delete, or the policy only invalidates.
+  template <class Cache>
+  void end_write(Cache& cache, std::string_view key, Ticket ticket, const std::string_view* value,
+                 std::optional<TimePoint> expires_at) {
+    Stripe& s = stripe_of(key);
+    std::lock_guard lock(s.mutex);
+    --s.in_flight;
+    if (value != nullptr && s.in_flight == 0 && s.generation == ticket)
+      cache.put(key, *value, expires_at);
+    else
+      cache.erase(key);
+  }
+
+  Ticket begin_read(std::string_view key) {
+    Stripe& s = stripe_of(key);
+    std::lock_guard lock(s.mutex);
+    return s.in_flight == 0 ? s.generation : no_fill;
+  }
+
+  template <class Cache>
+  void end_read(Cache& cache, std::string_view key, Ticket ticket, std::string_view value,
+                std::optional<TimePoint> expires_at) {
+    if (ticket == no_fill) return;
+    Stripe& s = stripe_of(key);
+    std::lock_guard lock(s.mutex);
+    if (s.in_flight == 0 && s.generation == ticket) cache.put(key, value, expires_at);
+  }
+
+ private:
+  struct Stripe {
+    std::mutex mutex;
+    std::uint64_t generation = 0;
+    std::uint64_t in_flight = 0;
+  };
+  Stripe& stripe_of(std::string_view key) noexcept {
+    // The high bits: the cache shards by the low ones.
+    const std::uint64_t h = std::hash<std::string_view>{}(key);
+    return stripes_[(h >> 20) % stripe_count];
+  }
+
+  std::unique_ptr<Stripe[]> stripes_;
+};
+
+}  // namespace detail
+STRATA_END_NAMESPACE

@@ -1,0 +1,100 @@
+#pragma once
+/// \file
+/// strata's error vocabulary. Data-path outcomes are values (a std::error_code
+/// per failed item, from strata::error_category()); exceptions rooted at
+/// strata::Error are reserved for construction and misconfiguration
+/// (docs/adr/0002-errors-as-values.md).
+
+#include "strata/core/config.hpp"
+
+#include <stdexcept>     // std::runtime_error
+#include <string>        // std::string
+#include <system_error>  // std::error_code, std::error_category
+
+STRATA_BEGIN_NAMESPACE
+
+/// Every error strata reports on the data path. Zero is never used: a
+/// default-constructed std::error_code means success.
+enum class errc {
+  invalid_key = 1,      ///< the key is empty, too long or has a byte outside the allowed set
+  value_too_large,      ///< the value exceeds StoreOptions::max_value_bytes
+  backend_unavailable,  ///< the tier's server or file could not be reached
+  timeout,              ///< the backend did not answer within its configured timeout
+  checksum_mismatch,    ///< the stored value's XXH3-64 differs from the envelope's
+  corrupt_record,       ///< the stored bytes are not a strata envelope this version can read
+  pool_exhausted,       ///< no pooled connection became free within the checkout timeout
+  outcome_unknown,      ///< the backend did not confirm whether the write was applied
+  tier_not_configured,  ///< the router chose a tier this store was composed without
+  invalid_ttl,          ///< the time to live is negative
+};
+
+namespace detail {
+
+class ErrorCategory final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "strata"; }
+
+  std::string message(int value) const override {
+    switch (static_cast<errc>(value)) {
+      case errc::invalid_key:
+        return "invalid key: a key must be 1 to " + std::to_string(STRATA_MAX_KEY_BYTES) +
+               " bytes of printable ASCII (0x21-0x7E: no spaces, control or non-ASCII bytes)";
+      case errc::value_too_large:
+        return "value too large: raise StoreOptions::max_value_bytes or split the value";
+      case errc::backend_unavailable:
+        return "backend unavailable: the tier's server or storage could not be reached; "
+               "check that it is running and reachable, then retry";
+      case errc::timeout:
+        return "timeout: the backend did not answer in time; retry, or raise the tier's timeout";
+      case errc::checksum_mismatch:
+        return "checksum mismatch: the stored value does not match its checksum; the record "
+               "is damaged, restore it from another tier or a backup";
+      case errc::corrupt_record:
+        return "corrupt record: the stored bytes are not a readable strata envelope "
+               "(truncated, foreign, or written by a newer strata)";
+      case errc::pool_exhausted:
+        return "connection pool exhausted: no connection became free within the checkout "
+               "timeout; raise the pool size or overflow, or lower concurrency";
+      case errc::outcome_unknown:
+        return "outcome unknown: the backend did not confirm this write; it may or may not "
+               "have been applied, so read the key back before relying on it";
+      case errc::tier_not_configured:
+        return "tier not configured: the router chose a tier this store has no repository for; "
+               "fix the routing table or compose the store with that tier";
+      case errc::invalid_ttl:
+        return "invalid ttl: a time to live must be positive, or zero for a record that "
+               "never expires";
+    }
+    return "unknown strata error";
+  }
+};
+
+}  // namespace detail
+
+/// The category of every strata::errc.
+inline const std::error_category& error_category() noexcept {
+  static const detail::ErrorCategory category;
+  return category;
+}
+
+inline std::error_code make_error_code(errc e) noexcept {
+  return {static_cast<int>(e), error_category()};
+}
+
+/// Root of strata's exceptions, thrown only for construction and
+/// misconfiguration (never for the outcome of a data-path call).
+class Error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// A store, router or repository was configured inconsistently.
+class ConfigError : public Error {
+ public:
+  using Error::Error;
+};
+
+STRATA_END_NAMESPACE
+
+template <>
+struct std::is_error_code_enum<strata::errc> : std::true_type {};

@@ -1,0 +1,77 @@
+#pragma once
+/// \file
+/// LoadResult: per position, the bytes, "absent", or the error. Absent and
+/// failed are distinct states, never confused.
+
+#include "strata/core/config.hpp"
+
+#include <cstddef>       // std::size_t
+#include <string>        // std::string
+#include <system_error>  // std::error_code
+#include <utility>       // std::move
+#include <vector>        // std::vector
+
+STRATA_BEGIN_NAMESPACE
+
+enum class LookupStatus : unsigned char {
+  absent,  ///< no record (never stored, erased, or expired)
+  found,   ///< `value` holds the bytes
+  failed,  ///< `error` says why the key could not be read
+};
+
+/// The outcome for one key. From a Repository, `value` is the stored envelope;
+/// from a TieredStore, the user's value (envelope decoded and verified).
+struct Lookup {
+  LookupStatus status = LookupStatus::absent;
+  std::string value{};
+  std::error_code error{};
+
+  bool found() const noexcept { return status == LookupStatus::found; }
+  bool absent() const noexcept { return status == LookupStatus::absent; }
+  bool failed() const noexcept { return status == LookupStatus::failed; }
+  explicit operator bool() const noexcept { return found(); }
+};
+
+/// One Lookup per input key, in input order.
+class LoadResult {
+ public:
+  LoadResult() = default;
+  explicit LoadResult(std::size_t size) : slots_(size) {}
+
+  std::size_t size() const noexcept { return slots_.size(); }
+  const Lookup& operator[](std::size_t i) const noexcept { return slots_[i]; }
+  Lookup& operator[](std::size_t i) noexcept { return slots_[i]; }
+  auto begin() const noexcept { return slots_.begin(); }
+  auto end() const noexcept { return slots_.end(); }
+
+  void set_found(std::size_t i, std::string value) {
+    slots_[i].status = LookupStatus::found;
+    slots_[i].value = std::move(value);
+    slots_[i].error.clear();
+  }
+  void set_absent(std::size_t i) noexcept {
+    slots_[i].status = LookupStatus::absent;
+    slots_[i].value.clear();
+    slots_[i].error.clear();
+  }
+  void set_failed(std::size_t i, std::error_code error) noexcept {
+    slots_[i].status = LookupStatus::failed;
+    slots_[i].value.clear();
+    slots_[i].error = error;
+  }
+  void fail_all(std::error_code error) noexcept {
+    for (std::size_t i = 0; i < slots_.size(); ++i) set_failed(i, error);
+  }
+
+  std::size_t count(LookupStatus status) const noexcept {
+    std::size_t n = 0;
+    for (const auto& slot : slots_) n += slot.status == status;
+    return n;
+  }
+  std::size_t found_count() const noexcept { return count(LookupStatus::found); }
+
+ private:
+  std::vector<Lookup> slots_;
+};
+
+STRATA_END_NAMESPACE

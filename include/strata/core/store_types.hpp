@@ -1,0 +1,64 @@
+#pragma once
+/// \file
+/// The value types of the TieredStore API: what a write takes, what a delete
+/// returns, and the store's options.
+
+#include "strata/core/clock.hpp"
+#include "strata/core/config.hpp"
+#include "strata/core/tier.hpp"
+
+#include <array>         // std::array
+#include <cstddef>       // std::size_t
+#include <string_view>   // std::string_view
+#include <system_error>  // std::error_code
+
+STRATA_BEGIN_NAMESPACE
+
+/// One key/value pair to write. Views: the caller keeps the bytes alive for the call.
+struct Item {
+  std::string_view key;
+  std::string_view value;
+  Millis ttl{0};  ///< time to live; zero means the record never expires; negative is invalid_ttl
+};
+
+/// What a read does when the routed tier cannot answer with a value.
+enum class ReadFallback {
+  none,              ///< the routed tier's answer is final
+  on_miss,           ///< an absent key is looked up in the lower tiers (hot -> warm -> cold)
+  on_miss_or_error,  ///< also when the routed tier failed; a lower tier's value then wins, and
+                     ///< if no lower tier has it the original error is reported, never "absent"
+};
+
+struct StoreOptions {
+  /// Largest value accepted, in bytes; a larger one fails with value_too_large.
+  std::size_t max_value_bytes = STRATA_DEFAULT_MAX_VALUE_BYTES;
+  ReadFallback read_fallback = ReadFallback::none;
+  /// Stamps created/updated times and decides expiry; the system clock by default.
+  Clock clock{};
+};
+
+/// The outcome of batch_delete / erase.
+struct DeleteResult {
+  /// Records removed, summed over tiers. A key normally lives in its routed
+  /// tier only; one copied to several tiers (rehydrate, demote) counts once per
+  /// tier that held it.
+  std::size_t erased = 0;
+  std::array<std::size_t, tier_count> erased_by_tier{};
+  /// Per tier: set when that tier could not complete the erase (its keys may
+  /// remain there). The cache is invalidated regardless.
+  std::array<std::error_code, tier_count> errors{};
+
+  bool ok() const noexcept {
+    for (const auto& e : errors)
+      if (e) return false;
+    return true;
+  }
+  /// The first tier error, hot to cold; empty when ok().
+  std::error_code error() const noexcept {
+    for (const auto& e : errors)
+      if (e) return e;
+    return {};
+  }
+};
+
+STRATA_END_NAMESPACE

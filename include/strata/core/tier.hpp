@@ -1,0 +1,33 @@
+#pragma once
+/// \file
+/// The three storage tiers a TieredStore composes.
+
+#include "strata/core/config.hpp"
+
+#include <array>        // std::array
+#include <cstddef>      // std::size_t
+#include <string_view>  // std::string_view
+
+STRATA_BEGIN_NAMESPACE
+
+/// Where a record lives. The order is the order of a read fallback: hot first.
+enum class Tier : unsigned char { hot = 0, warm = 1, cold = 2 };
+
+inline constexpr std::size_t tier_count = 3;
+inline constexpr std::array<Tier, tier_count> all_tiers{Tier::hot, Tier::warm, Tier::cold};
+
+constexpr std::size_t index_of(Tier tier) noexcept { return static_cast<std::size_t>(tier); }
+
+constexpr std::string_view to_string(Tier tier) noexcept {
+  switch (tier) {
+    case Tier::hot:
+      return "hot";
+    case Tier::warm:
+      return "warm";
+    case Tier::cold:
+      return "cold";
+  }
+  return "unknown";
+}
+
+STRATA_END_NAMESPACE

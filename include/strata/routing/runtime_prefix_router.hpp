@@ -1,0 +1,58 @@
+#pragma once
+/// \file
+/// RuntimePrefixRouter: the same longest-prefix rule as PrefixRouter, with a
+/// table built at run time (routes loaded from configuration).
+
+#include "strata/core/config.hpp"
+#include "strata/core/error.hpp"
+#include "strata/core/tier.hpp"
+
+#include <algorithm>    // std::stable_sort, std::adjacent_find
+#include <string>       // std::string
+#include <string_view>  // std::string_view
+#include <utility>      // std::move
+#include <vector>       // std::vector
+
+STRATA_BEGIN_NAMESPACE
+
+struct PrefixRoute {
+  std::string prefix;
+  Tier tier;
+};
+
+class RuntimePrefixRouter {
+ public:
+  /// Every key goes to `fallback`.
+  explicit RuntimePrefixRouter(Tier fallback = Tier::hot) : fallback_(fallback) {}
+
+  /// Throws ConfigError on a duplicate prefix: which route would win is then
+  /// a guess, and a routing table is the wrong place for one.
+  RuntimePrefixRouter(std::vector<PrefixRoute> routes, Tier fallback)
+      : routes_(std::move(routes)), fallback_(fallback) {
+    std::stable_sort(routes_.begin(), routes_.end(), [](const auto& a, const auto& b) {
+      return a.prefix.size() > b.prefix.size() ||
+             (a.prefix.size() == b.prefix.size() && a.prefix < b.prefix);
+    });
+    auto dup = std::adjacent_find(routes_.begin(), routes_.end(), [](const auto& a, const auto& b) {
+      return a.prefix == b.prefix;
+    });
+    if (dup != routes_.end())
+      throw ConfigError("strata::RuntimePrefixRouter: duplicate route prefix '" + dup->prefix +
+                        "'");
+  }
+
+  Tier operator()(std::string_view key) const noexcept {
+    for (const auto& route : routes_)  // longest first
+      if (key.starts_with(route.prefix)) return route.tier;
+    return fallback_;
+  }
+
+  const std::vector<PrefixRoute>& routes() const noexcept { return routes_; }
+  Tier fallback() const noexcept { return fallback_; }
+
+ private:
+  std::vector<PrefixRoute> routes_;
+  Tier fallback_;
+};
+
+STRATA_END_NAMESPACE

@@ -1,0 +1,508 @@
+#pragma once
+/// \file
+/// TieredStore: the batch-first repository over a cache and up to three tiers,
+/// composed at compile time from policies.
+///
+///     using Store = strata::TieredStore<strata::LruCache<>,
+///     strata::FixedRouter<strata::Tier::hot>,
+///                                       strata::MemoryRepository, strata::NoTier, strata::NoTier>;
+///
+/// Guarantees (each is pinned by a test named after it, tests/unit/laws_test.cpp):
+///  - batch_set validates each item alone, groups the valid ones by tier, calls
+///    store_many once per tier that has items, and caches only what a tier
+///    reported stored.
+///  - batch_get answers from the cache first, then one load_many per tier;
+///    every envelope is verified (a checksum mismatch is an error, counted,
+///    never a value); absent and failed are never confused.
+///  - batch_delete erases from every tier (concurrently when they do I/O) and
+///    invalidates the cache for every key whatever the tiers answered.
+///  - set/get/erase are one-element batches: same bytes, TTL and cache state.
+///  - an expired record is never returned by any path.
+///  - the cache stays a subset of storage under concurrent use
+///    (cache/coherence.hpp explains how).
+///
+/// Thread safety: every member function may be called concurrently, provided
+/// the repositories document the same (every strata repository does).
+
+#include "strata/cache/coherence.hpp"
+#include "strata/cache/no_cache.hpp"
+#include "strata/core/batch_result.hpp"
+#include "strata/core/clock.hpp"
+#include "strata/core/concepts.hpp"
+#include "strata/core/config.hpp"
+#include "strata/core/envelope.hpp"
+#include "strata/core/error.hpp"
+#include "strata/core/key.hpp"
+#include "strata/core/load_result.hpp"
+#include "strata/core/no_tier.hpp"
+#include "strata/core/record.hpp"
+#include "strata/core/stats.hpp"
+#include "strata/core/store_types.hpp"
+#include "strata/core/tier.hpp"
+
+#include <array>             // std::array
+#include <cstddef>           // std::size_t
+#include <cstdint>           // std::uint8_t
+#include <functional>        // std::identity
+#include <future>            // std::async, std::future
+#include <initializer_list>  // std::initializer_list
+#include <memory>            // std::make_unique_for_overwrite
+#include <optional>          // std::optional
+#include <span>              // std::span
+#include <string>            // std::string
+#include <string_view>       // std::string_view
+#include <type_traits>       // std::is_same_v, std::integral_constant
+#include <utility>           // std::move, std::index_sequence
+#include <vector>            // std::vector
+
+#include <boost/hana/at.hpp>
+#include <boost/hana/tuple.hpp>
+
+STRATA_BEGIN_NAMESPACE
+
+template <class Cache, class Router, class Hot, class Warm, class Cold>
+class TieredStore {
+  static_assert(detail::diagnose_cache_policy<Cache>());
+  static_assert(detail::diagnose_router<Router>());
+  static_assert(detail::diagnose_repository<Hot>());
+  static_assert(detail::diagnose_repository<Warm>());
+  static_assert(detail::diagnose_repository<Cold>());
+
+  using Tiers = boost::hana::tuple<Hot, Warm, Cold>;
+
+  template <std::size_t I>
+  using RepoAt = std::remove_cvref_t<decltype(boost::hana::at_c<I>(std::declval<Tiers&>()))>;
+
+  template <std::size_t I>
+  static constexpr bool present = !std::is_same_v<RepoAt<I>, NoTier>;
+
+  static constexpr std::array<bool, tier_count> present_tiers{present<0>, present<1>, present<2>};
+  static_assert(present<0> || present<1> || present<2>,
+                "strata::TieredStore needs at least one tier that is not NoTier");
+
+  static constexpr bool router_avoids_absent_tiers() {
+    if constexpr (requires { Router::routes_to(Tier::hot); }) {
+      for (Tier tier : all_tiers)
+        if (!present_tiers[index_of(tier)] && Router::routes_to(tier)) return false;
+    }
+    return true;
+  }
+  static_assert(router_avoids_absent_tiers(),
+                "strata::TieredStore: the router can route keys to a tier this store is "
+                "composed without (NoTier)");
+
+  static constexpr bool caching = !std::is_same_v<Cache, NoCache>;
+  static constexpr std::uint8_t unrouted = 0xFF;
+
+ public:
+  using cache_type = Cache;
+  using router_type = Router;
+
+  TieredStore() = default;
+
+  explicit TieredStore(StoreOptions options, Hot hot = {}, Warm warm = {}, Cold cold = {},
+                       Cache cache = {}, Router router = {})
+      : options_(options),
+        tiers_(std::move(hot), std::move(warm), std::move(cold)),
+        cache_(std::move(cache)),
+        router_(std::move(router)) {}
+
+  // ---- single key: one-element batches, so the two paths cannot drift -----
+
+  /// Stores one value; the error is empty when it was stored.
+  std::error_code set(std::string_view key, std::string_view value, Millis ttl = Millis{0}) {
+    const Item item{key, value, ttl};
+    return write(std::span<const Item>(&item, 1), /*attach_keys=*/false).error(0);
+  }
+
+  Lookup get(std::string_view key) {
+    LoadResult result = read(std::span<const std::string_view>(&key, 1));
+    return std::move(result[0]);
+  }
+
+  DeleteResult erase(std::string_view key) {
+    return remove(std::span<const std::string_view>(&key, 1));
+  }
+
+  // ---- batches -------------------------------------------------------------
+
+  BatchResult batch_set(std::span<const Item> items) { return write(items, true); }
+  BatchResult batch_set(std::initializer_list<Item> items) {
+    return write(std::span<const Item>(items.begin(), items.size()), true);
+  }
+
+  LoadResult batch_get(std::span<const std::string_view> keys) { return read(keys); }
+  LoadResult batch_get(std::initializer_list<std::string_view> keys) {
+    return read(std::span<const std::string_view>(keys.begin(), keys.size()));
+  }
+  /// Any range of things convertible to std::string_view (std::vector<std::string>, ...).
+  template <class KeyRange>
+  requires(!std::is_convertible_v<const KeyRange&, std::span<const std::string_view>>) LoadResult
+      batch_get(const KeyRange& keys) {
+    const auto views = to_views(keys);
+    return read(views);
+  }
+
+  DeleteResult batch_delete(std::span<const std::string_view> keys) { return remove(keys); }
+  DeleteResult batch_delete(std::initializer_list<std::string_view> keys) {
+    return remove(std::span<const std::string_view>(keys.begin(), keys.size()));
+  }
+  template <class KeyRange>
+  requires(!std::is_convertible_v<const KeyRange&, std::span<const std::string_view>>) DeleteResult
+      batch_delete(const KeyRange& keys) {
+    const auto views = to_views(keys);
+    return remove(views);
+  }
+
+  // ---- access --------------------------------------------------------------
+
+  /// The repository of tier T, for operations and tests that go around the cache.
+  template <Tier T>
+  auto& tier() noexcept {
+    return boost::hana::at_c<index_of(T)>(tiers_);
+  }
+  Cache& cache() noexcept { return cache_; }
+  const Router& router() const noexcept { return router_; }
+  const StoreOptions& options() const noexcept { return options_; }
+  StoreStats stats() const noexcept { return counters_.snapshot(); }
+
+ private:
+  // ---- tier dispatch ---------------------------------------------------------
+
+  /// Calls f(std::integral_constant<std::size_t, I>) for every present tier I.
+  template <class F>
+  static void for_each_present(F&& f) {
+    [&]<std::size_t... I>(std::index_sequence<I...>) {
+      (
+          [&] {
+            if constexpr (present<I>) f(std::integral_constant<std::size_t, I>{});
+          }(),
+          ...);
+    }
+    (std::make_index_sequence<tier_count>{});
+  }
+
+  template <class KeyRange>
+  static std::vector<std::string_view> to_views(const KeyRange& keys) {
+    std::vector<std::string_view> views;
+    if constexpr (requires { keys.size(); }) views.reserve(keys.size());
+    for (const auto& key : keys) views.emplace_back(key);
+    return views;
+  }
+
+  template <class R>
+  static EraseResult as_erase_result(R&& r) {
+    if constexpr (std::is_same_v<std::remove_cvref_t<R>, EraseResult>)
+      return r;
+    else
+      return EraseResult{static_cast<std::size_t>(r), {}};
+  }
+
+  // ---- write -----------------------------------------------------------------
+
+  /// The writes a batch has open in the coherence guard. Closing invalidates
+  /// every key; the destructor closes if the batch did not (a repository
+  /// threw), so an exception can cost cache fills but never leave a stripe
+  /// marked in flight for ever.
+  struct OpenWrites {
+    TieredStore& store;
+    std::vector<std::string_view> keys;  // empty at positions with no open write
+    std::vector<detail::CoherenceGuard::Ticket> tickets;
+    bool closed = false;
+
+    OpenWrites(TieredStore& owner, std::vector<std::string_view> open_keys)
+        : store(owner), keys(std::move(open_keys)), tickets(keys.size()) {
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        if (!keys[i].empty()) tickets[i] = store.coherence_.begin_write(store.cache_, keys[i]);
+    }
+    OpenWrites(const OpenWrites&) = delete;
+    OpenWrites& operator=(const OpenWrites&) = delete;
+    void close_invalidating() {
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        if (!keys[i].empty())
+          store.coherence_.end_write(store.cache_, keys[i], tickets[i], nullptr, std::nullopt);
+      closed = true;
+    }
+    ~OpenWrites() {
+      if (!closed) close_invalidating();
+    }
+  };
+
+  BatchResult write(std::span<const Item> items, bool attach_keys) {
+    const std::size_t n = items.size();
+    BatchResult result(n);
+    if (attach_keys) result.attach_keys(items, &Item::key);
+    const TimePoint now = options_.clock.now();
+
+    // Validate and route every item; each bad one fails alone.
+    std::vector<std::uint8_t> route(n, unrouted);
+    std::array<std::size_t, tier_count> count{};
+    std::size_t arena_bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      const Item& item = items[i];
+      std::error_code error;
+      if (!is_valid_key(item.key))
+        error = errc::invalid_key;
+      else if (item.value.size() > options_.max_value_bytes)
+        error = errc::value_too_large;
+      else if (item.ttl < Millis{0})
+        error = errc::invalid_ttl;
+      else if (const Tier tier = router_(item.key); !present_tiers[index_of(tier)])
+        error = errc::tier_not_configured;
+      else {
+        route[i] = static_cast<std::uint8_t>(index_of(tier));
+        ++count[route[i]];
+        arena_bytes += encoded_envelope_size(item.value.size());
+        continue;
+      }
+      result.mark_failed(i, error);
+    }
+
+    // Encode every envelope into one buffer, records grouped by tier in input
+    // order (a stable counting sort), so that the last of duplicate keys wins.
+    std::array<std::size_t, tier_count> begin{0, count[0], count[0] + count[1]};
+    std::array<std::size_t, tier_count> next = begin;
+    const std::size_t valid = count[0] + count[1] + count[2];
+    std::vector<Record> records(valid);
+    std::vector<std::size_t> position(valid);
+    auto arena = std::make_unique_for_overwrite<char[]>(arena_bytes);
+    std::size_t offset = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (route[i] == unrouted) continue;
+      const Item& item = items[i];
+      EnvelopeMeta meta{now, now, std::nullopt, 0};
+      if (item.ttl > Millis{0}) meta.expires_at = now + item.ttl;
+      const std::size_t size = encoded_envelope_size(item.value.size());
+      encode_envelope_into(arena.get() + offset, meta, item.value);
+      const std::size_t slot = next[route[i]]++;
+      records[slot] =
+          Record{item.key, std::string_view(arena.get() + offset, size), meta.expires_at};
+      position[slot] = i;
+      offset += size;
+    }
+
+    std::optional<OpenWrites> open;
+    if constexpr (caching) {
+      std::vector<std::string_view> open_keys(n);
+      for (std::size_t i = 0; i < n; ++i)
+        if (route[i] != unrouted) open_keys[i] = items[i].key;
+      open.emplace(*this, std::move(open_keys));
+    }
+
+    for_each_present([&](auto index) {
+      constexpr std::size_t I = decltype(index)::value;
+      if (count[I] == 0) return;
+      const auto slice = std::span<const Record>(records).subspan(begin[I], count[I]);
+      const BatchResult stored = boost::hana::at_c<I>(tiers_).store_many(slice);
+      std::size_t failures = 0;
+      for (std::size_t j = 0; j < slice.size(); ++j) {
+        const std::size_t i = position[begin[I] + j];
+        if (j < stored.size() && stored.stored(j)) {
+          result.mark_stored(i);
+        } else {
+          result.mark_failed(
+              i, j < stored.size() ? stored.error(j) : make_error_code(errc::outcome_unknown));
+          ++failures;
+        }
+      }
+      counters_.record(static_cast<Tier>(I), slice.size(), failures);
+    });
+
+    if constexpr (caching) {
+      // In input order, so that the last of duplicate keys is the one cached.
+      constexpr bool populate = detail::cache_populates_on_write<Cache>();
+      for (std::size_t i = 0; i < n; ++i) {
+        if (route[i] == unrouted) continue;
+        const bool cache_it = populate && result.stored(i);
+        const std::optional<TimePoint> expires =
+            items[i].ttl > Millis{0} ? std::optional<TimePoint>(now + items[i].ttl) : std::nullopt;
+        coherence_.end_write(cache_, items[i].key, open->tickets[i],
+                             cache_it ? &items[i].value : nullptr, expires);
+      }
+      open->closed = true;
+    }
+    return result;
+  }
+
+  // ---- read ------------------------------------------------------------------
+
+  LoadResult read(std::span<const std::string_view> keys) {
+    const std::size_t n = keys.size();
+    LoadResult result(n);
+    const TimePoint now = options_.clock.now();
+
+    std::vector<std::uint8_t> route(n, unrouted);
+    std::vector<detail::CoherenceGuard::Ticket> tickets;
+    if constexpr (caching) tickets.resize(n, detail::CoherenceGuard::no_fill);
+    std::uint64_t hits = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!is_valid_key(keys[i])) {
+        result.set_failed(i, errc::invalid_key);
+        continue;
+      }
+      if constexpr (caching) {
+        if (auto cached = cache_.find(keys[i], now)) {
+          result.set_found(i, std::move(*cached));
+          ++hits;
+          continue;
+        }
+        tickets[i] = coherence_.begin_read(keys[i]);
+      }
+      const Tier tier = router_(keys[i]);
+      if (!present_tiers[index_of(tier)]) {
+        result.set_failed(i, errc::tier_not_configured);
+        continue;
+      }
+      route[i] = static_cast<std::uint8_t>(index_of(tier));
+    }
+    if constexpr (caching) counters_.cache(hits, n - hits);
+
+    // Tiers in order hot -> cold, so that a fallback can hand a key down to a
+    // lower tier still to come in this same pass.
+    std::vector<std::string_view> batch;
+    std::vector<std::size_t> position;
+    for_each_present([&](auto index) {
+      constexpr std::size_t I = decltype(index)::value;
+      batch.clear();
+      position.clear();
+      for (std::size_t i = 0; i < n; ++i)
+        if (route[i] == I) {
+          batch.push_back(keys[i]);
+          position.push_back(i);
+        }
+      if (batch.empty()) return;
+      LoadResult loaded =
+          boost::hana::at_c<I>(tiers_).load_many(std::span<const std::string_view>(batch));
+      std::size_t failures = 0;
+      std::size_t bad_checksums = 0;
+      for (std::size_t j = 0; j < batch.size(); ++j) {
+        const std::size_t i = position[j];
+        route[i] = unrouted;
+        if (j >= loaded.size()) {
+          ++failures;
+          settle_failure(result, route, i, I, make_error_code(errc::outcome_unknown));
+          continue;
+        }
+        Lookup& slot = loaded[j];
+        if (slot.failed()) {
+          ++failures;
+          settle_failure(result, route, i, I, slot.error);
+          continue;
+        }
+        if (slot.absent()) {
+          settle_absent(result, route, i, I);
+          continue;
+        }
+        const DecodedEnvelope decoded = decode_envelope(slot.value);
+        if (!decoded) {
+          ++failures;
+          bad_checksums += decoded.error == errc::checksum_mismatch;
+          settle_failure(result, route, i, I, decoded.error);
+          continue;
+        }
+        const auto expires = decoded.envelope.meta.expires_at;
+        if (expires && is_expired(*expires, now)) {
+          settle_absent(result, route, i, I);
+          continue;
+        }
+        // The value is the envelope's tail: shift it down in place, no allocation.
+        slot.value.erase(0, envelope_header_bytes);
+        if constexpr (caching)
+          coherence_.end_read(cache_, keys[i], tickets[i], slot.value, expires);
+        result.set_found(i, std::move(slot.value));
+      }
+      counters_.record(static_cast<Tier>(I), batch.size(), failures, bad_checksums);
+    });
+    return result;
+  }
+
+  /// The next present tier below `from`, or tier_count.
+  static constexpr std::size_t lower_present(std::size_t from) noexcept {
+    for (std::size_t t = from + 1; t < tier_count; ++t)
+      if (present_tiers[t]) return t;
+    return tier_count;
+  }
+
+  void settle_absent(LoadResult& result, std::vector<std::uint8_t>& route, std::size_t i,
+                     std::size_t tier) {
+    const std::size_t lower = lower_present(tier);
+    // A key that failed in an upper tier stays failed: "absent" would hide the failure.
+    if (options_.read_fallback != ReadFallback::none && lower < tier_count)
+      route[i] = static_cast<std::uint8_t>(lower);
+    else if (!result[i].failed())
+      result.set_absent(i);
+  }
+
+  void settle_failure(LoadResult& result, std::vector<std::uint8_t>& route, std::size_t i,
+                      std::size_t tier, std::error_code error) {
+    if (!result[i].failed()) result.set_failed(i, error);  // the first (upper) error is kept
+    const std::size_t lower = lower_present(tier);
+    if (options_.read_fallback == ReadFallback::on_miss_or_error && lower < tier_count)
+      route[i] = static_cast<std::uint8_t>(lower);
+  }
+
+  // ---- delete ----------------------------------------------------------------
+
+  DeleteResult remove(std::span<const std::string_view> keys) {
+    DeleteResult out;
+    // An invalid key cannot be stored anywhere, so it is not sent to a tier.
+    std::vector<std::string_view> valid;
+    valid.reserve(keys.size());
+    for (std::string_view key : keys)
+      if (is_valid_key(key)) valid.push_back(key);
+
+    std::optional<OpenWrites> open;
+    if constexpr (caching) {
+      open.emplace(*this, valid);
+    }
+    if (!valid.empty()) erase_everywhere(valid, out);
+    // Whatever the tiers answered: a delete never leaves a cached value behind.
+    if constexpr (caching) open->close_invalidating();
+    return out;
+  }
+
+  void erase_everywhere(std::span<const std::string_view> keys, DeleteResult& out) {
+    std::array<EraseResult, tier_count> results{};
+    std::array<std::future<EraseResult>, tier_count> pending{};
+    const auto run = [&](auto index) {
+      constexpr std::size_t I = decltype(index)::value;
+      return as_erase_result(boost::hana::at_c<I>(tiers_).erase_many(keys));
+    };
+    // Tiers that do I/O overlap their round trips; in-process tiers and the
+    // last tier run on this thread, which would otherwise only wait.
+    std::size_t io_tiers = 0;
+    for_each_present([&](auto index) {
+      if (!detail::is_in_process<RepoAt<decltype(index)::value>>()) ++io_tiers;
+    });
+    std::size_t launched = 0;
+    for_each_present([&](auto index) {
+      constexpr std::size_t I = decltype(index)::value;
+      if (!detail::is_in_process<RepoAt<I>>() && io_tiers > 1 && ++launched < io_tiers) {
+        try {
+          pending[I] = std::async(std::launch::async, run, index);
+          return;
+        } catch (const std::system_error&) {
+          // No thread to be had: erase on this thread instead.
+        }
+      }
+      results[I] = run(index);
+    });
+    for_each_present([&](auto index) {
+      constexpr std::size_t I = decltype(index)::value;
+      if (pending[I].valid()) results[I] = pending[I].get();
+      out.erased_by_tier[I] = results[I].erased;
+      out.errors[I] = results[I].error;
+      out.erased += results[I].erased;
+      counters_.record(static_cast<Tier>(I), keys.size(), results[I].error ? keys.size() : 0);
+    });
+  }
+
+  StoreOptions options_{};
+  Tiers tiers_{};
+  Cache cache_{};
+  Router router_{};
+  detail::CoherenceGuard coherence_{};
+  detail::StoreCounters counters_{};
+};
+
+STRATA_END_NAMESPACE

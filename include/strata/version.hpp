@@ -1,0 +1,11 @@
+#pragma once
+/// \file
+/// The one place strata's version is spelled; CMakeLists.txt reads it from here.
+
+#define STRATA_VERSION_MAJOR 0
+#define STRATA_VERSION_MINOR 1
+#define STRATA_VERSION_PATCH 0
+
+/// MAJOR * 10000 + MINOR * 100 + PATCH, comparable in #if.
+#define STRATA_VERSION \
+  (STRATA_VERSION_MAJOR * 10000 + STRATA_VERSION_MINOR * 100 + STRATA_VERSION_PATCH)

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Everything CI checks, in order: dependencies, style, the dev build with
+# -Werror and its tests, the same tests under ASan + UBSan, and a consumer
+# project built against an installed strata.
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+jobs=$(nproc)
+
+scripts/install-deps.sh
+
+echo "== style (clang-format)"
+git ls-files -co --exclude-standard -- '*.hpp' '*.cpp' | xargs clang-format --dry-run -Werror
+
+echo "== dev build and tests"
+cmake --preset dev
+cmake --build --preset dev -j "$jobs"
+ctest --preset dev -j "$jobs"
+
+echo "== ASan + UBSan build and tests"
+cmake --preset asan
+cmake --build --preset asan -j "$jobs"
+ctest --preset asan -j "$jobs"
+
+echo "== consumer: find_package(strata) from an install"
+scripts/check-consumer.sh

@@ -1,0 +1,211 @@
+#pragma once
+/// \file
+/// FaultInjecting<R>: a Repository decorator that fails chosen keys, whole
+/// batches, or the next N calls, so partial failure is tested
+/// deterministically. It also counts calls, for the one-call-per-tier laws.
+///
+/// With Atomic (by default R's own atomic_batches) a batch that contains a
+/// chosen key fails whole, as an all-or-none backend would; otherwise only the
+/// chosen keys fail and the rest reach R.
+
+#include <strata/core/batch_result.hpp>
+#include <strata/core/concepts.hpp>
+#include <strata/core/error.hpp>
+#include <strata/core/load_result.hpp>
+#include <strata/core/record.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <mutex>
+#include <set>
+#include <span>
+#include <string>
+#include <string_view>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace strata::testing {
+
+template <Repository R, bool Atomic = R::atomic_batches>
+class FaultInjecting {
+ public:
+  static constexpr bool atomic_batches = Atomic;
+
+  explicit FaultInjecting(R inner = R{}) : inner_(std::move(inner)) {}
+  FaultInjecting(FaultInjecting&& other) noexcept
+      : inner_(std::move(other.inner_)), faults_(std::move(other.faults_)) {}
+
+  // ---- what to break --------------------------------------------------------
+
+  /// Every call touching one of these keys fails them (the whole batch if Atomic).
+  void fail_keys(std::set<std::string, std::less<>> keys,
+                 std::error_code error = errc::backend_unavailable) {
+    std::lock_guard lock(faults_.mutex);
+    faults_.keys = std::move(keys);
+    faults_.key_error = error;
+  }
+  /// The next `calls` calls of any kind fail whole.
+  void fail_next_calls(std::size_t calls, std::error_code error = errc::backend_unavailable) {
+    std::lock_guard lock(faults_.mutex);
+    faults_.next_calls = calls;
+    faults_.call_error = error;
+  }
+  /// Every call fails whole until told otherwise, as if the server were down.
+  void set_unavailable(bool down, std::error_code error = errc::backend_unavailable) {
+    std::lock_guard lock(faults_.mutex);
+    faults_.down = down;
+    faults_.call_error = error;
+  }
+  /// Every call sleeps this long after the inner repository answered, as a
+  /// network reply would take: it widens the windows in which concurrent
+  /// batches interleave, so races show up in tests instead of in production.
+  void set_latency(std::chrono::microseconds latency) { latency_us_ = latency.count(); }
+
+  void heal() {
+    std::lock_guard lock(faults_.mutex);
+    faults_.keys.clear();
+    faults_.next_calls = 0;
+    faults_.down = false;
+  }
+
+  // ---- what happened --------------------------------------------------------
+
+  std::size_t store_calls() const noexcept { return store_calls_.load(); }
+  std::size_t load_calls() const noexcept { return load_calls_.load(); }
+  std::size_t erase_calls() const noexcept { return erase_calls_.load(); }
+  void reset_counts() noexcept {
+    store_calls_ = 0;
+    load_calls_ = 0;
+    erase_calls_ = 0;
+  }
+  R& inner() noexcept { return inner_; }
+
+  // ---- Repository -----------------------------------------------------------
+
+  BatchResult store_many(std::span<const Record> records) {
+    ++store_calls_;
+    BatchResult result(records.size());
+    if (auto error = whole_call_error()) {
+      result.mark_all_failed(error);
+      return result;
+    }
+    std::vector<Record> pass;
+    std::vector<std::size_t> where;
+    std::error_code key_error;
+    for (std::size_t i = 0; i < records.size(); ++i) {
+      if (auto error = chosen(records[i].key)) {
+        result.mark_failed(i, error);
+        key_error = error;
+      } else {
+        pass.push_back(records[i]);
+        where.push_back(i);
+      }
+    }
+    if (Atomic && key_error) {
+      result.mark_all_failed(key_error);
+      return result;
+    }
+    const BatchResult inner = inner_.store_many(pass);
+    reply_latency();
+    for (std::size_t j = 0; j < pass.size(); ++j) {
+      if (inner.stored(j))
+        result.mark_stored(where[j]);
+      else
+        result.mark_failed(where[j], inner.error(j));
+    }
+    return result;
+  }
+
+  LoadResult load_many(std::span<const std::string_view> keys) {
+    ++load_calls_;
+    if (auto error = whole_call_error()) {
+      LoadResult result(keys.size());
+      result.fail_all(error);
+      return result;
+    }
+    LoadResult result = inner_.load_many(keys);
+    reply_latency();
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (auto error = chosen(keys[i])) result.set_failed(i, error);
+    return result;
+  }
+
+  EraseResult erase_many(std::span<const std::string_view> keys) {
+    ++erase_calls_;
+    if (auto error = whole_call_error()) return {0, error};
+    std::vector<std::string_view> pass;
+    std::error_code key_error;
+    for (std::string_view key : keys) {
+      if (auto error = chosen(key))
+        key_error = error;
+      else
+        pass.push_back(key);
+    }
+    if (Atomic && key_error) return {0, key_error};
+    EraseResult result;
+    if constexpr (std::is_same_v<decltype(inner_.erase_many(pass)), EraseResult>)
+      result = inner_.erase_many(pass);
+    else
+      result.erased = inner_.erase_many(pass);
+    reply_latency();
+    if (!result.error) result.error = key_error;
+    return result;
+  }
+
+  ScanPage scan(std::string_view prefix, std::string_view cursor,
+                std::size_t limit) requires ScannableRepository<R> {
+    if (auto error = whole_call_error()) {
+      ScanPage page;
+      page.error = error;
+      return page;
+    }
+    return inner_.scan(prefix, cursor, limit);
+  }
+
+ private:
+  void reply_latency() const {
+    if (const auto us = latency_us_.load(); us > 0)
+      std::this_thread::sleep_for(std::chrono::microseconds(us));
+  }
+
+  std::error_code whole_call_error() {
+    std::lock_guard lock(faults_.mutex);
+    if (faults_.down) return faults_.call_error;
+    if (faults_.next_calls > 0) {
+      --faults_.next_calls;
+      return faults_.call_error;
+    }
+    return {};
+  }
+  std::error_code chosen(std::string_view key) {
+    std::lock_guard lock(faults_.mutex);
+    return faults_.keys.contains(key) ? faults_.key_error : std::error_code{};
+  }
+
+  struct Faults {
+    Faults() = default;
+    Faults(Faults&& other) noexcept
+        : keys(std::move(other.keys)),
+          key_error(other.key_error),
+          call_error(other.call_error),
+          next_calls(other.next_calls),
+          down(other.down) {}
+    std::mutex mutex;
+    std::set<std::string, std::less<>> keys;
+    std::error_code key_error;
+    std::error_code call_error;
+    std::size_t next_calls = 0;
+    bool down = false;
+  };
+
+  R inner_;
+  Faults faults_;
+  std::atomic<std::int64_t> latency_us_{0};
+  std::atomic<std::size_t> store_calls_{0}, load_calls_{0}, erase_calls_{0};
+};
+
+}  // namespace strata::testing

@@ -1,0 +1,44 @@
+#pragma once
+/// \file
+/// The stacks the law tests run over. Each Backends type names the three
+/// repositories and makes them against a given clock; a backend issue adds its
+/// own Backends type (e.g. Redis as HOT) to the list in laws_test.cpp, and
+/// every law then holds for it too.
+
+#include <strata/strata.hpp>
+
+#include "fault_injecting.hpp"
+
+#include <string>
+
+namespace strata::testing {
+
+struct MemoryBackends {
+  static constexpr const char* name = "memory";
+  using Hot = MemoryRepository;
+  using Warm = MemoryRepository;
+  using Cold = MemoryRepository;
+  static Hot make_hot(Clock clock) { return Hot(MemoryOptions{.shards = 4, .clock = clock}); }
+  static Warm make_warm(Clock clock) { return Warm(MemoryOptions{.shards = 4, .clock = clock}); }
+  static Cold make_cold(Clock clock) { return Cold(MemoryOptions{.shards = 4, .clock = clock}); }
+};
+
+/// Keys "hot:..." live in HOT, "cold:..." in COLD, everything else in WARM.
+using LawRouter =
+    PrefixRouter<Route<"hot:", Tier::hot>, Route<"cold:", Tier::cold>, Fallback<Tier::warm>>;
+
+template <class Backends, class Cache = LruCache<>>
+using LawStore =
+    TieredStore<Cache, LawRouter, FaultInjecting<typename Backends::Hot>,
+                FaultInjecting<typename Backends::Warm>, FaultInjecting<typename Backends::Cold>>;
+
+template <class Backends, class Cache = LruCache<>>
+LawStore<Backends, Cache> make_law_store(Clock clock, StoreOptions options = {}) {
+  options.clock = clock;
+  using Store = LawStore<Backends, Cache>;
+  return Store(options, FaultInjecting<typename Backends::Hot>(Backends::make_hot(clock)),
+               FaultInjecting<typename Backends::Warm>(Backends::make_warm(clock)),
+               FaultInjecting<typename Backends::Cold>(Backends::make_cold(clock)));
+}
+
+}  // namespace strata::testing

@@ -1,0 +1,121 @@
+// Keys, errors, BatchResult, LoadResult.
+#include <strata/core/batch_result.hpp>
+#include <strata/core/error.hpp>
+#include <strata/core/key.hpp>
+#include <strata/core/load_result.hpp>
+
+#include "support/allocation_counter.hpp"
+
+#include <gtest/gtest.h>
+
+#include <set>
+#include <string>
+#include <vector>
+
+namespace strata {
+namespace {
+
+TEST(Key, DocumentedLimitsHold) {
+  EXPECT_TRUE(is_valid_key("a"));
+  EXPECT_TRUE(is_valid_key("pos:AAPL/2024-01-02#1~"));
+  EXPECT_TRUE(is_valid_key(std::string(max_key_bytes, 'x')));
+  EXPECT_FALSE(is_valid_key(""));
+  EXPECT_FALSE(is_valid_key(std::string(max_key_bytes + 1, 'x')));
+  EXPECT_FALSE(is_valid_key("a b"));
+  EXPECT_FALSE(is_valid_key("tab\t"));
+  EXPECT_FALSE(is_valid_key(std::string("nul\0", 4)));
+  EXPECT_FALSE(is_valid_key("del\x7f"));
+  EXPECT_FALSE(is_valid_key("\xc3\xa9"));
+  EXPECT_EQ(validate_key(""), errc::invalid_key);
+  EXPECT_FALSE(validate_key("ok"));
+}
+
+TEST(Errors, EveryCodeHasItsOwnActionableMessage) {
+  std::set<std::string> messages;
+  for (int e = static_cast<int>(errc::invalid_key); e <= static_cast<int>(errc::invalid_ttl); ++e) {
+    const std::error_code code = static_cast<errc>(e);
+    EXPECT_STREQ(code.category().name(), "strata");
+    EXPECT_GT(code.message().size(), 30u) << e;
+    messages.insert(code.message());
+  }
+  EXPECT_EQ(messages.size(), static_cast<std::size_t>(errc::invalid_ttl));
+  EXPECT_NE(std::error_code(errc::invalid_key).message().find("512"), std::string::npos);
+}
+
+TEST(BatchResultTest, UnmarkedPositionIsOutcomeUnknownNotStored) {
+  BatchResult result(3);
+  result.mark_stored(1);
+  EXPECT_FALSE(result.stored(0));
+  EXPECT_EQ(result.error(0), errc::outcome_unknown);
+  EXPECT_TRUE(result.stored(1));
+  EXPECT_FALSE(result.error(1));
+  EXPECT_EQ(result.stored_count(), 1u);
+}
+
+TEST(BatchResultTest, MarksOverrideEachOtherAcrossTheBitmapBoundary) {
+  for (std::size_t size : {1u, 63u, 64u, 65u, 1000u}) {
+    BatchResult result(size);
+    result.mark_all_stored();
+    EXPECT_TRUE(result.all_stored()) << size;
+    result.mark_failed(size - 1, errc::timeout);
+    EXPECT_EQ(result.stored_count(), size - 1);
+    EXPECT_EQ(result.error(size - 1), errc::timeout);
+    result.mark_stored(size - 1);
+    EXPECT_TRUE(result.all_stored());
+    EXPECT_FALSE(result.error(size - 1));
+  }
+}
+
+TEST(BatchResultTest, ConvertsToTheSetOfStoredKeysAndIteratesFailures) {
+  const std::vector<std::string> keys{"a", "b", "c", "d"};
+  BatchResult result(keys.size());
+  result.attach_keys(keys);
+  result.mark_stored(0);
+  result.mark_failed(1, errc::timeout);
+  result.mark_stored(2);
+  const std::set<std::string, std::less<>> stored = result;
+  EXPECT_EQ(stored, (std::set<std::string, std::less<>>{"a", "c"}));
+  std::vector<std::string> failed;
+  for (const Failure& f : result.failures())
+    failed.push_back(std::string(f.key) + "=" + f.error.message().substr(0, 7));
+  EXPECT_EQ(failed, (std::vector<std::string>{"b=timeout", "d=outcome"}));
+}
+
+TEST(BatchResultTest, MovedFromIsEmpty) {
+  BatchResult a(200);
+  a.mark_all_stored();
+  BatchResult b = std::move(a);
+  EXPECT_EQ(b.stored_count(), 200u);
+  EXPECT_EQ(a.size(), 0u);  // NOLINT(bugprone-use-after-move): the documented state
+  EXPECT_EQ(a.stored_count(), 0u);
+}
+
+TEST(BatchResultTest, SuccessPathAllocatesPerBatchNotPerKey) {
+  std::vector<std::string> keys;
+  for (int i = 0; i < 1000; ++i)
+    keys.push_back("key-number-" + std::to_string(i) + "-long-enough-to-allocate");
+  const std::size_t before = testing::allocations();
+  {
+    BatchResult result(keys.size());
+    result.attach_keys(keys);
+    result.mark_all_stored();
+    EXPECT_TRUE(result.all_stored());
+  }
+  EXPECT_LE(testing::allocations() - before, 3u);  // bitmap, key bytes, key offsets
+}
+
+TEST(LoadResultTest, AbsentFoundAndFailedAreDistinct) {
+  LoadResult result(3);
+  result.set_found(0, "v");
+  result.set_failed(2, errc::backend_unavailable);
+  EXPECT_TRUE(result[0].found());
+  EXPECT_TRUE(result[1].absent());
+  EXPECT_FALSE(result[1].failed());
+  EXPECT_TRUE(result[2].failed());
+  EXPECT_FALSE(result[2].absent());
+  EXPECT_EQ(result.found_count(), 1u);
+  EXPECT_EQ(result.count(LookupStatus::failed), 1u);
+}
+
+}  // namespace
+}  // namespace strata

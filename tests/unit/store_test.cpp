@@ -1,0 +1,111 @@
+// TieredStore behaviour beyond the laws: fallback policies, cache policies,
+// counters, and composition with absent tiers.
+#include <strata/strata.hpp>
+
+#include "support/law_stacks.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+namespace strata::testing {
+namespace {
+
+TEST(Store, AbsentTiersCostNothingAndRouteNowhere) {
+  using HotOnly = TieredStore<NoCache, FixedRouter<Tier::hot>, MemoryRepository, NoTier, NoTier>;
+  static_assert(std::is_empty_v<NoTier>);
+  HotOnly store;
+  EXPECT_FALSE(store.set("k", "v"));
+  EXPECT_EQ(store.get("k").value, "v");
+  EXPECT_EQ(store.erase("k").erased, 1u);
+  EXPECT_TRUE(store.get("k").absent());
+}
+
+TEST(Store, RuntimeRouteToAnAbsentTierFailsThatItemAlone) {
+  using Store = TieredStore<LruCache<>, RuntimePrefixRouter, MemoryRepository, NoTier, NoTier>;
+  Store store(StoreOptions{}, MemoryRepository{}, NoTier{}, NoTier{}, LruCache<>{},
+              RuntimePrefixRouter({{"cold:", Tier::cold}}, Tier::hot));
+  const BatchResult result = store.batch_set({{"hot", "1"}, {"cold:x", "2"}});
+  EXPECT_TRUE(result.stored(0));
+  EXPECT_EQ(result.error(1), errc::tier_not_configured);
+  EXPECT_EQ(store.get("cold:x").error, errc::tier_not_configured);
+}
+
+TEST(Store, FallbackOnMissReadsLowerTiersOnlyWhenAsked) {
+  ManualClock clock;
+  auto strict = make_law_store<MemoryBackends>(clock.clock());
+  auto falling =
+      make_law_store<MemoryBackends>(clock.clock(), {.read_fallback = ReadFallback::on_miss});
+  const std::string envelope =
+      encode_envelope({clock.now(), clock.now(), std::nullopt, 0}, "archived");
+  const Record record{"hot:old", envelope, std::nullopt};
+  ASSERT_TRUE(strict.tier<Tier::cold>().store_many(std::span(&record, 1)).all_stored());
+  ASSERT_TRUE(falling.tier<Tier::cold>().store_many(std::span(&record, 1)).all_stored());
+
+  EXPECT_TRUE(strict.get("hot:old").absent());
+  EXPECT_EQ(falling.get("hot:old").value, "archived");
+  EXPECT_EQ(falling.cache().find("hot:old", clock.now()), "archived");
+}
+
+TEST(Store, FallbackOnErrorKeepsTheErrorWhenNoLowerTierHasTheKey) {
+  ManualClock clock;
+  auto store = make_law_store<MemoryBackends>(clock.clock(),
+                                              {.read_fallback = ReadFallback::on_miss_or_error});
+  ASSERT_FALSE(store.set("hot:a", "1"));
+  const std::string envelope = encode_envelope({clock.now(), clock.now(), std::nullopt, 0}, "copy");
+  const Record record{"hot:a", envelope, std::nullopt};
+  ASSERT_TRUE(store.tier<Tier::warm>().store_many(std::span(&record, 1)).all_stored());
+  store.cache().clear();
+  store.tier<Tier::hot>().set_unavailable(true);
+
+  const LoadResult read = store.batch_get({"hot:a", "hot:missing"});
+  EXPECT_EQ(read[0].value, "copy");  // HOT is down, WARM answers
+  EXPECT_TRUE(read[1].failed());     // nobody has it, but HOT could not say: not "absent"
+  EXPECT_EQ(read[1].error, errc::backend_unavailable);
+}
+
+TEST(Store, InvalidatingCachePolicyFillsOnReadOnly) {
+  ManualClock clock;
+  auto store = make_law_store<MemoryBackends, LruCache<OnWrite::invalidate>>(clock.clock());
+  ASSERT_FALSE(store.set("w:k", "v"));
+  EXPECT_FALSE(store.cache().find("w:k", clock.now()));
+  EXPECT_EQ(store.get("w:k").value, "v");
+  EXPECT_EQ(store.cache().find("w:k", clock.now()), "v");
+  ASSERT_FALSE(store.set("w:k", "v2"));
+  EXPECT_FALSE(store.cache().find("w:k", clock.now()));  // invalidated, not stale
+}
+
+TEST(Store, CountersCountPerTierAndFormatForALog) {
+  ManualClock clock;
+  auto store = make_law_store<MemoryBackends>(clock.clock());
+  store.tier<Tier::cold>().set_unavailable(true);
+  store.batch_set({{"hot:1", "a"}, {"cold:1", "b"}, {"w:1", "c"}});
+  store.batch_get({"hot:1", "nope"});
+  const StoreStats stats = store.stats();
+  EXPECT_EQ(stats[Tier::hot].calls, 1u);
+  EXPECT_EQ(stats[Tier::cold].failures, 1u);
+  EXPECT_EQ(stats.cache_hits, 1u);
+  EXPECT_EQ(stats.cache_misses, 1u);
+  EXPECT_EQ(stats[Tier::warm].calls, 2u);  // the store and the miss's load
+  const std::string line = fmt::format("{}", stats);
+  EXPECT_NE(line.find("cache 1 hits / 1 misses"), std::string::npos) << line;
+  EXPECT_NE(line.find("cold 1 calls 1 keys 1 failed"), std::string::npos) << line;
+  EXPECT_EQ(fmt::format("{}", Tier::warm), "warm");
+}
+
+/// Reports nothing for any position, as a buggy backend might.
+struct Forgetful {
+  static constexpr bool atomic_batches = false;
+  BatchResult store_many(std::span<const Record> records) { return BatchResult(records.size()); }
+  LoadResult load_many(std::span<const std::string_view> keys) { return LoadResult(keys.size()); }
+  std::size_t erase_many(std::span<const std::string_view>) { return 0; }
+};
+
+TEST(Store, ARepositoryThatForgetsAPositionReportsOutcomeUnknown) {
+  TieredStore<LruCache<>, FixedRouter<Tier::hot>, Forgetful, NoTier, NoTier> store;
+  const BatchResult result = store.batch_set({{"k", "v"}});
+  EXPECT_EQ(result.error(0), errc::outcome_unknown);
+  EXPECT_FALSE(store.cache().find("k", Clock{}.now()));
+}
+
+}  // namespace
+}  // namespace strata::testing
