@@ -36,6 +36,7 @@
 #include "strata/core/load_result.hpp"
 #include "strata/core/no_tier.hpp"
 #include "strata/core/record.hpp"
+#include "strata/core/small_array.hpp"
 #include "strata/core/stats.hpp"
 #include "strata/core/store_types.hpp"
 #include "strata/core/tier.hpp"
@@ -46,14 +47,14 @@
 #include <functional>        // std::identity
 #include <future>            // std::async, std::future
 #include <initializer_list>  // std::initializer_list
-#include <memory>            // std::make_unique_for_overwrite
-#include <optional>          // std::optional
-#include <span>              // std::span
-#include <string>            // std::string
-#include <string_view>       // std::string_view
-#include <type_traits>       // std::is_same_v, std::integral_constant
-#include <utility>           // std::move, std::index_sequence
-#include <vector>            // std::vector
+
+#include <optional>     // std::optional
+#include <span>         // std::span
+#include <string>       // std::string
+#include <string_view>  // std::string_view
+#include <type_traits>  // std::is_same_v, std::integral_constant
+#include <utility>      // std::move, std::index_sequence
+#include <vector>       // std::vector
 
 #include <boost/hana/at.hpp>
 #include <boost/hana/tuple.hpp>
@@ -92,6 +93,10 @@ class TieredStore {
                 "composed without (NoTier)");
 
   static constexpr bool caching = !std::is_same_v<Cache, NoCache>;
+
+  /// Per-call scratch: inline for small batches, one allocation for large ones.
+  template <class T>
+  using Scratch = detail::SmallArray<T, 16>;
   static constexpr std::uint8_t unrouted = 0xFF;
 
  public:
@@ -206,12 +211,12 @@ class TieredStore {
   /// marked in flight for ever.
   struct OpenWrites {
     TieredStore& store;
-    std::vector<std::string_view> keys;  // empty at positions with no open write
-    std::vector<detail::CoherenceGuard::Ticket> tickets;
+    std::span<const std::string_view> keys;  // empty at positions with no open write
+    Scratch<detail::CoherenceGuard::Ticket> tickets;
     bool closed = false;
 
-    OpenWrites(TieredStore& owner, std::vector<std::string_view> open_keys)
-        : store(owner), keys(std::move(open_keys)), tickets(keys.size()) {
+    OpenWrites(TieredStore& owner, std::span<const std::string_view> open_keys)
+        : store(owner), keys(open_keys), tickets(keys.size()) {
       for (std::size_t i = 0; i < keys.size(); ++i)
         if (!keys[i].empty()) tickets[i] = store.coherence_.begin_write(store.cache_, keys[i]);
     }
@@ -235,7 +240,7 @@ class TieredStore {
     const TimePoint now = options_.clock.now();
 
     // Validate and route every item; each bad one fails alone.
-    std::vector<std::uint8_t> route(n, unrouted);
+    Scratch<std::uint8_t> route(n, unrouted);
     std::array<std::size_t, tier_count> count{};
     std::size_t arena_bytes = 0;
     for (std::size_t i = 0; i < n; ++i) {
@@ -263,9 +268,9 @@ class TieredStore {
     std::array<std::size_t, tier_count> begin{0, count[0], count[0] + count[1]};
     std::array<std::size_t, tier_count> next = begin;
     const std::size_t valid = count[0] + count[1] + count[2];
-    std::vector<Record> records(valid);
-    std::vector<std::size_t> position(valid);
-    auto arena = std::make_unique_for_overwrite<char[]>(arena_bytes);
+    Scratch<Record> records(valid);
+    Scratch<std::size_t> position(valid);
+    detail::SmallArray<char, 512> arena(arena_bytes);
     std::size_t offset = 0;
     for (std::size_t i = 0; i < n; ++i) {
       if (route[i] == unrouted) continue;
@@ -273,26 +278,27 @@ class TieredStore {
       EnvelopeMeta meta{now, now, std::nullopt, 0};
       if (item.ttl > Millis{0}) meta.expires_at = now + item.ttl;
       const std::size_t size = encoded_envelope_size(item.value.size());
-      encode_envelope_into(arena.get() + offset, meta, item.value);
+      encode_envelope_into(arena.data() + offset, meta, item.value);
       const std::size_t slot = next[route[i]]++;
       records[slot] =
-          Record{item.key, std::string_view(arena.get() + offset, size), meta.expires_at};
+          Record{item.key, std::string_view(arena.data() + offset, size), meta.expires_at};
       position[slot] = i;
       offset += size;
     }
 
+    std::optional<Scratch<std::string_view>> open_keys;
     std::optional<OpenWrites> open;
     if constexpr (caching) {
-      std::vector<std::string_view> open_keys(n);
+      open_keys.emplace(n);
       for (std::size_t i = 0; i < n; ++i)
-        if (route[i] != unrouted) open_keys[i] = items[i].key;
-      open.emplace(*this, std::move(open_keys));
+        (*open_keys)[i] = route[i] != unrouted ? items[i].key : std::string_view{};
+      open.emplace(*this, open_keys->span());
     }
 
     for_each_present([&](auto index) {
       constexpr std::size_t I = decltype(index)::value;
       if (count[I] == 0) return;
-      const auto slice = std::span<const Record>(records).subspan(begin[I], count[I]);
+      const auto slice = std::span<const Record>(records.span()).subspan(begin[I], count[I]);
       const BatchResult stored = boost::hana::at_c<I>(tiers_).store_many(slice);
       std::size_t failures = 0;
       for (std::size_t j = 0; j < slice.size(); ++j) {
@@ -331,9 +337,9 @@ class TieredStore {
     LoadResult result(n);
     const TimePoint now = options_.clock.now();
 
-    std::vector<std::uint8_t> route(n, unrouted);
-    std::vector<detail::CoherenceGuard::Ticket> tickets;
-    if constexpr (caching) tickets.resize(n, detail::CoherenceGuard::no_fill);
+    Scratch<std::uint8_t> route(n, unrouted);
+    Scratch<detail::CoherenceGuard::Ticket> tickets(caching ? n : 0,
+                                                    detail::CoherenceGuard::no_fill);
     std::uint64_t hits = 0;
     for (std::size_t i = 0; i < n; ++i) {
       if (!is_valid_key(keys[i])) {
@@ -359,23 +365,22 @@ class TieredStore {
 
     // Tiers in order hot -> cold, so that a fallback can hand a key down to a
     // lower tier still to come in this same pass.
-    std::vector<std::string_view> batch;
-    std::vector<std::size_t> position;
+    Scratch<std::string_view> batch_keys(n);
+    Scratch<std::size_t> position(n);
     for_each_present([&](auto index) {
       constexpr std::size_t I = decltype(index)::value;
-      batch.clear();
-      position.clear();
+      std::size_t m = 0;
       for (std::size_t i = 0; i < n; ++i)
         if (route[i] == I) {
-          batch.push_back(keys[i]);
-          position.push_back(i);
+          batch_keys[m] = keys[i];
+          position[m++] = i;
         }
-      if (batch.empty()) return;
-      LoadResult loaded =
-          boost::hana::at_c<I>(tiers_).load_many(std::span<const std::string_view>(batch));
+      if (m == 0) return;
+      const auto batch = std::span<const std::string_view>(batch_keys.data(), m);
+      LoadResult loaded = boost::hana::at_c<I>(tiers_).load_many(batch);
       std::size_t failures = 0;
       std::size_t bad_checksums = 0;
-      for (std::size_t j = 0; j < batch.size(); ++j) {
+      for (std::size_t j = 0; j < m; ++j) {
         const std::size_t i = position[j];
         route[i] = unrouted;
         if (j >= loaded.size()) {
@@ -411,7 +416,7 @@ class TieredStore {
           coherence_.end_read(cache_, keys[i], tickets[i], slot.value, expires);
         result.set_found(i, std::move(slot.value));
       }
-      counters_.record(static_cast<Tier>(I), batch.size(), failures, bad_checksums);
+      counters_.record(static_cast<Tier>(I), m, failures, bad_checksums);
     });
     return result;
   }
@@ -423,7 +428,7 @@ class TieredStore {
     return tier_count;
   }
 
-  void settle_absent(LoadResult& result, std::vector<std::uint8_t>& route, std::size_t i,
+  void settle_absent(LoadResult& result, Scratch<std::uint8_t>& route, std::size_t i,
                      std::size_t tier) {
     const std::size_t lower = lower_present(tier);
     // A key that failed in an upper tier stays failed: "absent" would hide the failure.
@@ -433,7 +438,7 @@ class TieredStore {
       result.set_absent(i);
   }
 
-  void settle_failure(LoadResult& result, std::vector<std::uint8_t>& route, std::size_t i,
+  void settle_failure(LoadResult& result, Scratch<std::uint8_t>& route, std::size_t i,
                       std::size_t tier, std::error_code error) {
     if (!result[i].failed()) result.set_failed(i, error);  // the first (upper) error is kept
     const std::size_t lower = lower_present(tier);
@@ -446,15 +451,14 @@ class TieredStore {
   DeleteResult remove(std::span<const std::string_view> keys) {
     DeleteResult out;
     // An invalid key cannot be stored anywhere, so it is not sent to a tier.
-    std::vector<std::string_view> valid;
-    valid.reserve(keys.size());
+    Scratch<std::string_view> valid_keys(keys.size());
+    std::size_t m = 0;
     for (std::string_view key : keys)
-      if (is_valid_key(key)) valid.push_back(key);
+      if (is_valid_key(key)) valid_keys[m++] = key;
+    const auto valid = std::span<const std::string_view>(valid_keys.data(), m);
 
     std::optional<OpenWrites> open;
-    if constexpr (caching) {
-      open.emplace(*this, valid);
-    }
+    if constexpr (caching) open.emplace(*this, valid);
     if (!valid.empty()) erase_everywhere(valid, out);
     // Whatever the tiers answered: a delete never leaves a cached value behind.
     if constexpr (caching) open->close_invalidating();

@@ -94,6 +94,12 @@ TEST(BatchResultTest, SuccessPathAllocatesPerBatchNotPerKey) {
   std::vector<std::string> keys;
   for (int i = 0; i < 1000; ++i)
     keys.push_back("key-number-" + std::to_string(i) + "-long-enough-to-allocate");
+  {  // the counter sees allocations at all (plain build and ASan alike)
+    const std::size_t start = testing::allocations();
+    const std::vector<std::string> probe(3, std::string(64, 'x'));
+    EXPECT_GE(testing::allocations() - start, 4u);
+    EXPECT_EQ(probe.size(), 3u);
+  }
   const std::size_t before = testing::allocations();
   {
     BatchResult result(keys.size());

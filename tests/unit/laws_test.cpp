@@ -254,8 +254,10 @@ TYPED_TEST(Laws, BatchCallsEachTierOnce) {
     std::vector<std::string> keys;
     for (std::size_t i = 0; i < size; ++i)
       keys.push_back((i % 3 == 0 ? "hot:" : i % 3 == 1 ? "w:" : "cold:") + std::to_string(i));
+    std::vector<std::string> values;
+    for (const auto& key : keys) values.push_back("v" + key);
     std::vector<Item> items;
-    for (const auto& key : keys) items.push_back({key, "v" + key});
+    for (std::size_t i = 0; i < size; ++i) items.push_back({keys[i], values[i]});
     const std::size_t expect_warm = size > 1, expect_cold = size > 2;
 
     hot.reset_counts(), warm.reset_counts(), cold.reset_counts();

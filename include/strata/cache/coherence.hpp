@@ -4,14 +4,19 @@
 ///
 /// The hazard: thread A stores v1 while thread B deletes the key; if A puts v1
 /// into the cache after B's delete invalidated it, the cache holds a value that
-/// storage does not. The same race exists between a read that fills the cache
-/// and a concurrent write. The guard closes both with a generation counter and
-/// an in-flight count per stripe of keys:
+/// storage does not. Two writers of one key race the same way (whichever store
+/// lands last in storage need not be the one that caches last), and so does a
+/// read that fills the cache while a write is under way. The guard closes all
+/// three with a generation counter and an in-flight count per stripe of keys:
 ///
 ///  - a write (set or delete) begins by bumping the stripe's generation and
-///    in-flight count and dropping the cache entry;
-///  - it ends by putting the stored value only if no other write of the stripe
-///    is in flight and none began since it did; otherwise it drops the entry;
+///    in-flight count and dropping the cache entry; its ticket is the new
+///    generation, or "no fill" if another write of the stripe was already in
+///    flight;
+///  - it ends by putting the stored value only if its ticket still equals the
+///    generation, i.e. no write of the stripe overlapped it at any moment
+///    (none was in flight when it began, none began since); otherwise it
+///    drops the entry;
 ///  - a read that missed fills the cache only if no write of the stripe was in
 ///    flight when it started, none is now, and none began in between.
 ///
@@ -47,9 +52,10 @@ class CoherenceGuard {
   Ticket begin_write(Cache& cache, std::string_view key) {
     Stripe& s = stripe_of(key);
     std::lock_guard lock(s.mutex);
-    ++s.in_flight;
+    const bool overlapped = s.in_flight++ != 0;
     cache.erase(key);
-    return ++s.generation;
+    ++s.generation;
+    return overlapped ? no_fill : s.generation;
   }
 
   /// Ends a write. `value` is the stored value to cache, or nullptr when the
@@ -60,7 +66,7 @@ class CoherenceGuard {
     Stripe& s = stripe_of(key);
     std::lock_guard lock(s.mutex);
     --s.in_flight;
-    if (value != nullptr && s.in_flight == 0 && s.generation == ticket)
+    if (value != nullptr && ticket != no_fill && s.generation == ticket)
       cache.put(key, *value, expires_at);
     else
       cache.erase(key);

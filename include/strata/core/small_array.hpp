@@ -1,0 +1,49 @@
+#pragma once
+/// \file
+/// detail::SmallArray: a fixed-size array whose size is chosen at run time,
+/// held inline when small. The store's per-batch scratch (routes, positions,
+/// records) uses it so that single-key calls and small batches do not touch
+/// the heap for bookkeeping a hand-written call would not have.
+
+#include "strata/core/config.hpp"
+
+#include <array>    // std::array
+#include <cstddef>  // std::size_t
+#include <memory>   // std::unique_ptr, std::make_unique_for_overwrite
+#include <span>     // std::span
+
+STRATA_BEGIN_NAMESPACE
+namespace detail {
+
+template <class T, std::size_t Inline>
+class SmallArray {
+ public:
+  /// `size` elements, default-initialised (trivial types are left
+  /// uninitialised, as with `new T[n]`): callers write before they read.
+  explicit SmallArray(std::size_t size) : size_(size) {
+    if (size > Inline) heap_ = std::make_unique_for_overwrite<T[]>(size);
+  }
+  SmallArray(std::size_t size, const T& fill) : SmallArray(size) {
+    for (std::size_t i = 0; i < size; ++i) data()[i] = fill;
+  }
+  SmallArray(const SmallArray&) = delete;
+  SmallArray& operator=(const SmallArray&) = delete;
+
+  T* data() noexcept { return heap_ ? heap_.get() : inline_.data(); }
+  const T* data() const noexcept { return heap_ ? heap_.get() : inline_.data(); }
+  std::size_t size() const noexcept { return size_; }
+  T& operator[](std::size_t i) noexcept { return data()[i]; }
+  const T& operator[](std::size_t i) const noexcept { return data()[i]; }
+  T* begin() noexcept { return data(); }
+  T* end() noexcept { return data() + size_; }
+  std::span<T> span() noexcept { return {data(), size_}; }
+  std::span<const T> span() const noexcept { return {data(), size_}; }
+
+ private:
+  std::array<T, Inline> inline_;
+  std::unique_ptr<T[]> heap_;
+  std::size_t size_;
+};
+
+}  // namespace detail
+STRATA_END_NAMESPACE
