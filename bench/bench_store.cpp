@@ -140,6 +140,7 @@ LruCache<>& shared_cache() {
 void lru_hit(benchmark::State& state) {
   LruCache<>& cache = shared_cache();
   std::vector<std::string> keys;
+  keys.reserve(1024);
   for (int i = 0; i < 1024; ++i) keys.push_back(fmt::format("k{}", i));
   const TimePoint now = Clock{}.now();
   std::size_t i = static_cast<std::size_t>(state.thread_index()) * 512;

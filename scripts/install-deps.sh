@@ -9,7 +9,7 @@ packages=(
   libboost-dev                    # Boost.Hana (header-only)
   libfmt-dev libxxhash-dev        # core dependencies
   libgtest-dev libbenchmark-dev   # tests and benchmarks
-  clang-format                    # the style check in scripts/test.sh
+  clang-format clang-tidy         # the style and static-analysis checks in scripts/test.sh
 )
 
 missing=()

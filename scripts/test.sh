@@ -16,6 +16,9 @@ cmake --preset dev
 cmake --build --preset dev -j "$jobs"
 ctest --preset dev -j "$jobs"
 
+echo "== static analysis (clang-tidy, .clang-tidy's checks, on the TUs that instantiate the core)"
+clang-tidy --quiet -p build/dev examples/quickstart.cpp bench/failover_drill.cpp bench/bench_store.cpp
+
 echo "== ASan + UBSan build and tests"
 cmake --preset asan
 cmake --build --preset asan -j "$jobs"

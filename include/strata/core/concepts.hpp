@@ -127,6 +127,10 @@ concept Router = requires(const R& router, std::string_view key) {
 
 namespace detail {
 
+// Each branch below asserts a different message; their identical `return
+// false` is not a cloned branch.
+// NOLINTBEGIN(bugprone-branch-clone)
+
 template <class T>
 inline constexpr bool dependent_false = false;
 
@@ -204,6 +208,8 @@ consteval bool diagnose_router() {
     return true;
   }
 }
+
+// NOLINTEND(bugprone-branch-clone)
 
 template <class C>
 consteval bool cache_populates_on_write() {

@@ -19,7 +19,7 @@
 /// or raise it per store). 16 MiB is far below Redis' 512 MB bulk-string limit
 /// and keeps a single record from monopolising a pipeline.
 #ifndef STRATA_DEFAULT_MAX_VALUE_BYTES
-#define STRATA_DEFAULT_MAX_VALUE_BYTES (16u * 1024u * 1024u)
+#define STRATA_DEFAULT_MAX_VALUE_BYTES (std::size_t{16} << 20)
 #endif
 
 #define STRATA_BEGIN_NAMESPACE \
