@@ -103,8 +103,13 @@ class TieredStore {
   using cache_type = Cache;
   using router_type = Router;
 
+  /// Default-constructs every policy. A store is neither copyable nor movable
+  /// (it owns live counters and the cache's coherence state): share it by
+  /// reference, or hold it in a std::unique_ptr.
   TieredStore() = default;
 
+  /// Takes the repositories, cache and router by value (they are movable
+  /// handles); `options.clock` should be the clock the repositories were given.
   explicit TieredStore(StoreOptions options, Hot hot = {}, Warm warm = {}, Cold cold = {},
                        Cache cache = {}, Router router = {})
       : options_(options),
@@ -120,22 +125,29 @@ class TieredStore {
     return write(std::span<const Item>(&item, 1), /*attach_keys=*/false).error(0);
   }
 
+  /// The value, absent, or the error; exactly batch_get({key})[0].
   Lookup get(std::string_view key) {
     LoadResult result = read(std::span<const std::string_view>(&key, 1));
     return std::move(result[0]);
   }
 
+  /// Exactly batch_delete({key}).
   DeleteResult erase(std::string_view key) {
     return remove(std::span<const std::string_view>(&key, 1));
   }
 
   // ---- batches -------------------------------------------------------------
 
+  /// Stores the items: each invalid one fails alone, the rest go to their
+  /// tiers in one store_many per tier. The result names, per input position,
+  /// stored or the error, and carries the input keys.
   BatchResult batch_set(std::span<const Item> items) { return write(items, true); }
   BatchResult batch_set(std::initializer_list<Item> items) {
     return write(std::span<const Item>(items.begin(), items.size()), true);
   }
 
+  /// Per key, in input order: the value, absent, or the error. Cache first,
+  /// then one load_many per tier for the misses.
   LoadResult batch_get(std::span<const std::string_view> keys) { return read(keys); }
   LoadResult batch_get(std::initializer_list<std::string_view> keys) {
     return read(std::span<const std::string_view>(keys.begin(), keys.size()));
@@ -148,6 +160,8 @@ class TieredStore {
     return read(views);
   }
 
+  /// Erases the keys from every tier and invalidates them in the cache,
+  /// whatever the tiers answered.
   DeleteResult batch_delete(std::span<const std::string_view> keys) { return remove(keys); }
   DeleteResult batch_delete(std::initializer_list<std::string_view> keys) {
     return remove(std::span<const std::string_view>(keys.begin(), keys.size()));
@@ -334,7 +348,14 @@ class TieredStore {
 
   LoadResult read(std::span<const std::string_view> keys) {
     const std::size_t n = keys.size();
-    LoadResult result(n);
+    // Sized on first use: when one tier answers for every key (a single-key
+    // get, a single-tier batch) the store adopts that tier's LoadResult and
+    // decodes it in place instead of allocating a second one.
+    LoadResult result;
+    const auto sized = [&]() -> LoadResult& {
+      if (result.size() != n) result = LoadResult(n);
+      return result;
+    };
     const TimePoint now = options_.clock.now();
 
     Scratch<std::uint8_t> route(n, unrouted);
@@ -343,12 +364,12 @@ class TieredStore {
     std::uint64_t hits = 0;
     for (std::size_t i = 0; i < n; ++i) {
       if (!is_valid_key(keys[i])) {
-        result.set_failed(i, errc::invalid_key);
+        sized().set_failed(i, errc::invalid_key);
         continue;
       }
       if constexpr (caching) {
         if (auto cached = cache_.find(keys[i], now)) {
-          result.set_found(i, std::move(*cached));
+          sized().set_found(i, std::move(*cached));
           ++hits;
           continue;
         }
@@ -356,7 +377,7 @@ class TieredStore {
       }
       const Tier tier = router_(keys[i]);
       if (!present_tiers[index_of(tier)]) {
-        result.set_failed(i, errc::tier_not_configured);
+        sized().set_failed(i, errc::tier_not_configured);
         continue;
       }
       route[i] = static_cast<std::uint8_t>(index_of(tier));
@@ -378,17 +399,24 @@ class TieredStore {
       if (m == 0) return;
       const auto batch = std::span<const std::string_view>(batch_keys.data(), m);
       LoadResult loaded = boost::hana::at_c<I>(tiers_).load_many(batch);
+      // Adopting needs every position here, in order, answered by the tier.
+      const bool adopt = result.size() != n && m == n && loaded.size() == n;
+      if (adopt)
+        result = std::move(loaded);
+      else
+        sized();
+      LoadResult& source = adopt ? result : loaded;  // slot j of the tier's answer
       std::size_t failures = 0;
       std::size_t bad_checksums = 0;
       for (std::size_t j = 0; j < m; ++j) {
         const std::size_t i = position[j];
         route[i] = unrouted;
-        if (j >= loaded.size()) {
+        if (j >= source.size()) {
           ++failures;
           settle_failure(result, route, i, I, make_error_code(errc::outcome_unknown));
           continue;
         }
-        Lookup& slot = loaded[j];
+        Lookup& slot = source[j];
         if (slot.failed()) {
           ++failures;
           settle_failure(result, route, i, I, slot.error);

@@ -7,19 +7,25 @@
 
 #include "strata/core/config.hpp"
 
-#include <array>    // std::array
-#include <cstddef>  // std::size_t
-#include <memory>   // std::unique_ptr, std::make_unique_for_overwrite
-#include <span>     // std::span
+#include <cstddef>      // std::size_t, std::byte
+#include <memory>       // std::unique_ptr, std::make_unique_for_overwrite
+#include <new>          // std::launder
+#include <span>         // std::span
+#include <type_traits>  // std::is_trivially_copyable_v
 
 STRATA_BEGIN_NAMESPACE
 namespace detail {
 
 template <class T, std::size_t Inline>
 class SmallArray {
+  // The inline elements live in raw bytes, which begin the lifetime of
+  // implicit-lifetime objects (C++20 [intro.object]); that skips zeroing
+  // Inline elements on every call, which showed up in the single-key path.
+  static_assert(std::is_trivially_copyable_v<T> && std::is_trivially_destructible_v<T>,
+                "detail::SmallArray holds trivially copyable, trivially destructible scratch");
+
  public:
-  /// `size` elements, default-initialised (trivial types are left
-  /// uninitialised, as with `new T[n]`): callers write before they read.
+  /// `size` elements, uninitialised: callers write an element before reading it.
   explicit SmallArray(std::size_t size) : size_(size) {
     if (size > Inline) heap_ = std::make_unique_for_overwrite<T[]>(size);
   }
@@ -29,8 +35,10 @@ class SmallArray {
   SmallArray(const SmallArray&) = delete;
   SmallArray& operator=(const SmallArray&) = delete;
 
-  T* data() noexcept { return heap_ ? heap_.get() : inline_.data(); }
-  const T* data() const noexcept { return heap_ ? heap_.get() : inline_.data(); }
+  T* data() noexcept { return heap_ ? heap_.get() : std::launder(reinterpret_cast<T*>(inline_)); }
+  const T* data() const noexcept {
+    return heap_ ? heap_.get() : std::launder(reinterpret_cast<const T*>(inline_));
+  }
   std::size_t size() const noexcept { return size_; }
   T& operator[](std::size_t i) noexcept { return data()[i]; }
   const T& operator[](std::size_t i) const noexcept { return data()[i]; }
@@ -40,7 +48,7 @@ class SmallArray {
   std::span<const T> span() const noexcept { return {data(), size_}; }
 
  private:
-  std::array<T, Inline> inline_;
+  alignas(T) std::byte inline_[sizeof(T) * Inline];
   std::unique_ptr<T[]> heap_;
   std::size_t size_;
 };
