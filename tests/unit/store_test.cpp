@@ -92,6 +92,26 @@ TEST(Store, CountersCountPerTierAndFormatForALog) {
   EXPECT_EQ(fmt::format("{}", Tier::warm), "warm");
 }
 
+TEST(Store, ASingleTierBatchReportsEveryOutcomeInPlace) {
+  // All keys in one tier: the store decodes that tier's answer in place.
+  ManualClock clock;
+  auto store = make_law_store<MemoryBackends, NoCache>(clock.clock());
+  ASSERT_TRUE(store.batch_set({{"w:found", "v"}, {"w:expiring", "x", Millis{5}}}).all_stored());
+  const Record junk{"w:junk", "definitely not an envelope, but long enough", std::nullopt};
+  ASSERT_TRUE(store.tier<Tier::warm>().store_many(std::span(&junk, 1)).all_stored());
+  clock.advance(Millis{5});
+
+  const LoadResult read =
+      store.batch_get({"w:found", "w:missing", "w:junk", "w:expiring", "w:found"});
+  ASSERT_EQ(read.size(), 5u);
+  EXPECT_EQ(read[0].value, "v");
+  EXPECT_TRUE(read[1].absent());
+  EXPECT_EQ(read[2].error, errc::corrupt_record);
+  EXPECT_TRUE(read[3].absent());
+  EXPECT_EQ(read[4].value, "v");
+  EXPECT_EQ(store.stats()[Tier::warm].failures, 1u);
+}
+
 /// Reports nothing for any position, as a buggy backend might.
 struct Forgetful {
   static constexpr bool atomic_batches = false;
