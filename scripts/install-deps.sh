@@ -8,6 +8,7 @@ packages=(
   g++ cmake make pkg-config       # toolchain
   libboost-dev                    # Boost.Hana (header-only)
   libfmt-dev libxxhash-dev        # core dependencies
+  libsqlite3-dev                  # the embedded WARM tier (strata::sqlite)
   libgtest-dev libbenchmark-dev   # tests and benchmarks
   clang-format clang-tidy         # the style and static-analysis checks in scripts/test.sh
 )

@@ -173,6 +173,50 @@ class TieredStore {
     return remove(views);
   }
 
+  /// Writes already-encoded records into tier T verbatim (times, expiry and
+  /// checksum preserved), whatever the router says: the path of rehydrate and
+  /// restore. Each envelope is verified first; a bad key or envelope fails
+  /// alone. For keys that route to T the cache is kept coherent (populated per
+  /// its write policy); for others the store's answer does not change, so the
+  /// cache is not touched.
+  template <Tier T>
+  BatchResult store_records(std::span<const Record> records) {
+    constexpr std::size_t I = index_of(T);
+    static_assert(present<I>, "strata::TieredStore::store_records: the store has no such tier");
+    const std::size_t n = records.size();
+    BatchResult result(n);
+    result.attach_keys(records, &Record::key);
+    Scratch<Record> valid(n);
+    Scratch<std::size_t> position(n);
+    Scratch<std::string_view> values(n);
+    Scratch<std::string_view> open_keys(n);
+    Scratch<std::optional<TimePoint>> expiry(n);
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      open_keys[i] = {};
+      const DecodedEnvelope decoded = decode_envelope(records[i].envelope);
+      if (!is_valid_key(records[i].key)) {
+        result.mark_failed(i, errc::invalid_key);
+      } else if (!decoded) {
+        result.mark_failed(i, decoded.error);
+      } else {
+        values[i] = decoded.envelope.value;
+        expiry[i] = decoded.envelope.meta.expires_at;
+        valid[m] = Record{records[i].key, records[i].envelope, expiry[i]};
+        position[m++] = i;
+        if (router_(records[i].key) == T) open_keys[i] = records[i].key;
+      }
+    }
+    std::optional<OpenWrites> open;
+    if constexpr (caching) open.emplace(*this, open_keys.span());
+    if (m > 0) store_slice<I>(valid.span().first(m), position.data(), result);
+    if constexpr (caching)
+      open->close(
+          result, [&](std::size_t i) { return values[i]; },
+          [&](std::size_t i) { return expiry[i]; });
+    return result;
+  }
+
   // ---- access --------------------------------------------------------------
 
   /// The repository of tier T, for operations and tests that go around the cache.
@@ -236,6 +280,21 @@ class TieredStore {
     }
     OpenWrites(const OpenWrites&) = delete;
     OpenWrites& operator=(const OpenWrites&) = delete;
+    /// Ends every open write in input order (so that the last of duplicate
+    /// keys is the one cached): the stored value per the cache's write policy,
+    /// an invalidation otherwise.
+    template <class ValueAt, class ExpiryAt>
+    void close(const BatchResult& result, ValueAt value_at, ExpiryAt expires_at) {
+      constexpr bool populate = detail::cache_populates_on_write<Cache>();
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (keys[i].empty()) continue;
+        const std::string_view value = value_at(i);
+        const bool cache_it = populate && result.stored(i);
+        store.coherence_.end_write(store.cache_, keys[i], tickets[i], cache_it ? &value : nullptr,
+                                   expires_at(i));
+      }
+      closed = true;
+    }
     void close_invalidating() {
       for (std::size_t i = 0; i < keys.size(); ++i)
         if (!keys[i].empty())
@@ -312,36 +371,39 @@ class TieredStore {
     for_each_present([&](auto index) {
       constexpr std::size_t I = decltype(index)::value;
       if (count[I] == 0) return;
-      const auto slice = std::span<const Record>(records.span()).subspan(begin[I], count[I]);
-      const BatchResult stored = boost::hana::at_c<I>(tiers_).store_many(slice);
-      std::size_t failures = 0;
-      for (std::size_t j = 0; j < slice.size(); ++j) {
-        const std::size_t i = position[begin[I] + j];
-        if (j < stored.size() && stored.stored(j)) {
-          result.mark_stored(i);
-        } else {
-          result.mark_failed(
-              i, j < stored.size() ? stored.error(j) : make_error_code(errc::outcome_unknown));
-          ++failures;
-        }
-      }
-      counters_.record(static_cast<Tier>(I), slice.size(), failures);
+      store_slice<I>(records.span().subspan(begin[I], count[I]), position.data() + begin[I],
+                     result);
     });
 
     if constexpr (caching) {
-      // In input order, so that the last of duplicate keys is the one cached.
-      constexpr bool populate = detail::cache_populates_on_write<Cache>();
-      for (std::size_t i = 0; i < n; ++i) {
-        if (route[i] == unrouted) continue;
-        const bool cache_it = populate && result.stored(i);
-        const std::optional<TimePoint> expires =
-            items[i].ttl > Millis{0} ? std::optional<TimePoint>(now + items[i].ttl) : std::nullopt;
-        coherence_.end_write(cache_, items[i].key, open->tickets[i],
-                             cache_it ? &items[i].value : nullptr, expires);
-      }
-      open->closed = true;
+      open->close(
+          result, [&](std::size_t i) { return items[i].value; },
+          [&](std::size_t i) {
+            return items[i].ttl > Millis{0} ? std::optional<TimePoint>(now + items[i].ttl)
+                                            : std::nullopt;
+          });
     }
     return result;
+  }
+
+  /// One store_many on tier I; each record's outcome lands at its input
+  /// position (`positions[j]` for record j).
+  template <std::size_t I>
+  void store_slice(std::span<const Record> slice, const std::size_t* positions,
+                   BatchResult& result) {
+    const BatchResult stored = boost::hana::at_c<I>(tiers_).store_many(slice);
+    std::size_t failures = 0;
+    for (std::size_t j = 0; j < slice.size(); ++j) {
+      const std::size_t i = positions[j];
+      if (j < stored.size() && stored.stored(j)) {
+        result.mark_stored(i);
+      } else {
+        result.mark_failed(
+            i, j < stored.size() ? stored.error(j) : make_error_code(errc::outcome_unknown));
+        ++failures;
+      }
+    }
+    counters_.record(static_cast<Tier>(I), slice.size(), failures);
   }
 
   // ---- read ------------------------------------------------------------------

@@ -5,9 +5,12 @@
 /// own Backends type (e.g. Redis as HOT) to the list in laws_test.cpp, and
 /// every law then holds for it too.
 
+#include <strata/backends/filesystem.hpp>
+#include <strata/backends/sqlite.hpp>
 #include <strata/strata.hpp>
 
 #include "fault_injecting.hpp"
+#include "temp_dir.hpp"
 
 #include <string>
 
@@ -21,6 +24,22 @@ struct MemoryBackends {
   static Hot make_hot(Clock clock) { return Hot(MemoryOptions{.shards = 4, .clock = clock}); }
   static Warm make_warm(Clock clock) { return Warm(MemoryOptions{.shards = 4, .clock = clock}); }
   static Cold make_cold(Clock clock) { return Cold(MemoryOptions{.shards = 4, .clock = clock}); }
+};
+
+/// The embedded default's tiers: memory, SQLite, filesystem, each in a fresh
+/// directory. Durability is left on: the laws hold for the real thing.
+struct EmbeddedBackends {
+  static constexpr const char* name = "embedded";
+  using Hot = MemoryRepository;
+  using Warm = SqliteRepository;
+  using Cold = FilesystemRepository;
+  static Hot make_hot(Clock clock) { return Hot(MemoryOptions{.shards = 4, .clock = clock}); }
+  static Warm make_warm(Clock clock) {
+    return Warm(SqliteOptions{.path = fresh_dir() / "warm.sqlite3", .clock = clock});
+  }
+  static Cold make_cold(Clock clock) {
+    return Cold(FilesystemOptions{.root = fresh_dir() / "cold", .clock = clock});
+  }
 };
 
 /// Keys "hot:..." live in HOT, "cold:..." in COLD, everything else in WARM.

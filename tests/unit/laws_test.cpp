@@ -44,7 +44,7 @@ class Laws : public ::testing::Test {
   Store store_ = make_law_store<Backends>(clock_.clock());
 };
 
-using BackendList = ::testing::Types<MemoryBackends>;
+using BackendList = ::testing::Types<MemoryBackends, EmbeddedBackends>;
 TYPED_TEST_SUITE(Laws, BackendList);
 
 TYPED_TEST(Laws, PartialFailureCachesOnlyStoredKeys) {

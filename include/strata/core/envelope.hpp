@@ -118,6 +118,18 @@ inline std::string encode_envelope(const EnvelopeMeta& meta, std::string_view va
   return out;
 }
 
+/// The expiry in an envelope's header, read without touching the value (a tier
+/// that only has the first bytes at hand, such as a file's header). nullopt
+/// when the record never expires or the bytes are not a version-1 header;
+/// decode_envelope is what judges a record's integrity.
+inline std::optional<TimePoint> peek_expiry(std::string_view header) noexcept {
+  if (header.size() < envelope_header_bytes || header.substr(0, 4) != "STRA" ||
+      static_cast<std::uint8_t>(header[4]) != envelope_version ||
+      (static_cast<std::uint8_t>(header[5]) & envelope_flags::has_expiry) == 0)
+    return std::nullopt;
+  return detail::from_ms(detail::get_u64(header.data() + 24));
+}
+
 /// The result of decoding: the view, or the error that stopped it.
 struct DecodedEnvelope {
   EnvelopeView envelope{};
