@@ -23,9 +23,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
       if (run.error_occurred) continue;
       const double ns = run.GetAdjustedRealTime() * to_ns(run.time_unit);
       if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "median")
-        ns_[run.run_name.str()] = ns;
+        ns_[name_of(run)] = ns;
       else if (run.run_type == Run::RT_Iteration && run.repetitions <= 1)
-        ns_[run.benchmark_name()] = ns;
+        ns_[name_of(run)] = ns;
     }
     ConsoleReporter::ReportRuns(runs);
   }
@@ -47,6 +47,15 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
 
  private:
+  /// "function/args[/threads:N]": without the iterations and repetitions
+  /// suffixes, so that a benchmark is named the same however it was run.
+  static std::string name_of(const Run& run) {
+    std::string name = run.run_name.function_name;
+    if (!run.run_name.args.empty()) name += "/" + run.run_name.args;
+    if (!run.run_name.threads.empty()) name += "/" + run.run_name.threads;
+    return name;
+  }
+
   static double to_ns(benchmark::TimeUnit unit) {
     switch (unit) {
       case benchmark::kNanosecond:

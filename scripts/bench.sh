@@ -1,19 +1,35 @@
 #!/usr/bin/env bash
-# Builds in release mode and runs the core benchmarks; the ratio tables at the
-# end are the figures quoted in issues and docs. Extra arguments go to Google
-# Benchmark (e.g. --benchmark_filter=overhead) and replace the default
-# repetitions.
+# Builds in release mode and runs the benchmarks; the ratio tables at the end
+# of each are the figures quoted in issues and docs.
+#
+#   scripts/bench.sh [core|embedded|all] [Google Benchmark flags...]
+#
+# core:     strata_bench, medians of 9 repetitions in random interleaving (this
+#           machine is a noisy VM; interleaving spreads its drift over baseline
+#           and candidate alike).
+# embedded: strata_bench_embedded, medians of 3: durable writes are dominated
+#           by fsync, far above the VM's jitter, and a 10k-key run takes seconds.
+# Flags given after the selector replace those defaults.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+which=${1:-all}
+(($# > 0)) && shift
+
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target strata_bench
-# By default, medians of 9 repetitions run in random interleaving: this
-# machine is a noisy VM, and interleaving spreads its drift over baseline and
-# candidate alike.
-if (($# == 0)); then
-  set -- --benchmark_repetitions=9 --benchmark_enable_random_interleaving=true \
-    --benchmark_report_aggregates_only=true
+cmake --build --preset release -j "$(nproc)" --target strata_bench strata_bench_embedded
+
+if [[ $which == core || $which == all ]]; then
+  if (($# > 0)); then flags=("$@"); else
+    flags=(--benchmark_repetitions=9 --benchmark_enable_random_interleaving=true
+      --benchmark_report_aggregates_only=true)
+  fi
+  build/release/bench/strata_bench "${flags[@]}"
 fi
-build/release/bench/strata_bench "$@"
+if [[ $which == embedded || $which == all ]]; then
+  if (($# > 0)); then flags=("$@"); else
+    flags=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=true)
+  fi
+  build/release/bench/strata_bench_embedded "${flags[@]}"
+fi

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: installs what is missing, builds in
-# release mode, runs the quickstart, then the failover drill (HOT rebuilt from
-# WARM one key at a time, then in batches).
+# The main job on the embedded default (no server): installs what is missing,
+# builds in release mode, runs the quickstart, then the failover drill on the
+# embedded stack — HOT lost and rebuilt from WARM (SQLite) one key at a time,
+# then in batches, with a byte-identical check of HOT and the cache.
+# Arguments go to the drill (default: --keys 354 --keys 10000).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -13,4 +15,5 @@ echo "== quickstart"
 build/release/examples/quickstart
 echo
 echo "== failover drill"
+if (($# == 0)); then set -- --keys 354 --keys 10000; fi
 build/release/bench/strata_drill "$@"

@@ -41,6 +41,7 @@
 #include "strata/core/store_types.hpp"
 #include "strata/core/tier.hpp"
 
+#include <algorithm>         // std::sort
 #include <array>             // std::array
 #include <cstddef>           // std::size_t
 #include <cstdint>           // std::uint8_t
@@ -269,40 +270,76 @@ class TieredStore {
   /// marked in flight for ever.
   struct OpenWrites {
     TieredStore& store;
-    std::span<const std::string_view> keys;  // empty at positions with no open write
-    Scratch<detail::CoherenceGuard::Ticket> tickets;
+    std::span<const std::string_view> keys;           // empty at positions with no open write
+    Scratch<std::uint32_t> order;                     // open positions, grouped by stripe
+    Scratch<std::uint16_t> stripe;                    // stripe of each position in `order`
+    Scratch<detail::CoherenceGuard::Ticket> tickets;  // one per group, at its first slot
+    std::size_t open = 0;
     bool closed = false;
 
     OpenWrites(TieredStore& owner, std::span<const std::string_view> open_keys)
-        : store(owner), keys(open_keys), tickets(keys.size()) {
+        : store(owner),
+          keys(open_keys),
+          order(open_keys.size()),
+          stripe(open_keys.size()),
+          tickets(open_keys.size()) {
       for (std::size_t i = 0; i < keys.size(); ++i)
-        if (!keys[i].empty()) tickets[i] = store.coherence_.begin_write(store.cache_, keys[i]);
+        if (!keys[i].empty()) order[open++] = static_cast<std::uint32_t>(i);
+      // Stripe then input order: each group begins once, and duplicate keys
+      // (always in one group) settle in input order, so the last one wins.
+      std::sort(order.begin(), order.begin() + open, [&](std::uint32_t a, std::uint32_t b) {
+        const auto sa = detail::CoherenceGuard::stripe_of(keys[a]);
+        const auto sb = detail::CoherenceGuard::stripe_of(keys[b]);
+        return sa != sb ? sa < sb : a < b;
+      });
+      for (std::size_t j = 0; j < open; ++j)
+        stripe[j] = static_cast<std::uint16_t>(detail::CoherenceGuard::stripe_of(keys[order[j]]));
+      for_each_group([&](std::size_t first, std::size_t last) {
+        tickets[first] = store.coherence_.begin_write(stripe[first], [&] {
+          for (std::size_t j = first; j < last; ++j) store.cache_.erase(keys[order[j]]);
+        });
+      });
     }
     OpenWrites(const OpenWrites&) = delete;
     OpenWrites& operator=(const OpenWrites&) = delete;
-    /// Ends every open write in input order (so that the last of duplicate
-    /// keys is the one cached): the stored value per the cache's write policy,
-    /// an invalidation otherwise.
+
+    /// Ends every open write: the stored value per the cache's write policy
+    /// where no other write overlapped, an invalidation otherwise.
     template <class ValueAt, class ExpiryAt>
     void close(const BatchResult& result, ValueAt value_at, ExpiryAt expires_at) {
       constexpr bool populate = detail::cache_populates_on_write<Cache>();
-      for (std::size_t i = 0; i < keys.size(); ++i) {
-        if (keys[i].empty()) continue;
-        const std::string_view value = value_at(i);
-        const bool cache_it = populate && result.stored(i);
-        store.coherence_.end_write(store.cache_, keys[i], tickets[i], cache_it ? &value : nullptr,
-                                   expires_at(i));
-      }
-      closed = true;
+      settle([&](bool may_fill, std::size_t i) {
+        if (populate && may_fill && result.stored(i))
+          store.cache_.put(keys[i], value_at(i), expires_at(i));
+        else
+          store.cache_.erase(keys[i]);
+      });
     }
     void close_invalidating() {
-      for (std::size_t i = 0; i < keys.size(); ++i)
-        if (!keys[i].empty())
-          store.coherence_.end_write(store.cache_, keys[i], tickets[i], nullptr, std::nullopt);
-      closed = true;
+      settle([&](bool, std::size_t i) { store.cache_.erase(keys[i]); });
     }
     ~OpenWrites() {
       if (!closed) close_invalidating();
+    }
+
+   private:
+    template <class F>
+    void for_each_group(F f) {
+      for (std::size_t first = 0; first < open;) {
+        std::size_t last = first + 1;
+        while (last < open && stripe[last] == stripe[first]) ++last;
+        f(first, last);
+        first = last;
+      }
+    }
+    template <class Apply>
+    void settle(Apply apply) {
+      for_each_group([&](std::size_t first, std::size_t last) {
+        store.coherence_.end_write(stripe[first], tickets[first], [&](bool may_fill) {
+          for (std::size_t j = first; j < last; ++j) apply(may_fill, order[j]);
+        });
+      });
+      closed = true;
     }
   };
 

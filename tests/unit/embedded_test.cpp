@@ -224,16 +224,25 @@ TEST(Filesystem, TornTempFilesAreNeverReadAndAreCleaned) {
   EXPECT_EQ(reopened.scan("", "", 10).records.size(), 1u);
 }
 
-TEST(Filesystem, FailuresArePerItem) {
-  FilesystemRepository repo(FilesystemOptions{.root = fresh_dir(), .fsync = false});
-  // A directory squatting where "blocked"'s object belongs: its rename fails.
-  std::filesystem::create_directories(repo.object_path("blocked") / "squatter");
-  const std::vector<Record> records{{"fine-1", "a"}, {"blocked", "b"}, {"fine-2", "c"}};
-  const BatchResult result = repo.store_many(records);
-  EXPECT_TRUE(result.stored(0));
-  EXPECT_EQ(result.error(1), errc::backend_unavailable);
-  EXPECT_TRUE(result.stored(2));
-  EXPECT_TRUE(std::filesystem::is_empty(repo.root() / "tmp"));  // the failed write left nothing
+TEST(Filesystem, FailuresArePerItemInSmallAndLargeBatches) {
+  // Small batches fsync per object, large ones sync the filesystem: both
+  // report per item.
+  for (std::size_t size : {std::size_t{3}, 2 * FilesystemRepository::syncfs_batch}) {
+    FilesystemRepository repo(FilesystemOptions{.root = fresh_dir()});
+    // A directory squatting where "blocked"'s object belongs: its rename fails.
+    std::filesystem::create_directories(repo.object_path("blocked") / "squatter");
+    std::vector<std::string> keys;
+    for (std::size_t i = 0; i < size; ++i) keys.push_back("fine-" + std::to_string(i));
+    keys[1] = "blocked";
+    std::vector<Record> records;
+    for (const auto& key : keys) records.push_back({key, "bytes"});
+    const BatchResult result = repo.store_many(records);
+    EXPECT_EQ(result.stored_count(), size - 1) << size;
+    EXPECT_EQ(result.error(1), errc::backend_unavailable) << size;
+    EXPECT_TRUE(std::filesystem::is_empty(repo.root() / "tmp")) << size;  // nothing left behind
+    const std::vector<std::string_view> views(keys.begin(), keys.end());
+    EXPECT_EQ(repo.load_many(views).found_count(), size - 1) << size;
+  }
 }
 
 TEST(Filesystem, CorruptedFileIsAChecksumErrorAndTruncatedIsCorrupt) {

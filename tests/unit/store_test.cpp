@@ -112,6 +112,25 @@ TEST(Store, ASingleTierBatchReportsEveryOutcomeInPlace) {
   EXPECT_EQ(store.stats()[Tier::warm].failures, 1u);
 }
 
+TEST(Store, ABatchCachesEveryKeyItStored) {
+  // A batch's keys share coherence stripes with each other; that must not
+  // count as a conflicting write and cost them their cache entries.
+  ManualClock clock;
+  auto store = make_law_store<MemoryBackends>(clock.clock());
+  std::vector<std::string> keys, values;
+  for (int i = 0; i < 5000; ++i) {
+    keys.push_back("w:" + std::to_string(i));
+    values.push_back("v" + std::to_string(i));
+  }
+  std::vector<Item> items;
+  for (std::size_t i = 0; i < keys.size(); ++i) items.push_back({keys[i], values[i]});
+  ASSERT_TRUE(store.batch_set(items).all_stored());
+  EXPECT_EQ(store.cache().size(), keys.size());
+  store.cache().clear();
+  ASSERT_EQ(store.batch_get(keys).found_count(), keys.size());
+  EXPECT_EQ(store.cache().size(), keys.size());  // and a batch read fills every miss
+}
+
 /// Reports nothing for any position, as a buggy backend might.
 struct Forgetful {
   static constexpr bool atomic_batches = false;

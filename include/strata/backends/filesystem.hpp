@@ -15,9 +15,10 @@
 /// than 240 bytes continues in sub-directories whose names end in '+' (which
 /// the encoding never produces), keeping every component under NAME_MAX.
 ///
-/// A write goes to tmp/, is fsynced, renamed over the object (atomic on POSIX)
-/// and the object's directory is fsynced: a crash leaves either the old record
-/// or the new one, never a torn one. Leftover temp files are never read and
+/// A write goes to tmp/, is made durable, renamed over the object (atomic on
+/// POSIX), and the rename is made durable (see store_many for how a batch pays
+/// for durability once): a crash leaves either the old record or the new one,
+/// never a torn one. Leftover temp files are never read and
 /// are removed at open once older than FilesystemOptions::temp_file_max_age.
 ///
 /// Thread safety: every member may be called concurrently, from any number of
@@ -44,6 +45,7 @@
 #include <iterator>      // std::next
 #include <optional>      // std::optional
 #include <random>        // std::random_device
+#include <set>           // std::set
 #include <span>          // std::span
 #include <string>        // std::string
 #include <string_view>   // std::string_view
@@ -51,7 +53,7 @@
 #include <vector>        // std::vector
 
 #include <fcntl.h>   // open, O_*
-#include <unistd.h>  // read, write, fsync, close, unlink, getpid
+#include <unistd.h>  // read, write, fsync, syncfs, close, unlink, getpid
 
 STRATA_BEGIN_NAMESPACE
 
@@ -111,16 +113,54 @@ class FilesystemRepository {
     clean_temp_files();
   }
 
+  /// Per item: write each object to a temp file, make it durable, rename it
+  /// into place, make the renames durable. Durability is bought per batch:
+  /// from `syncfs_batch` items on, one syncfs() before the renames and one
+  /// after replace an fsync per object and per directory (on ext4 every fsync
+  /// is a journal commit, so a 1000-object batch pays 2 instead of ~1300);
+  /// smaller batches fsync each object and each touched directory once.
+  /// An object renamed into place whose final sync fails is reported
+  /// outcome_unknown: it is there, but may not survive a power loss.
   BatchResult store_many(std::span<const Record> records) {
-    BatchResult result(records.size());
-    for (std::size_t i = 0; i < records.size(); ++i) {
-      if (const std::error_code error = write_object(records[i].key, records[i].envelope))
+    const std::size_t n = records.size();
+    BatchResult result(n);
+    const bool per_filesystem = options_.fsync && n >= syncfs_batch;
+    const bool per_file = options_.fsync && !per_filesystem;
+    std::vector<std::filesystem::path> temps(n);
+    for (std::size_t i = 0; i < n; ++i)
+      if (const std::error_code error = write_temp(records[i].envelope, per_file, temps[i]))
+        result.mark_failed(i, error);
+    if (per_filesystem && !sync_filesystem()) {
+      for (std::size_t i = 0; i < n; ++i)
+        if (!temps[i].empty()) result.mark_failed(i, discard(temps[i]));
+      return result;
+    }
+    std::set<std::filesystem::path> dirty;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (temps[i].empty()) continue;
+      if (const std::error_code error = publish(temps[i], object_path(records[i].key), dirty))
         result.mark_failed(i, error);
       else
         result.mark_stored(i);
     }
+    if (!options_.fsync) return result;
+    std::set<std::filesystem::path> unsynced;
+    if (per_filesystem) {
+      if (!sync_filesystem()) unsynced = std::move(dirty);
+    } else {
+      for (const auto& dir : dirty)
+        if (!detail::fsync_directory(dir)) unsynced.insert(dir);
+    }
+    if (!unsynced.empty())
+      for (std::size_t i = 0; i < n; ++i)
+        if (result.stored(i) && unsynced.contains(object_path(records[i].key).parent_path()))
+          result.mark_failed(i, errc::outcome_unknown);
     return result;
   }
+
+  /// From this many objects on, a durable store_many syncs the filesystem
+  /// twice instead of each object and directory.
+  static constexpr std::size_t syncfs_batch = 8;
 
   LoadResult load_many(std::span<const std::string_view> keys) const {
     LoadResult result(keys.size());
@@ -320,33 +360,42 @@ class FilesystemRepository {
     return {};
   }
 
-  std::error_code write_object(std::string_view key, std::string_view bytes) {
-    const std::filesystem::path target = object_path(key);
-    const std::filesystem::path temp = temp_dir() / unique_temp_name();
-    {
-      detail::Fd fd(::open(temp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
-      if (!fd) return detail::io_error();
-      for (std::size_t written = 0; written < bytes.size();) {
-        const ::ssize_t n = ::write(fd.get(), bytes.data() + written, bytes.size() - written);
-        if (n < 0 && errno == EINTR) continue;
-        if (n <= 0) return discard(temp);
-        written += static_cast<std::size_t>(n);
-      }
-      if (options_.fsync && ::fsync(fd.get()) != 0) return discard(temp);
+  /// Writes `bytes` to a new temp file, fsynced if asked; `temp` names it on
+  /// success and stays empty on failure.
+  std::error_code write_temp(std::string_view bytes, bool fsync, std::filesystem::path& temp) {
+    std::filesystem::path path = temp_dir() / unique_temp_name();
+    detail::Fd fd(::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644));
+    if (!fd) return detail::io_error();
+    for (std::size_t written = 0; written < bytes.size();) {
+      const ::ssize_t n = ::write(fd.get(), bytes.data() + written, bytes.size() - written);
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) return discard(path);
+      written += static_cast<std::size_t>(n);
     }
+    if (fsync && ::fsync(fd.get()) != 0) return discard(path);
+    temp = std::move(path);
+    return {};
+  }
+
+  /// Renames a temp file over its object. The directories whose sync makes
+  /// the rename durable go into `dirty`: the object's, and any just created up
+  /// to objects/ (a new directory must be recorded in its parent).
+  std::error_code publish(const std::filesystem::path& temp, const std::filesystem::path& target,
+                          std::set<std::filesystem::path>& dirty) {
     std::error_code ec;
     const bool created = std::filesystem::create_directories(target.parent_path(), ec);
     if (ec) return discard(temp);
     if (::rename(temp.c_str(), target.c_str()) != 0) return discard(temp);
-    if (options_.fsync) {
-      // The rename is durable once the directory holding it is; a directory
-      // just created must itself be recorded in its parent.
-      for (std::filesystem::path dir = target.parent_path();; dir = dir.parent_path()) {
-        if (!detail::fsync_directory(dir)) return make_error_code(errc::outcome_unknown);
-        if (!created || dir == objects_dir()) break;
-      }
+    for (std::filesystem::path dir = target.parent_path();; dir = dir.parent_path()) {
+      dirty.insert(dir);
+      if (!created || dir == objects_dir()) break;
     }
     return {};
+  }
+
+  bool sync_filesystem() const {
+    detail::Fd fd(::open(options_.root.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
+    return fd && ::syncfs(fd.get()) == 0;
   }
 
   static std::error_code discard(const std::filesystem::path& temp) {

@@ -12,7 +12,8 @@
 ///  - a write (set or delete) begins by bumping the stripe's generation and
 ///    in-flight count and dropping the cache entry; its ticket is the new
 ///    generation, or "no fill" if another write of the stripe was already in
-///    flight;
+///    flight. A batch is one write per stripe it touches, so its own keys do
+///    not count as overlapping each other;
 ///  - it ends by putting the stored value only if its ticket still equals the
 ///    generation, i.e. no write of the stripe overlapped it at any moment
 ///    (none was in flight when it began, none began since); otherwise it
@@ -48,32 +49,38 @@ class CoherenceGuard {
 
   CoherenceGuard() : stripes_(std::make_unique<Stripe[]>(stripe_count)) {}
 
-  template <class Cache>
-  Ticket begin_write(Cache& cache, std::string_view key) {
-    Stripe& s = stripe_of(key);
+  static std::size_t stripe_of(std::string_view key) noexcept {
+    // The high bits: the cache shards by the low ones.
+    return (std::hash<std::string_view>{}(key) >> 20) % stripe_count;
+  }
+
+  /// Begins one write of a stripe: a batch begins each stripe it touches once,
+  /// so that its own keys never count as overlapping each other.
+  /// `drop_entries()` runs under the stripe's lock and must erase the batch's
+  /// keys of this stripe from the cache.
+  template <class DropEntries>
+  Ticket begin_write(std::size_t stripe, DropEntries drop_entries) {
+    Stripe& s = stripes_[stripe];
     std::lock_guard lock(s.mutex);
     const bool overlapped = s.in_flight++ != 0;
-    cache.erase(key);
+    drop_entries();
     ++s.generation;
     return overlapped ? no_fill : s.generation;
   }
 
-  /// Ends a write. `value` is the stored value to cache, or nullptr when the
-  /// write failed, was a delete, or the policy only invalidates.
-  template <class Cache>
-  void end_write(Cache& cache, std::string_view key, Ticket ticket, const std::string_view* value,
-                 std::optional<TimePoint> expires_at) {
-    Stripe& s = stripe_of(key);
+  /// Ends a write begun with `ticket`. `settle(may_fill)` runs under the
+  /// stripe's lock and puts or erases the batch's keys of this stripe; it may
+  /// put only when may_fill is true (no other write overlapped this one).
+  template <class Settle>
+  void end_write(std::size_t stripe, Ticket ticket, Settle settle) {
+    Stripe& s = stripes_[stripe];
     std::lock_guard lock(s.mutex);
     --s.in_flight;
-    if (value != nullptr && ticket != no_fill && s.generation == ticket)
-      cache.put(key, *value, expires_at);
-    else
-      cache.erase(key);
+    settle(ticket != no_fill && s.generation == ticket);
   }
 
   Ticket begin_read(std::string_view key) {
-    Stripe& s = stripe_of(key);
+    Stripe& s = stripes_[stripe_of(key)];
     std::lock_guard lock(s.mutex);
     return s.in_flight == 0 ? s.generation : no_fill;
   }
@@ -82,7 +89,7 @@ class CoherenceGuard {
   void end_read(Cache& cache, std::string_view key, Ticket ticket, std::string_view value,
                 std::optional<TimePoint> expires_at) {
     if (ticket == no_fill) return;
-    Stripe& s = stripe_of(key);
+    Stripe& s = stripes_[stripe_of(key)];
     std::lock_guard lock(s.mutex);
     if (s.in_flight == 0 && s.generation == ticket) cache.put(key, value, expires_at);
   }
@@ -93,11 +100,6 @@ class CoherenceGuard {
     std::uint64_t generation = 0;
     std::uint64_t in_flight = 0;
   };
-  Stripe& stripe_of(std::string_view key) noexcept {
-    // The high bits: the cache shards by the low ones.
-    const std::uint64_t h = std::hash<std::string_view>{}(key);
-    return stripes_[(h >> 20) % stripe_count];
-  }
 
   std::unique_ptr<Stripe[]> stripes_;
 };
