@@ -501,7 +501,7 @@ class TieredStore {
       // Adopting needs every position here, in order, answered by the tier.
       const bool adopt = result.size() != n && m == n && loaded.size() == n;
       if (adopt)
-        result = std::move(loaded);
+        std::swap(result, loaded);  // result was still unsized: nothing is lost
       else
         sized();
       LoadResult& source = adopt ? result : loaded;  // slot j of the tier's answer

@@ -1,18 +1,42 @@
 // Built against an installed strata: composes a store and checks one batch
-// round trip, exiting non-zero if anything is off.
+// round trip, exiting non-zero if anything is off. With CONSUMER_EMBEDDED it
+// uses the embedded default (strata::sqlite) in a temporary directory.
 #include <strata/strata.hpp>
+#ifdef CONSUMER_EMBEDDED
+#include <strata/embedded.hpp>
+
+#include <unistd.h>
+#endif
 
 #include <fmt/core.h>
 
+template <class Store>
+bool round_trip(Store& store) {
+  const strata::BatchResult written = store.batch_set({{"a", "1"}, {"cold:b", "2"}});
+  const strata::LoadResult read = store.batch_get({"a", "cold:b"});
+  return written.all_stored() && read[0].value == "1" && read[1].value == "2" &&
+         store.batch_delete({"a", "cold:b"}).erased == 2;
+}
+
 int main() {
+#ifdef CONSUMER_EMBEDDED
+  const auto dir =
+      std::filesystem::temp_directory_path() / fmt::format("strata-consumer-{}", ::getpid());
+  bool ok;
+  {
+    auto store = strata::open_embedded_store(dir);
+    ok = round_trip(store);
+  }
+  std::filesystem::remove_all(dir);
+  const char* what = "embedded";
+#else
   using Store = strata::TieredStore<strata::LruCache<>, strata::FixedRouter<strata::Tier::hot>,
                                     strata::MemoryRepository, strata::NoTier, strata::NoTier>;
   Store store;
-  const strata::BatchResult written = store.batch_set({{"a", "1"}, {"b", "2"}});
-  const strata::LoadResult read = store.batch_get({"a", "b"});
-  const bool ok = written.all_stored() && read[0].value == "1" && read[1].value == "2" &&
-                  store.batch_delete({"a", "b"}).erased == 2;
-  fmt::print("strata {}.{}.{} consumer: {}\n", STRATA_VERSION_MAJOR, STRATA_VERSION_MINOR,
-             STRATA_VERSION_PATCH, ok ? "ok" : "FAILED");
+  const bool ok = round_trip(store);
+  const char* what = "core";
+#endif
+  fmt::print("strata {}.{}.{} {} consumer: {}\n", STRATA_VERSION_MAJOR, STRATA_VERSION_MINOR,
+             STRATA_VERSION_PATCH, what, ok ? "ok" : "FAILED");
   return ok ? 0 : 1;
 }
