@@ -204,7 +204,8 @@ class FilesystemRepository {
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(objects_dir(), ec);
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (!it->is_regular_file(ec)) continue;
+      std::error_code type_ec;  // a file that vanished mid-listing is skipped, not fatal
+      if (!it->is_regular_file(type_ec)) continue;
       std::optional<std::string> key = key_of(it->path());
       if (key && key->starts_with(prefix) && (cursor.empty() || *key > cursor))
         keys.push_back(std::move(*key));
@@ -234,7 +235,8 @@ class FilesystemRepository {
     std::error_code ec;
     for (auto it = std::filesystem::recursive_directory_iterator(objects_dir(), ec);
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
-      if (!it->is_regular_file(ec)) continue;
+      std::error_code type_ec;  // a file that vanished mid-listing is skipped, not fatal
+      if (!it->is_regular_file(type_ec)) continue;
       std::string header;
       if (read_file(it->path(), header, envelope_header_bytes)) continue;
       if (const auto expires = peek_expiry(header); expires && is_expired(*expires, now))
