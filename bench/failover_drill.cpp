@@ -8,8 +8,10 @@
 // the cache is refilled too; the drill then checks that HOT and the cache are
 // byte-identical after the two paths.
 //
-// Usage: strata_drill [--keys N]... [--dir DIR] [--page N]
+// Usage: strata_drill [--keys N]... [--dir DIR] [--page N] [--repeat R]
 //   --keys N   keys per run (repeatable; default 354)
+//   --repeat R runs per key count; the table shows medians (default 3: this
+//              machine is a VM whose disk and clock jitter)
 //   --dir DIR  where the embedded store lives (default: a fresh temp directory,
 //              removed afterwards)
 //   --page N   rehydrate page size (default 1000)
@@ -18,6 +20,7 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <map>
@@ -118,10 +121,11 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> sizes;
   std::optional<std::filesystem::path> dir;
   std::size_t page_size = 1000;
+  std::size_t repeat = 3;
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     if (i + 1 >= argc) {
-      fmt::print(stderr, "usage: strata_drill [--keys N]... [--dir DIR] [--page N]\n");
+      fmt::print(stderr, "usage: strata_drill [--keys N]... [--dir DIR] [--page N] [--repeat R]\n");
       return 2;
     }
     if (arg == "--keys")
@@ -130,6 +134,8 @@ int main(int argc, char** argv) {
       dir = argv[++i];
     else if (arg == "--page")
       page_size = std::strtoull(argv[++i], nullptr, 10);
+    else if (arg == "--repeat")
+      repeat = std::max<std::size_t>(1, std::strtoull(argv[++i], nullptr, 10));
     else {
       fmt::print(stderr, "strata_drill: unknown argument {}\n", arg);
       return 2;
@@ -141,12 +147,24 @@ int main(int argc, char** argv) {
     dir = std::filesystem::temp_directory_path() / fmt::format("strata-drill-{}", ::getpid());
 
   fmt::print("failover drill: HOT (memory) lost, rebuilt from WARM (SQLite) through the store\n");
-  fmt::print("embedded store in {}; rehydrate pages of {}\n\n", dir->string(), page_size);
+  fmt::print("embedded store in {}; rehydrate pages of {}; medians of {} runs\n\n", dir->string(),
+             page_size, repeat);
   fmt::print("{:>8} {:>15} {:>10} {:>9} {:>12} {:>16}\n", "keys", "sequential ms", "batch ms",
              "speedup", "batch keys/s", "byte-identical");
   bool all_identical = true;
   for (std::size_t n : sizes) {
-    const Row row = drill(*dir / "store", n, page_size);
+    std::vector<Row> runs;
+    for (std::size_t r = 0; r < repeat; ++r) runs.push_back(drill(*dir / "store", n, page_size));
+    const auto median = [&](double Row::*field) {
+      std::vector<double> values;
+      for (const Row& run : runs) values.push_back(run.*field);
+      std::sort(values.begin(), values.end());
+      return values[values.size() / 2];
+    };
+    Row row = runs.front();
+    row.sequential_ms = median(&Row::sequential_ms);
+    row.batch_ms = median(&Row::batch_ms);
+    for (const Row& run : runs) row.identical = row.identical && run.identical;
     all_identical = all_identical && row.identical;
     fmt::print("{:>8} {:>15.2f} {:>10.2f} {:>8.1f}x {:>12.0f} {:>16}\n", row.keys,
                row.sequential_ms, row.batch_ms, row.sequential_ms / row.batch_ms,

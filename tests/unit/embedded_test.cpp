@@ -56,15 +56,17 @@ TEST(Sqlite, MigratesAnOlderSchemaWithoutLosingRows) {
           {{1, forever}, {2, later}, {3, gone}});
 
   clock.advance(Millis{50});
-  SqliteRepository repo(SqliteOptions{.path = file, .clock = clock.clock()});
   const std::vector<std::string_view> keys{"a", "b", "c"};
-  const LoadResult loaded = repo.load_many(keys);
-  EXPECT_EQ(loaded[0].value, forever);
-  EXPECT_EQ(loaded[1].value, later);
-  EXPECT_TRUE(loaded[2].absent());  // its expiry was read out of the envelope
-  EXPECT_EQ(repo.purge_expired(), 1u);
-  clock.advance(Millis{50});
-  EXPECT_TRUE(repo.load_many(keys)[1].absent());
+  {
+    SqliteRepository repo(SqliteOptions{.path = file, .clock = clock.clock()});
+    const LoadResult loaded = repo.load_many(keys);
+    EXPECT_EQ(loaded[0].value, forever);
+    EXPECT_EQ(loaded[1].value, later);
+    EXPECT_TRUE(loaded[2].absent());  // its expiry was read out of the envelope
+    EXPECT_EQ(repo.purge_expired(), 1u);
+    clock.advance(Millis{50});
+    EXPECT_TRUE(repo.load_many(keys)[1].absent());
+  }
 
   // Reopening migrates nothing twice.
   SqliteRepository again(SqliteOptions{.path = file, .clock = clock.clock()});
@@ -152,18 +154,30 @@ TEST(Sqlite, IsSafeAcrossThreads) {
 
 TEST(Sqlite, CorruptedRowIsAChecksumError) {
   const auto dir = fresh_dir();
-  auto store = open_embedded_store(dir, {.durable = false});
-  ASSERT_FALSE(store.set("w:row", "the value"));
-  store.cache().clear();
-  std::string damaged = *[&] {
+  std::string damaged;
+  {
+    auto store = open_embedded_store(dir, {.durable = false});
+    ASSERT_FALSE(store.set("w:row", "the value"));
     const std::string_view key = "w:row";
-    return std::optional(store.tier<Tier::warm>().load_many(std::span(&key, 1))[0].value);
-  }();
+    damaged = store.tier<Tier::warm>().load_many(std::span(&key, 1))[0].value;
+  }
+  // The row rots on disk while the store is closed.
   damaged.back() ^= 0x01;
   raw_sql(dir / "warm.sqlite3", "UPDATE strata_records SET envelope = ?1 WHERE key = 'w:row'",
           {{1, damaged}});
+  auto store = open_embedded_store(dir, {.durable = false});
   EXPECT_EQ(store.get("w:row").error, errc::checksum_mismatch);
   EXPECT_EQ(store.stats()[Tier::warm].checksum_errors, 1u);
+}
+
+TEST(Sqlite, SharedModeLetsTwoConnectionsUseOneFile) {
+  const auto file = fresh_dir() / "shared.sqlite3";
+  SqliteRepository first(SqliteOptions{.path = file, .exclusive = false});
+  SqliteRepository second(SqliteOptions{.path = file, .exclusive = false});
+  const Record record{"k", "bytes"};
+  ASSERT_TRUE(first.store_many(std::span(&record, 1)).all_stored());
+  const std::string_view key = "k";
+  EXPECT_EQ(second.load_many(std::span(&key, 1))[0].value, "bytes");
 }
 
 // ---- filesystem ------------------------------------------------------------------
