@@ -82,54 +82,41 @@ void load_batch(benchmark::State& state, Repo repo) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
+/// Registers tier/{store,load}/{sequential,batch} at n keys, each on a
+/// repository of its own.
+template <class MakeRepo>
+void register_tier(const char* tier, MakeRepo make, long n, bool batch_writes_are_slow) {
+  // Durable writes one key at a time cost a sync each: few iterations say enough.
+  const long write_iterations = n > 1000 ? 1 : 5;
+  const auto add = [&](const char* op, const char* tag, auto body, bool few_iterations) {
+    auto* bench = benchmark::RegisterBenchmark(
+        fmt::format("{}/{}", tier, op).c_str(),
+        [=](benchmark::State& state) { body(state, make(fmt::format("{}-{}", tag, n))); });
+    bench->Arg(n)->Unit(benchmark::kMillisecond);
+    if (few_iterations) bench->Iterations(write_iterations);
+  };
+  add(
+      "store/sequential", "ss",
+      [](auto& state, auto repo) { store_sequential(state, std::move(repo)); }, true);
+  add(
+      "store/batch", "sb", [](auto& state, auto repo) { store_batch(state, std::move(repo)); },
+      batch_writes_are_slow);
+  add(
+      "load/sequential", "ls",
+      [](auto& state, auto repo) { load_sequential(state, std::move(repo)); }, false);
+  add(
+      "load/batch", "lb", [](auto& state, auto repo) { load_batch(state, std::move(repo)); },
+      false);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
   const std::vector<long> sizes{354, 10'000};
   for (long n : sizes) {
-    // Durable writes one key at a time cost a sync each: few iterations say enough.
-    const long write_iterations = n > 1000 ? 1 : 5;
-    const auto tag = [n](const char* what) { return fmt::format("{}-{}", what, n); };
-    benchmark::RegisterBenchmark(
-        "sqlite/store/sequential",
-        [=](benchmark::State& s) { store_sequential(s, make_sqlite(tag("ss"))); })
-        ->Arg(n)
-        ->Iterations(write_iterations)
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(
-        "sqlite/store/batch", [=](benchmark::State& s) { store_batch(s, make_sqlite(tag("sb"))); })
-        ->Arg(n)
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(
-        "sqlite/load/sequential",
-        [=](benchmark::State& s) { load_sequential(s, make_sqlite(tag("ls"))); })
-        ->Arg(n)
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(
-        "sqlite/load/batch", [=](benchmark::State& s) { load_batch(s, make_sqlite(tag("lb"))); })
-        ->Arg(n)
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(
-        "files/store/sequential",
-        [=](benchmark::State& s) { store_sequential(s, make_files(tag("ss"))); })
-        ->Arg(n)
-        ->Iterations(write_iterations)
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(
-        "files/store/batch", [=](benchmark::State& s) { store_batch(s, make_files(tag("sb"))); })
-        ->Arg(n)
-        ->Iterations(write_iterations)
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark(
-        "files/load/sequential",
-        [=](benchmark::State& s) { load_sequential(s, make_files(tag("ls"))); })
-        ->Arg(n)
-        ->Unit(benchmark::kMillisecond);
-    benchmark::RegisterBenchmark("files/load/batch",
-                                 [=](benchmark::State& s) { load_batch(s, make_files(tag("lb"))); })
-        ->Arg(n)
-        ->Unit(benchmark::kMillisecond);
+    register_tier("sqlite", make_sqlite, n, /*batch_writes_are_slow=*/false);
+    register_tier("files", make_files, n, /*batch_writes_are_slow=*/true);
   }
 
   strata::bench::RatioReporter reporter;
