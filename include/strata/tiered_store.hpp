@@ -272,7 +272,7 @@ class TieredStore {
     TieredStore& store;
     std::span<const std::string_view> keys;           // empty at positions with no open write
     Scratch<std::uint32_t> order;                     // open positions, grouped by stripe
-    Scratch<std::uint16_t> stripe;                    // stripe of each position in `order`
+    Scratch<std::uint16_t> stripe;                    // stripe of each open input position
     Scratch<detail::CoherenceGuard::Ticket> tickets;  // one per group, at its first slot
     std::size_t open = 0;
     bool closed = false;
@@ -283,19 +283,18 @@ class TieredStore {
           order(open_keys.size()),
           stripe(open_keys.size()),
           tickets(open_keys.size()) {
-      for (std::size_t i = 0; i < keys.size(); ++i)
-        if (!keys[i].empty()) order[open++] = static_cast<std::uint32_t>(i);
+      for (std::size_t i = 0; i < keys.size(); ++i) {
+        if (keys[i].empty()) continue;
+        stripe[i] = static_cast<std::uint16_t>(detail::CoherenceGuard::stripe_of(keys[i]));
+        order[open++] = static_cast<std::uint32_t>(i);
+      }
       // Stripe then input order: each group begins once, and duplicate keys
       // (always in one group) settle in input order, so the last one wins.
       std::sort(order.begin(), order.begin() + open, [&](std::uint32_t a, std::uint32_t b) {
-        const auto sa = detail::CoherenceGuard::stripe_of(keys[a]);
-        const auto sb = detail::CoherenceGuard::stripe_of(keys[b]);
-        return sa != sb ? sa < sb : a < b;
+        return stripe[a] != stripe[b] ? stripe[a] < stripe[b] : a < b;
       });
-      for (std::size_t j = 0; j < open; ++j)
-        stripe[j] = static_cast<std::uint16_t>(detail::CoherenceGuard::stripe_of(keys[order[j]]));
       for_each_group([&](std::size_t first, std::size_t last) {
-        tickets[first] = store.coherence_.begin_write(stripe[first], [&] {
+        tickets[first] = store.coherence_.begin_write(stripe[order[first]], [&] {
           for (std::size_t j = first; j < last; ++j) store.cache_.erase(keys[order[j]]);
         });
       });
@@ -327,7 +326,7 @@ class TieredStore {
     void for_each_group(F f) {
       for (std::size_t first = 0; first < open;) {
         std::size_t last = first + 1;
-        while (last < open && stripe[last] == stripe[first]) ++last;
+        while (last < open && stripe[order[last]] == stripe[order[first]]) ++last;
         f(first, last);
         first = last;
       }
@@ -335,7 +334,7 @@ class TieredStore {
     template <class Apply>
     void settle(Apply apply) {
       for_each_group([&](std::size_t first, std::size_t last) {
-        store.coherence_.end_write(stripe[first], tickets[first], [&](bool may_fill) {
+        store.coherence_.end_write(stripe[order[first]], tickets[first], [&](bool may_fill) {
           for (std::size_t j = first; j < last; ++j) apply(may_fill, order[j]);
         });
       });
