@@ -154,9 +154,11 @@ int main(int argc, char** argv) {
   bool all_identical = true;
   for (std::size_t n : sizes) {
     std::vector<Row> runs;
+    runs.reserve(repeat);
     for (std::size_t r = 0; r < repeat; ++r) runs.push_back(drill(*dir / "store", n, page_size));
     const auto median = [&](double Row::*field) {
       std::vector<double> values;
+      values.reserve(runs.size());
       for (const Row& run : runs) values.push_back(run.*field);
       std::sort(values.begin(), values.end());
       return values[values.size() / 2];
