@@ -8,6 +8,11 @@ jobs=$(nproc)
 
 scripts/install-deps.sh
 
+# The integration tests talk to real servers, started here on 127.0.0.1 and
+# stopped however this script ends.
+scripts/servers.sh start
+trap 'scripts/servers.sh stop' EXIT
+
 echo "== style (clang-format)"
 git ls-files -co --exclude-standard -- '*.hpp' '*.cpp' | xargs clang-format --dry-run -Werror
 
@@ -17,7 +22,8 @@ cmake --build --preset dev -j "$jobs"
 ctest --preset dev -j "$jobs"
 
 echo "== static analysis (clang-tidy, .clang-tidy's checks, on the TUs that instantiate the core)"
-clang-tidy --quiet -p build/dev examples/quickstart.cpp bench/failover_drill.cpp bench/bench_store.cpp
+clang-tidy --quiet -p build/dev examples/quickstart.cpp bench/failover_drill.cpp bench/bench_store.cpp \
+  tests/integration/redis_test.cpp
 
 echo "== ASan + UBSan build and tests"
 cmake --preset asan

@@ -26,6 +26,7 @@ enum class errc {
   outcome_unknown,      ///< the backend did not confirm whether the write was applied
   tier_not_configured,  ///< the router chose a tier this store was composed without
   invalid_ttl,          ///< the time to live is negative
+  access_denied,        ///< the backend refused the configured credentials
 };
 
 namespace detail {
@@ -61,6 +62,9 @@ class ErrorCategory final : public std::error_category {
       case errc::tier_not_configured:
         return "tier not configured: the router chose a tier this store has no repository for; "
                "fix the routing table or compose the store with that tier";
+      case errc::access_denied:
+        return "access denied: the backend refused the configured credentials; check the "
+               "password or user in the tier's options";
       case errc::invalid_ttl:
         return "invalid ttl: a time to live must be positive, or zero for a record that "
                "never expires";

@@ -1,0 +1,160 @@
+// RedisRepository against the real server: round trips, TTL through PX,
+// chunking, scan, and what happens when the server or the credentials are
+// wrong. These tests run serially (ctest RUN_SERIAL): some break connections.
+#include "redis_server.hpp"
+
+#include <gtest/gtest.h>
+#include <hiredis/hiredis.h>
+
+#include <chrono>
+#include <set>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace strata::testing {
+namespace {
+
+/// Runs one command on a connection of its own, as an operator would.
+std::string redis_cli(const std::vector<std::string>& args) {
+  redisContext* c = redisConnect("127.0.0.1", redis_port());
+  EXPECT_TRUE(c != nullptr && c->err == 0) << "no Redis on 127.0.0.1:" << redis_port();
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
+  for (const auto& a : args) {
+    argv.push_back(a.data());
+    lens.push_back(a.size());
+  }
+  auto* reply = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data()));
+  std::string out;
+  if (reply != nullptr) {
+    if (reply->str != nullptr) out.assign(reply->str, reply->len);
+    if (reply->type == REDIS_REPLY_INTEGER) out = std::to_string(reply->integer);
+    freeReplyObject(reply);
+  }
+  redisFree(c);
+  return out;
+}
+
+TEST(Redis, TheTestServerIsReachable) {
+  RedisRepository repo(redis_test_options());
+  EXPECT_FALSE(repo.check_connection()) << "start it with scripts/servers.sh start";
+  EXPECT_TRUE(repo.ping());
+}
+
+TEST(Redis, StoresLoadsAndErasesAcrossChunksBinarySafe) {
+  RedisRepository repo(redis_test_options());
+  std::vector<std::string> keys, values;
+  for (int i = 0; i < 2500; ++i) {
+    keys.push_back("k:" + std::to_string(i));
+    values.push_back(std::string("\0\r\n", 3) + std::to_string(i));
+  }
+  std::vector<Record> records;
+  for (std::size_t i = 0; i < keys.size(); ++i) records.push_back({keys[i], values[i]});
+  ASSERT_TRUE(repo.store_many(records).all_stored());
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  views.push_back("k:missing");
+  const LoadResult loaded = repo.load_many(views);
+  for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(loaded[i].value, values[i]);
+  EXPECT_TRUE(loaded[keys.size()].absent());
+  EXPECT_EQ(repo.erase_many(views).erased, keys.size());
+  EXPECT_EQ(repo.load_many(views).found_count(), 0u);
+}
+
+TEST(Redis, ExpiryTravelsAsPxAndTheServerHonoursIt) {
+  RedisOptions options = redis_test_options();
+  RedisRepository repo(options);
+  const TimePoint now = Clock{}.now();
+  const std::vector<Record> records{{"short", "a", now + Millis{150}},
+                                    {"long", "b", now + Millis{60'000}},
+                                    {"past", "c", now - Millis{1}}};
+  ASSERT_TRUE(repo.store_many(records).all_stored());
+  const std::string pttl = redis_cli({"PTTL", options.key_prefix + "long"});
+  EXPECT_GT(std::stoll(pttl), 50'000);
+  EXPECT_EQ(redis_cli({"EXISTS", options.key_prefix + "past"}), "0");
+  std::this_thread::sleep_for(Millis{300});
+  const std::vector<std::string_view> keys{"short", "long"};
+  const LoadResult loaded = repo.load_many(keys);
+  EXPECT_TRUE(loaded[0].absent());
+  EXPECT_EQ(loaded[1].value, "b");
+}
+
+TEST(Redis, ScanWalksEveryPrefixedKeyWithRedisCursor) {
+  RedisRepository repo(redis_test_options());
+  std::vector<std::string> keys;
+  keys.reserve(301);
+  for (int i = 0; i < 300; ++i) keys.push_back("p*[x]:" + std::to_string(i));  // glob characters
+  keys.push_back("q:0");
+  std::vector<Record> records;
+  records.reserve(keys.size());
+  for (const auto& key : keys) records.push_back({key, "v"});
+  ASSERT_TRUE(repo.store_many(records).all_stored());
+  std::set<std::string> seen;
+  std::string cursor;
+  for (int pages = 0;; ++pages) {
+    ASSERT_LT(pages, 10'000);
+    const ScanPage page = repo.scan("p*[x]:", cursor, 50);
+    ASSERT_FALSE(page.error);
+    for (const auto& record : page.records) seen.insert(record.key);
+    if (page.done) break;
+    cursor = page.next_cursor;
+  }
+  EXPECT_EQ(seen.size(), 300u);
+  EXPECT_FALSE(seen.contains("q:0"));
+}
+
+TEST(Redis, AnUnreachableServerIsAnErrorWithinTheTimeout) {
+  RedisOptions options = redis_test_options();
+  options.port = 1;  // nothing listens there
+  options.connect_timeout = Millis{200};
+  RedisRepository repo(options);
+  const auto start = std::chrono::steady_clock::now();
+  const Record record{"k", "v"};
+  const BatchResult result = repo.store_many(std::span(&record, 1));
+  EXPECT_EQ(result.error(0), errc::backend_unavailable);
+  const std::string_view key = "k";
+  EXPECT_EQ(repo.load_many(std::span(&key, 1))[0].error, errc::backend_unavailable);
+  EXPECT_EQ(repo.erase_many(std::span(&key, 1)).error, errc::backend_unavailable);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+}
+
+TEST(Redis, RefusedCredentialsAreAccessDenied) {
+  // The test server has no password, so any AUTH is refused: the error a
+  // wrong password gives against a server that has one.
+  RedisOptions options = redis_test_options();
+  options.password = "not-the-password";
+  RedisRepository repo(options);
+  EXPECT_EQ(repo.check_connection(), errc::access_denied);
+  const Record record{"k", "v"};
+  EXPECT_EQ(repo.store_many(std::span(&record, 1)).error(0), errc::access_denied);
+}
+
+TEST(Redis, TheNextCallReconnectsAfterTheServerDropsConnections) {
+  RedisOptions options = redis_test_options();
+  options.pool.health_check_after = Millis{1'000'000};  // no ping: the first call meets the break
+  RedisRepository repo(options);
+  const Record record{"k", "v"};
+  ASSERT_TRUE(repo.store_many(std::span(&record, 1)).all_stored());
+  redis_cli({"CLIENT", "KILL", "TYPE", "normal"});  // the server drops every client
+  const std::string_view key = "k";
+  const LoadResult broken = repo.load_many(std::span(&key, 1));
+  EXPECT_EQ(broken[0].error, errc::backend_unavailable);  // reported, not hidden
+  const LoadResult again = repo.load_many(std::span(&key, 1));
+  EXPECT_EQ(again[0].value, "v");  // the broken connection was discarded
+  EXPECT_GE(repo.pool_stats().discarded, 1u);
+}
+
+TEST(Redis, AHealthCheckedPoolHidesADroppedIdleConnection) {
+  RedisOptions options = redis_test_options();
+  options.pool.health_check_after = Millis{0};
+  RedisRepository repo(options);
+  const Record record{"k", "v"};
+  ASSERT_TRUE(repo.store_many(std::span(&record, 1)).all_stored());
+  redis_cli({"CLIENT", "KILL", "TYPE", "normal"});
+  const std::string_view key = "k";
+  EXPECT_EQ(repo.load_many(std::span(&key, 1))[0].value, "v");
+}
+
+}  // namespace
+}  // namespace strata::testing

@@ -1,0 +1,360 @@
+#pragma once
+/// \file
+/// The laws of TieredStore (DESIGN.md, "Semantics that tests must pin"), one
+/// test per law, as a type-parameterised suite: each test binary instantiates
+/// it over its stacks (unit/laws_test.cpp: memory and embedded;
+/// integration/redis_laws_test.cpp: Redis as HOT), so every backend answers to
+/// the same laws without a copy of them.
+
+#include <strata/strata.hpp>
+
+#include "law_stacks.hpp"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace strata::testing {
+
+template <class Backends>
+class Laws : public ::testing::Test {
+ protected:
+  using Store = LawStore<Backends>;
+
+  /// The envelope a tier holds for `key`, read around the store and its cache.
+  template <Tier T>
+  std::optional<std::string> raw(std::string_view key) {
+    LoadResult loaded =
+        store_.template tier<T>().load_many(std::span<const std::string_view>(&key, 1));
+    if (!loaded[0].found()) return std::nullopt;
+    return loaded[0].value;
+  }
+  /// Writes bytes straight into a tier, as a damaged disk or a foreign writer would.
+  template <Tier T>
+  void put_raw(std::string_view key, std::string_view bytes) {
+    const Record record{key, bytes, std::nullopt};
+    ASSERT_TRUE(
+        store_.template tier<T>().store_many(std::span<const Record>(&record, 1)).all_stored());
+  }
+  std::optional<std::string> cached(std::string_view key) {
+    return store_.cache().find(key, clock_.now());
+  }
+
+  ManualClock clock_;
+  Store store_ = make_law_store<Backends>(clock_.clock());
+};
+
+TYPED_TEST_SUITE_P(Laws);
+
+TYPED_TEST_P(Laws, PartialFailureCachesOnlyStoredKeys) {
+  auto& warm = this->store_.template tier<Tier::warm>();
+  warm.fail_keys({"w2"});
+  const std::vector<Item> items{{"hot:1", "h1"}, {"w1", "v1"}, {"w2", "v2"}, {"cold:1", "c1"}};
+  const BatchResult result = this->store_.batch_set(items);
+
+  constexpr bool warm_atomic = std::remove_reference_t<decltype(warm)>::atomic_batches;
+  EXPECT_TRUE(result.stored(0));
+  EXPECT_EQ(result.stored(1), !warm_atomic);  // an atomic tier fails the whole batch
+  EXPECT_FALSE(result.stored(2));
+  EXPECT_TRUE(result.stored(3));
+  EXPECT_EQ(result.error(2), errc::backend_unavailable);
+
+  warm.heal();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const auto in_cache = this->cached(items[i].key);
+    EXPECT_EQ(in_cache.has_value(), result.stored(i)) << items[i].key;
+    if (in_cache) {
+      EXPECT_EQ(*in_cache, items[i].value);
+    }
+    // Storage agrees with the result: what was not stored is not there.
+    const Lookup stored = this->store_.get(items[i].key);
+    EXPECT_EQ(stored.found(), result.stored(i)) << items[i].key;
+  }
+  std::set<std::string, std::less<>> expected{"hot:1", "cold:1"};
+  if (!warm_atomic) expected.insert("w1");
+  EXPECT_EQ(result.stored_keys(), expected);
+}
+
+TYPED_TEST_P(Laws, BatchResultReportsEachFailedPositionWithItsError) {
+  this->store_.template tier<Tier::cold>().fail_keys({"cold:slow"}, errc::timeout);
+  const std::string big(this->store_.options().max_value_bytes + 1, 'x');
+  const std::vector<Item> items{{"ok:0", "a"}, {"bad key", "b"},   {"ok:2", "c"},
+                                {"ok:3", big}, {"cold:slow", "d"}, {"ok:5", "e", Millis{-1}},
+                                {"hot:6", "f"}};
+  const BatchResult result = this->store_.batch_set(items);
+
+  EXPECT_EQ(result.size(), items.size());
+  EXPECT_EQ(result.stored_count(), 3u);
+  EXPECT_EQ(result.failed_count(), 4u);
+  EXPECT_EQ(result.error(1), errc::invalid_key);
+  EXPECT_EQ(result.error(3), errc::value_too_large);
+  EXPECT_EQ(result.error(4), errc::timeout);
+  EXPECT_EQ(result.error(5), errc::invalid_ttl);
+  for (std::size_t i : {0u, 2u, 6u}) EXPECT_FALSE(result.error(i)) << i;
+
+  std::vector<std::size_t> failed;
+  for (const Failure& f : result.failures()) {
+    failed.push_back(f.index);
+    EXPECT_EQ(f.key, items[f.index].key);
+    EXPECT_EQ(f.error, result.error(f.index));
+    EXPECT_FALSE(f.error.message().empty());
+  }
+  EXPECT_EQ(failed, (std::vector<std::size_t>{1, 3, 4, 5}));
+}
+
+TYPED_TEST_P(Laws, DeleteInvalidatesCacheEvenWhenBackendFails) {
+  ASSERT_FALSE(this->store_.set("w:doomed", "v"));
+  ASSERT_FALSE(this->store_.set("hot:doomed", "h"));
+  ASSERT_TRUE(this->cached("w:doomed"));
+
+  this->store_.template tier<Tier::warm>().set_unavailable(true);
+  const DeleteResult deleted = this->store_.batch_delete({"w:doomed", "hot:doomed"});
+  EXPECT_FALSE(deleted.ok());
+  EXPECT_EQ(deleted.errors[index_of(Tier::warm)], errc::backend_unavailable);
+  EXPECT_EQ(deleted.erased_by_tier[index_of(Tier::hot)], 1u);
+  EXPECT_FALSE(this->cached("w:doomed"));
+  EXPECT_FALSE(this->cached("hot:doomed"));
+
+  // The failed tier still holds the record, and a read says so rather than
+  // serving a cached copy or claiming it is gone.
+  this->store_.template tier<Tier::warm>().set_unavailable(false);
+  EXPECT_EQ(this->store_.get("w:doomed").value, "v");
+  EXPECT_TRUE(this->store_.get("hot:doomed").absent());
+}
+
+TYPED_TEST_P(Laws, SingleAndBatchPathsStoreIdenticalBytes) {
+  auto twin = make_law_store<TypeParam>(this->clock_.clock());
+  const std::vector<Item> items{{"hot:a", "alpha", Millis{5000}},
+                                {"w:b", "beta"},
+                                {"cold:c", "gamma", Millis{10}},
+                                {"w:d", std::string_view("\0\x01\xff", 3)}};
+
+  for (const Item& item : items) ASSERT_FALSE(this->store_.set(item.key, item.value, item.ttl));
+  ASSERT_TRUE(twin.batch_set(items).all_stored());  // N sequential sets vs one batch of N
+
+  const Item one{"w:single", "one", Millis{70}};
+  ASSERT_FALSE(this->store_.set(one.key, one.value, one.ttl));
+  ASSERT_TRUE(twin.batch_set({one}).all_stored());  // set(k) vs batch_set({k})
+
+  for (std::string_view key : {"hot:a", "w:b", "cold:c", "w:d", "w:single"}) {
+    for (Tier tier : all_tiers) {
+      const auto load = [&](auto& store) -> std::optional<std::string> {
+        LoadResult r;
+        if (tier == Tier::hot) r = store.template tier<Tier::hot>().load_many(std::span(&key, 1));
+        if (tier == Tier::warm) r = store.template tier<Tier::warm>().load_many(std::span(&key, 1));
+        if (tier == Tier::cold) r = store.template tier<Tier::cold>().load_many(std::span(&key, 1));
+        return r[0].found() ? std::optional<std::string>(r[0].value) : std::nullopt;
+      };
+      EXPECT_EQ(load(this->store_), load(twin)) << key << " in " << to_string(tier);
+    }
+    EXPECT_EQ(this->cached(key), twin.cache().find(key, this->clock_.now())) << key;
+    const Lookup single = this->store_.get(key);
+    const LoadResult batch = twin.batch_get({key});
+    EXPECT_EQ(single.status, batch[0].status) << key;
+    EXPECT_EQ(single.value, batch[0].value) << key;
+  }
+
+  // TTL is the same on both paths: both copies expire together.
+  this->clock_.advance(Millis{70});
+  EXPECT_TRUE(this->store_.get("w:single").absent());
+  EXPECT_TRUE(twin.get("w:single").absent());
+  EXPECT_TRUE(this->store_.get("w:b").found());
+
+  // erase(k) and batch_delete({k}) leave the same state.
+  EXPECT_EQ(this->store_.erase("w:b").erased, twin.batch_delete({"w:b"}).erased);
+  EXPECT_EQ(this->cached("w:b"), twin.cache().find("w:b", this->clock_.now()));
+  EXPECT_EQ(this->template raw<Tier::warm>("w:b"), std::nullopt);
+}
+
+TYPED_TEST_P(Laws, ExpiredRecordIsNeverReturned) {
+  const std::vector<Item> items{
+      {"hot:t", "h", Millis{1000}}, {"w:t", "w", Millis{1000}}, {"cold:t", "c", Millis{1000}}};
+  ASSERT_TRUE(this->store_.batch_set(items).all_stored());
+  this->clock_.advance(Millis{999});
+  for (const Item& item : items) EXPECT_TRUE(this->store_.get(item.key).found()) << item.key;
+
+  this->clock_.advance(Millis{1});  // expiry is exclusive: gone at exactly t
+  for (const Item& item : items) {
+    EXPECT_TRUE(this->store_.get(item.key).absent()) << item.key;  // cache path
+    EXPECT_FALSE(this->cached(item.key)) << item.key;
+  }
+  this->store_.cache().clear();
+  const LoadResult batch = this->store_.batch_get({"hot:t", "w:t", "cold:t"});  // storage path
+  for (const Lookup& lookup : batch) EXPECT_TRUE(lookup.absent());
+
+  // A tier that does not itself expire the record (it was written without the
+  // native expiry) still never yields it: the envelope's expiry is checked.
+  const std::string expired =
+      encode_envelope(EnvelopeMeta{this->clock_.now() - Millis{10}, this->clock_.now() - Millis{10},
+                                   this->clock_.now() - Millis{1}, 0},
+                      "stale");
+  this->template put_raw<Tier::warm>("w:foreign", expired);
+  EXPECT_TRUE(this->store_.get("w:foreign").absent());
+  EXPECT_FALSE(this->cached("w:foreign"));
+
+  // Nor does the fallback path: a lower tier's expired copy is absent too.
+  auto fallback = make_law_store<TypeParam>(this->clock_.clock(),
+                                            StoreOptions{.read_fallback = ReadFallback::on_miss});
+  const Record record{"hot:fb", expired, std::nullopt};
+  ASSERT_TRUE(fallback.template tier<Tier::cold>().store_many(std::span(&record, 1)).all_stored());
+  EXPECT_TRUE(fallback.get("hot:fb").absent());
+}
+
+TYPED_TEST_P(Laws, ChecksumMismatchIsAnErrorNotAValue) {
+  ASSERT_FALSE(this->store_.set("w:sum", "precious value"));
+  std::string envelope = *this->template raw<Tier::warm>("w:sum");
+  envelope.back() ^= 0x20;  // one flipped bit in the value
+  this->template put_raw<Tier::warm>("w:sum", envelope);
+  this->store_.cache().clear();
+
+  const Lookup lookup = this->store_.get("w:sum");
+  EXPECT_TRUE(lookup.failed());
+  EXPECT_EQ(lookup.error, errc::checksum_mismatch);
+  EXPECT_TRUE(lookup.value.empty());
+  EXPECT_FALSE(this->cached("w:sum"));
+  EXPECT_EQ(this->store_.stats()[Tier::warm].checksum_errors, 1u);
+
+  // Truncated bytes are a corrupt record, not a crash or a short value.
+  this->template put_raw<Tier::warm>("w:cut", envelope.substr(0, 20));
+  EXPECT_EQ(this->store_.get("w:cut").error, errc::corrupt_record);
+  this->template put_raw<Tier::warm>("w:junk", "not an envelope at all, but long enough to parse");
+  EXPECT_EQ(this->store_.get("w:junk").error, errc::corrupt_record);
+}
+
+TYPED_TEST_P(Laws, InvalidKeysFailAloneTheRestProceed) {
+  ASSERT_FALSE(this->store_.set("w:kept", "old"));
+  const std::string too_long(max_key_bytes + 1, 'k');
+  const std::string longest(max_key_bytes, 'k');
+  const std::vector<Item> items{{"", "e"},        {"has space", "s"},     {too_long, "l"},
+                                {"ctl\x01", "c"}, {"utf8-\xc3\xa9", "u"}, {"w:kept", "new"},
+                                {longest, "max"}, {"hot:fine", "f"}};
+  const BatchResult result = this->store_.batch_set(items);
+  for (std::size_t i = 0; i < 5; ++i) EXPECT_EQ(result.error(i), errc::invalid_key) << i;
+  for (std::size_t i = 5; i < items.size(); ++i) EXPECT_TRUE(result.stored(i)) << i;
+  EXPECT_EQ(this->store_.get("w:kept").value, "new");
+  EXPECT_EQ(this->store_.get(longest).value, "max");
+
+  const LoadResult read = this->store_.batch_get({"hot:fine", "bad key", "w:kept"});
+  EXPECT_EQ(read[0].value, "f");
+  EXPECT_EQ(read[1].error, errc::invalid_key);
+  EXPECT_EQ(read[2].value, "new");
+
+  const DeleteResult deleted = this->store_.batch_delete({"bad key", "hot:fine", ""});
+  EXPECT_TRUE(deleted.ok());
+  EXPECT_EQ(deleted.erased, 1u);
+  EXPECT_EQ(this->store_.get("w:kept").value, "new");  // nothing else was touched
+}
+
+TYPED_TEST_P(Laws, BatchCallsEachTierOnce) {
+  auto& hot = this->store_.template tier<Tier::hot>();
+  auto& warm = this->store_.template tier<Tier::warm>();
+  auto& cold = this->store_.template tier<Tier::cold>();
+  for (std::size_t size : {1u, 100u, 10'000u}) {
+    std::vector<std::string> keys;
+    for (std::size_t i = 0; i < size; ++i)
+      keys.push_back((i % 3 == 0 ? "hot:" : i % 3 == 1 ? "w:" : "cold:") + std::to_string(i));
+    std::vector<std::string> values;
+    for (const auto& key : keys) values.push_back("v" + key);
+    std::vector<Item> items;
+    for (std::size_t i = 0; i < size; ++i) items.push_back({keys[i], values[i]});
+    const std::size_t expect_warm = size > 1, expect_cold = size > 2;
+
+    hot.reset_counts(), warm.reset_counts(), cold.reset_counts();
+    ASSERT_TRUE(this->store_.batch_set(items).all_stored());
+    EXPECT_EQ(hot.store_calls(), 1u) << size;
+    EXPECT_EQ(warm.store_calls(), expect_warm) << size;
+    EXPECT_EQ(cold.store_calls(), expect_cold) << size;
+
+    this->store_.cache().clear();
+    const LoadResult read = this->store_.batch_get(keys);
+    EXPECT_EQ(read.found_count(), size);
+    EXPECT_EQ(hot.load_calls(), 1u) << size;
+    EXPECT_EQ(warm.load_calls(), expect_warm) << size;
+    EXPECT_EQ(cold.load_calls(), expect_cold) << size;
+
+    const DeleteResult deleted = this->store_.batch_delete(keys);
+    EXPECT_EQ(deleted.erased, size);
+    EXPECT_EQ(hot.erase_calls(), 1u);  // delete visits every tier, once
+    EXPECT_EQ(warm.erase_calls(), 1u);
+    EXPECT_EQ(cold.erase_calls(), 1u);
+  }
+}
+
+TYPED_TEST_P(Laws, ConcurrentBatchesStayCoherent) {
+  constexpr int threads = 4;
+  constexpr int episodes = 8;
+  constexpr int rounds = 60;
+  // Few keys, so that batches overlap; reply latency, so that they interleave.
+  std::vector<std::string> keys;
+  for (int i = 0; i < 6; ++i)
+    keys.push_back((i % 3 == 0 ? "hot:" : i % 3 == 1 ? "w:" : "cold:") + std::to_string(i));
+  this->store_.template tier<Tier::hot>().set_latency(std::chrono::microseconds(200));
+  this->store_.template tier<Tier::warm>().set_latency(std::chrono::microseconds(300));
+  this->store_.template tier<Tier::cold>().set_latency(std::chrono::microseconds(100));
+
+  std::atomic<int> torn{0};
+  for (int episode = 0; episode < episodes; ++episode) {
+    std::vector<std::thread> workers;
+    for (int t = 0; t < threads; ++t) {
+      workers.emplace_back([&, t] {
+        std::mt19937 rng(static_cast<unsigned>(episode * threads + t) * 7919u + 1u);
+        std::vector<std::string> values;
+        std::vector<Item> items;
+        std::vector<std::string_view> some;
+        for (int round = 0; round < rounds; ++round) {
+          some.clear();
+          for (const auto& key : keys)
+            if (rng() % 2 == 0) some.push_back(key);
+          switch (rng() % 3) {
+            case 0: {
+              values.clear();
+              items.clear();
+              for (auto key : some)
+                values.push_back(std::string(key) + "|" + std::to_string(t) + "|" +
+                                 std::to_string(round));
+              for (std::size_t i = 0; i < some.size(); ++i) items.push_back({some[i], values[i]});
+              this->store_.batch_set(items);
+              break;
+            }
+            case 1: {
+              const LoadResult read = this->store_.batch_get(some);
+              for (std::size_t i = 0; i < some.size(); ++i)
+                if (read[i].failed() ||
+                    (read[i].found() && !read[i].value.starts_with(std::string(some[i]) + "|")))
+                  ++torn;
+              break;
+            }
+            default:
+              this->store_.batch_delete(some);
+          }
+        }
+      });
+    }
+    for (auto& worker : workers) worker.join();
+
+    // cache ⊆ storage, value for value.
+    for (const auto& key : keys) {
+      const auto in_cache = this->cached(key);
+      if (!in_cache) continue;
+      this->store_.cache().erase(key);
+      const Lookup in_storage = this->store_.get(key);
+      ASSERT_TRUE(in_storage.found())
+          << key << " is cached but not stored (episode " << episode << ")";
+      ASSERT_EQ(*in_cache, in_storage.value) << key << " (episode " << episode << ")";
+    }
+  }
+  EXPECT_EQ(torn.load(), 0);
+}
+
+REGISTER_TYPED_TEST_SUITE_P(Laws, PartialFailureCachesOnlyStoredKeys,
+                            BatchResultReportsEachFailedPositionWithItsError,
+                            DeleteInvalidatesCacheEvenWhenBackendFails,
+                            SingleAndBatchPathsStoreIdenticalBytes, ExpiredRecordIsNeverReturned,
+                            ChecksumMismatchIsAnErrorNotAValue, InvalidKeysFailAloneTheRestProceed,
+                            BatchCallsEachTierOnce, ConcurrentBatchesStayCoherent);
+
+}  // namespace strata::testing
