@@ -32,7 +32,8 @@ TEST(Key, DocumentedLimitsHold) {
 
 TEST(Errors, EveryCodeHasItsOwnActionableMessage) {
   std::set<std::string> messages;
-  for (int e = static_cast<int>(errc::invalid_key); e <= static_cast<int>(errc::access_denied); ++e) {
+  for (int e = static_cast<int>(errc::invalid_key); e <= static_cast<int>(errc::access_denied);
+       ++e) {
     const std::error_code code = static_cast<errc>(e);
     EXPECT_STREQ(code.category().name(), "strata");
     EXPECT_GT(code.message().size(), 30u) << e;
