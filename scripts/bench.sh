@@ -2,13 +2,15 @@
 # Builds in release mode and runs the benchmarks; the ratio tables at the end
 # of each are the figures quoted in issues and docs.
 #
-#   scripts/bench.sh [core|embedded|all] [Google Benchmark flags...]
+#   scripts/bench.sh [core|embedded|redis|all] [Google Benchmark flags...]
 #
 # core:     strata_bench, medians of 9 repetitions in random interleaving (this
 #           machine is a noisy VM; interleaving spreads its drift over baseline
 #           and candidate alike).
 # embedded: strata_bench_embedded, medians of 3: durable writes are dominated
 #           by fsync, far above the VM's jitter, and a 10k-key run takes seconds.
+# redis:    strata_bench_redis against a redis-server this script starts on
+#           127.0.0.1 (scripts/servers.sh) and stops; medians of 5, interleaved.
 # Flags given after the selector replace those defaults.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -18,7 +20,8 @@ which=${1:-all}
 
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target strata_bench strata_bench_embedded
+cmake --build --preset release -j "$(nproc)" --target strata_bench strata_bench_embedded \
+  strata_bench_redis
 
 if [[ $which == core || $which == all ]]; then
   if (($# > 0)); then flags=("$@"); else
@@ -32,4 +35,13 @@ if [[ $which == embedded || $which == all ]]; then
     flags=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=true)
   fi
   build/release/bench/strata_bench_embedded "${flags[@]}"
+fi
+if [[ $which == redis || $which == all ]]; then
+  if (($# > 0)); then flags=("$@"); else
+    flags=(--benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+      --benchmark_report_aggregates_only=true)
+  fi
+  scripts/servers.sh start redis
+  trap 'scripts/servers.sh stop redis' EXIT
+  build/release/bench/strata_bench_redis "${flags[@]}"
 fi

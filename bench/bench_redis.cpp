@@ -1,0 +1,207 @@
+// strata's Redis HOT tier against raw hiredis doing the same work on the same
+// server (127.0.0.1:STRATA_REDIS_PORT, default 16379; scripts/bench.sh redis
+// starts it), and against strata's own single-key path:
+//  - batch_set without TTL  vs one raw MSET of the same keys and bytes;
+//  - batch_set with TTL     vs raw pipelined SET key value PX ttl;
+//  - batch_get              vs one raw MGET;
+//  - batch_set / batch_get  vs as many set() / get() calls (354 and 10k keys).
+// The store runs without a cache, so every get reaches Redis.
+#include <strata/backends/redis.hpp>
+#include <strata/strata.hpp>
+
+#include "ratio_reporter.hpp"
+
+#include <benchmark/benchmark.h>
+#include <fmt/core.h>
+#include <hiredis/hiredis.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace strata;
+using Store = TieredStore<NoCache, FixedRouter<Tier::hot>, RedisRepository, NoTier, NoTier>;
+
+int port() {
+  const char* p = std::getenv("STRATA_REDIS_PORT");
+  return p ? std::atoi(p) : 16379;
+}
+
+Store make_store() {
+  RedisOptions options;
+  options.port = port();
+  options.key_prefix = "bench:";
+  options.command_timeout = Millis{30'000};
+  return Store(StoreOptions{}, RedisRepository(options));
+}
+
+struct Data {
+  explicit Data(std::size_t n) {
+    const TimePoint now = Clock{}.now();
+    for (std::size_t i = 0; i < n; ++i) {
+      keys.push_back(fmt::format("k:{:08}", i));
+      values.push_back(std::string(100, static_cast<char>('a' + i % 26)));
+      // What strata puts on the wire for that value, and under that name.
+      envelopes.push_back(encode_envelope({now, now, std::nullopt, 0}, values.back()));
+      wire_keys.push_back("bench:" + keys.back());
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      items.push_back({keys[i], values[i]});
+      ttl_items.push_back({keys[i], values[i], Millis{600'000}});
+      views.push_back(keys[i]);
+    }
+  }
+  std::vector<std::string> keys, values, envelopes, wire_keys;
+  std::vector<Item> items, ttl_items;
+  std::vector<std::string_view> views;
+};
+
+/// A raw hiredis connection, for the baselines.
+struct Raw {
+  Raw() : c(redisConnect("127.0.0.1", port())) {
+    if (c == nullptr || c->err != 0) throw Error("bench: no Redis on 127.0.0.1");
+  }
+  ~Raw() { redisFree(c); }
+  Raw(const Raw&) = delete;
+  Raw& operator=(const Raw&) = delete;
+
+  void append(const std::vector<std::string_view>& args) {
+    std::vector<const char*> argv;
+    std::vector<std::size_t> lens;
+    argv.reserve(args.size());
+    lens.reserve(args.size());
+    for (auto a : args) {
+      argv.push_back(a.data());
+      lens.push_back(a.size());
+    }
+    redisAppendCommandArgv(c, static_cast<int>(argv.size()), argv.data(), lens.data());
+  }
+  void drain(std::size_t replies) {
+    for (std::size_t i = 0; i < replies; ++i) {
+      void* reply = nullptr;
+      if (redisGetReply(c, &reply) != REDIS_OK) throw Error("bench: raw reply failed");
+      freeReplyObject(reply);
+    }
+  }
+  redisContext* c;
+};
+
+void raw_mset(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw raw;
+  std::vector<std::string_view> args{"MSET"};
+  for (std::size_t i = 0; i < data.keys.size(); ++i) {
+    args.push_back(data.wire_keys[i]);
+    args.push_back(data.envelopes[i]);
+  }
+  for (auto _ : state) {
+    raw.append(args);
+    raw.drain(1);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void raw_set_px(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw raw;
+  for (auto _ : state) {
+    for (std::size_t i = 0; i < data.keys.size(); ++i)
+      raw.append({"SET", data.wire_keys[i], data.envelopes[i], "PX", "600000"});
+    raw.drain(data.keys.size());
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void raw_mget(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw raw;
+  std::vector<std::string_view> args{"MGET"};
+  for (const auto& key : data.wire_keys) args.push_back(key);
+  raw.append({"MSET", data.wire_keys[0], data.envelopes[0]});
+  raw.drain(1);
+  for (auto _ : state) {
+    raw.append(args);
+    raw.drain(1);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+void strata_set(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Store store = make_store();
+  for (auto _ : state)
+    if (!store.batch_set(data.items).all_stored()) state.SkipWithError("batch_set failed");
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void strata_set_ttl(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Store store = make_store();
+  for (auto _ : state)
+    if (!store.batch_set(data.ttl_items).all_stored()) state.SkipWithError("batch_set failed");
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void strata_get(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Store store = make_store();
+  store.batch_set(data.items);
+  for (auto _ : state)
+    if (store.batch_get(data.views).found_count() != data.keys.size())
+      state.SkipWithError("batch_get missed keys");
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void single_set(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Store store = make_store();
+  for (auto _ : state)
+    for (const Item& item : data.items) benchmark::DoNotOptimize(store.set(item.key, item.value));
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void single_get(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Store store = make_store();
+  store.batch_set(data.items);
+  for (auto _ : state)
+    for (std::string_view key : data.views) benchmark::DoNotOptimize(store.get(key));
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  const std::vector<long> sizes{354, 10'000, 100'000};
+  for (long n : sizes) {
+    using Fn = void (*)(benchmark::State&);
+    const std::pair<const char*, Fn> paired[] = {
+        {"raw/mset", raw_mset},     {"strata/set", strata_set},
+        {"raw/set_px", raw_set_px}, {"strata/set_ttl", strata_set_ttl},
+        {"raw/mget", raw_mget},     {"strata/get", strata_get}};
+    for (const auto& [name, fn] : paired)
+      benchmark::RegisterBenchmark(name, fn)->Arg(n)->Unit(benchmark::kMillisecond);
+    if (n <= 10'000) {  // one round trip per key: 100k would take seconds per run
+      benchmark::RegisterBenchmark("single/set", single_set)->Arg(n)->Unit(benchmark::kMillisecond);
+      benchmark::RegisterBenchmark("single/get", single_get)->Arg(n)->Unit(benchmark::kMillisecond);
+    }
+  }
+  strata::bench::RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+
+  reporter.header("strata batch vs raw hiredis (raw time / strata time = throughput ratio)");
+  for (long n : sizes) {
+    reporter.ratio(fmt::format("batch_set vs MSET x{}", n), fmt::format("raw/mset/{}", n),
+                   fmt::format("strata/set/{}", n));
+    reporter.ratio(fmt::format("batch_set TTL vs SET PX pipeline x{}", n),
+                   fmt::format("raw/set_px/{}", n), fmt::format("strata/set_ttl/{}", n));
+    reporter.ratio(fmt::format("batch_get vs MGET x{}", n), fmt::format("raw/mget/{}", n),
+                   fmt::format("strata/get/{}", n));
+  }
+  reporter.header("strata batch vs single-key calls (single time / batch time)");
+  for (long n : {354L, 10'000L}) {
+    reporter.ratio(fmt::format("set x{}", n), fmt::format("single/set/{}", n),
+                   fmt::format("strata/set/{}", n));
+    reporter.ratio(fmt::format("get x{}", n), fmt::format("single/get/{}", n),
+                   fmt::format("strata/get/{}", n));
+  }
+  benchmark::Shutdown();
+  return 0;
+}
