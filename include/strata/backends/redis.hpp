@@ -120,6 +120,10 @@ class RedisCommand {
     return redisAppendCommandArgv(c, static_cast<int>(argv_.size()), argv_.data(), lens_.data());
   }
   bool empty() const noexcept { return args_.empty(); }
+  void clear() noexcept {
+    args_.clear();
+    buffer_.clear();
+  }
 
  private:
   static constexpr std::size_t npos = static_cast<std::size_t>(-1);
@@ -365,9 +369,18 @@ class RedisRepository {
       std::size_t first, last;  // the records it writes
     };
     std::vector<Queued> queued;
-    std::vector<detail::RedisCommand> commands;
-    for (std::size_t i = first; i < last;) {
-      detail::RedisCommand command;
+    const auto fail_chunk = [&](std::error_code error) {
+      for (std::size_t i = first; i < last; ++i) result.mark_failed(i, error);
+    };
+    // hiredis only buffers appended commands; nothing reaches the socket until
+    // the first reply is read, so a failed append means "not applied".
+    static const char* multi_argv[] = {"MULTI"};  // non-const: hiredis 0.14's signature
+    static const char* exec_argv[] = {"EXEC"};
+    static const std::size_t multi_len[] = {5}, exec_len[] = {4};
+    bool appended = redisAppendCommandArgv(c, 1, multi_argv, multi_len) == REDIS_OK;
+    detail::RedisCommand command;  // reused: its buffers keep their capacity
+    for (std::size_t i = first; i < last && appended;) {
+      command.clear();
       if (!records[i].expires_at) {
         command.arg("MSET");
         const std::size_t run = i;
@@ -391,19 +404,10 @@ class RedisRepository {
         queued.push_back({i, i + 1});
         ++i;
       }
-      commands.push_back(std::move(command));
+      appended = command.append_to(c) == REDIS_OK;
     }
-
-    const auto fail_chunk = [&](std::error_code error) {
-      for (std::size_t i = first; i < last; ++i) result.mark_failed(i, error);
-    };
-    static const char* multi_argv[] = {"MULTI"};  // non-const: hiredis 0.14's signature
-    static const char* exec_argv[] = {"EXEC"};
-    static const std::size_t multi_len[] = {5}, exec_len[] = {4};
-    bool appended = redisAppendCommandArgv(c, 1, multi_argv, multi_len) == REDIS_OK;
-    for (const auto& command : commands) appended = appended && command.append_to(c) == REDIS_OK;
     appended = appended && redisAppendCommandArgv(c, 1, exec_argv, exec_len) == REDIS_OK;
-    if (!appended) {  // nothing was written to the socket yet: definitely not applied
+    if (!appended) {
       fail_chunk(make_error_code(errc::backend_unavailable));
       return ChunkOutcome::failed;
     }
@@ -411,7 +415,7 @@ class RedisRepository {
     // MULTI's +OK and one +QUEUED per command, then EXEC's array. Until EXEC's
     // reply is read, the chunk may or may not have been applied.
     bool well_formed = true;
-    for (std::size_t k = 0; k < commands.size() + 1 && well_formed; ++k) {
+    for (std::size_t k = 0; k < queued.size() + 1 && well_formed; ++k) {
       const detail::RedisReplyPtr reply = read_reply(c);
       if (!reply) {
         fail_chunk(make_error_code(errc::outcome_unknown));
@@ -424,14 +428,14 @@ class RedisRepository {
       fail_chunk(make_error_code(errc::outcome_unknown));
       return ChunkOutcome::failed;
     }
-    if (!well_formed || exec->type != REDIS_REPLY_ARRAY || exec->elements != commands.size()) {
+    if (!well_formed || exec->type != REDIS_REPLY_ARRAY || exec->elements != queued.size()) {
       // EXECABORT or a reply we do not understand: Redis discarded the
       // transaction (EXECABORT) or we cannot tell; both are unusable here.
       fail_chunk(exec->type == REDIS_REPLY_ERROR ? make_error_code(errc::backend_unavailable)
                                                  : make_error_code(errc::outcome_unknown));
       return ChunkOutcome::failed;
     }
-    for (std::size_t k = 0; k < commands.size(); ++k) {
+    for (std::size_t k = 0; k < queued.size(); ++k) {
       const redisReply* r = exec->element[k];
       // A command that failed at run time (e.g. out of memory) fails its own
       // records; MULTI/EXEC does not roll the others back.
