@@ -19,69 +19,8 @@
 #include <thread>
 #include <vector>
 
-#include <spawn.h>
-#include <sys/wait.h>
-
-extern char** environ;
-
 namespace strata::testing {
 namespace {
-
-int kill_port() {
-  const char* port = std::getenv("STRATA_REDIS_KILL_PORT");
-  return port ? std::atoi(port) : 16380;
-}
-
-/// A redis-server child process this test owns.
-class RedisProcess {
- public:
-  explicit RedisProcess(std::filesystem::path dir) : dir_(std::move(dir)) {}
-  ~RedisProcess() { kill9(); }
-
-  void start() {
-    const std::string port = std::to_string(kill_port());
-    std::vector<std::string> args{
-        "redis-server", "--bind", "127.0.0.1",    "--port",    port,
-        "--save",       "",       "--appendonly", "yes",       "--appendfsync",
-        "always",       "--dir",  dir_.string(),  "--logfile", (dir_ / "redis.log").string()};
-    std::vector<char*> argv;
-    for (auto& arg : args) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    ASSERT_EQ(posix_spawnp(&pid_, "redis-server", nullptr, nullptr, argv.data(), environ), 0);
-    for (int i = 0; i < 200; ++i) {
-      if (ping()) return;
-      std::this_thread::sleep_for(Millis{25});
-    }
-    FAIL() << "redis-server did not come up on 127.0.0.1:" << port;
-  }
-
-  void kill9() {
-    if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-    pid_ = -1;
-  }
-
-  long long dbsize() const {
-    redisContext* c = redisConnect("127.0.0.1", kill_port());
-    long long n = -1;
-    if (c != nullptr && c->err == 0) {
-      if (auto* r = static_cast<redisReply*>(redisCommand(c, "DBSIZE"))) {
-        if (r->type == REDIS_REPLY_INTEGER) n = r->integer;
-        freeReplyObject(r);
-      }
-    }
-    redisFree(c);
-    return n;
-  }
-
- private:
-  bool ping() const { return dbsize() >= 0; }
-
-  std::filesystem::path dir_;
-  pid_t pid_ = -1;
-};
 
 TEST(RedisKill, AcknowledgedWritesSurviveKillNineAndFailuresAreAbsent) {
   constexpr std::size_t keys_per_batch = 200'000;

@@ -2,6 +2,7 @@
 // chunking, scan, and what happens when the server or the credentials are
 // wrong. These tests run serially (ctest RUN_SERIAL): some break connections.
 #include "redis_server.hpp"
+#include "support/temp_dir.hpp"
 
 #include <gtest/gtest.h>
 #include <hiredis/hiredis.h>
@@ -154,6 +155,63 @@ TEST(Redis, AHealthCheckedPoolHidesADroppedIdleConnection) {
   redis_cli({"CLIENT", "KILL", "TYPE", "normal"});
   const std::string_view key = "k";
   EXPECT_EQ(repo.load_many(std::span(&key, 1))[0].value, "v");
+}
+
+TEST(Redis, AWrongPasswordIsAccessDeniedAndTheRightOneWorks) {
+  RedisProcess server(fresh_dir(), {"--requirepass", "s3cret"});
+  server.probe_password("s3cret");
+  server.start();
+  if (HasFatalFailure()) return;
+  RedisOptions options = redis_test_options();
+  options.port = kill_port();
+  options.password = "wrong";
+  RedisRepository wrong(options);
+  EXPECT_EQ(wrong.check_connection(), errc::access_denied);
+  const Record record{"k", "v"};
+  EXPECT_EQ(wrong.store_many(std::span(&record, 1)).error(0), errc::access_denied);
+  options.password = "s3cret";
+  RedisRepository right(options);
+  EXPECT_TRUE(right.store_many(std::span(&record, 1)).all_stored());
+}
+
+TEST(Redis, TheNextCallReconnectsAfterAServerRestart) {
+  RedisProcess server(fresh_dir());
+  server.start();
+  if (HasFatalFailure()) return;
+  RedisOptions options = redis_test_options();
+  options.port = kill_port();
+  options.pool.health_check_after = Millis{1'000'000};
+  RedisRepository repo(options);
+  const Record record{"k", "v"};
+  ASSERT_TRUE(repo.store_many(std::span(&record, 1)).all_stored());
+  server.kill9();
+  server.start();  // the append-only file brings "k" back
+  if (HasFatalFailure()) return;
+  const std::string_view key = "k";
+  const LoadResult first = repo.load_many(std::span(&key, 1));  // meets the dead connection
+  EXPECT_TRUE(first[0].failed());
+  EXPECT_EQ(repo.load_many(std::span(&key, 1))[0].value, "v");  // reconnected
+}
+
+TEST(Redis, PoolExhaustionIsReportedWithinTheCheckoutTimeout) {
+  RedisOptions options = redis_test_options();
+  options.pool = PoolOptions{.size = 1, .max_overflow = 0, .checkout_timeout = Millis{100}};
+  options.command_timeout = Millis{5000};
+  RedisRepository repo(options);
+  ASSERT_FALSE(repo.check_connection());
+  redis_cli({"CLIENT", "PAUSE", "700"});  // the server holds every command for 0.7 s
+  std::thread holder([&] {
+    const std::string_view key = "k";
+    repo.load_many(std::span(&key, 1));  // holds the only connection while paused
+  });
+  std::this_thread::sleep_for(Millis{100});
+  const auto start = std::chrono::steady_clock::now();
+  const std::string_view key = "k";
+  const LoadResult starved = repo.load_many(std::span(&key, 1));
+  const auto waited = std::chrono::steady_clock::now() - start;
+  holder.join();
+  EXPECT_EQ(starved[0].error, errc::pool_exhausted);
+  EXPECT_LT(waited, Millis{600});  // gave up at the checkout timeout, not after the pause
 }
 
 }  // namespace
