@@ -5,14 +5,10 @@
 
 namespace strata::testing {
 
-struct RedisHotBackends {
+struct RedisHotBackends : MemoryBackends {  // WARM and COLD stay in memory
   static constexpr const char* name = "redis";
   using Hot = RedisRepository;
-  using Warm = MemoryRepository;
-  using Cold = MemoryRepository;
   static Hot make_hot(Clock clock) { return Hot(redis_test_options(clock)); }
-  static Warm make_warm(Clock clock) { return Warm(MemoryOptions{.shards = 4, .clock = clock}); }
-  static Cold make_cold(Clock clock) { return Cold(MemoryOptions{.shards = 4, .clock = clock}); }
 };
 
 using RedisStacks = ::testing::Types<RedisHotBackends>;

@@ -28,12 +28,10 @@ struct MemoryBackends {
 
 /// The embedded default's tiers: memory, SQLite, filesystem, each in a fresh
 /// directory. Durability is left on: the laws hold for the real thing.
-struct EmbeddedBackends {
+struct EmbeddedBackends : MemoryBackends {  // HOT stays in memory
   static constexpr const char* name = "embedded";
-  using Hot = MemoryRepository;
   using Warm = SqliteRepository;
   using Cold = FilesystemRepository;
-  static Hot make_hot(Clock clock) { return Hot(MemoryOptions{.shards = 4, .clock = clock}); }
   static Warm make_warm(Clock clock) {
     return Warm(SqliteOptions{.path = fresh_dir() / "warm.sqlite3", .clock = clock});
   }

@@ -119,7 +119,6 @@ class RedisCommand {
     // hiredis 0.14 declares argv non-const but only reads it.
     return redisAppendCommandArgv(c, static_cast<int>(argv_.size()), argv_.data(), lens_.data());
   }
-  bool empty() const noexcept { return args_.empty(); }
   void clear() noexcept {
     args_.clear();
     buffer_.clear();
@@ -439,7 +438,7 @@ class RedisRepository {
       const redisReply* r = exec->element[k];
       // A command that failed at run time (e.g. out of memory) fails its own
       // records; MULTI/EXEC does not roll the others back.
-      const bool ok = is_status(r, "OK") || r->type == REDIS_REPLY_INTEGER;
+      const bool ok = detail::is_status(r, "OK") || r->type == REDIS_REPLY_INTEGER;
       for (std::size_t i = queued[k].first; i < queued[k].last; ++i) {
         if (ok)
           result.mark_stored(i);
@@ -448,10 +447,6 @@ class RedisRepository {
       }
     }
     return ChunkOutcome::stored;
-  }
-
-  static bool is_status(const redisReply* r, std::string_view text) noexcept {
-    return detail::is_status(r, text);
   }
 
   struct State {
