@@ -7,7 +7,8 @@
 ///   records without expiry go in one MSET (2-2.6x faster than as many SETs),
 ///   a record with expiry is `SET key envelope PX ttl`, and an already
 ///   expired record is a DEL; input order is kept, so the last write of a key
-///   wins. Chunks are sent one after another.
+///   wins. Chunks are sent one after another: the next is encoded while the
+///   server applies the current one, and sent only once its EXEC reply is in.
 /// - load_many: one MGET per chunk, all chunks in one pipeline.
 /// - erase_many: one variadic UNLINK per chunk, pipelined; the count is what
 ///   Redis reports (an expired key is already gone there).
@@ -29,6 +30,7 @@
 /// Thread safety: every member may be called concurrently; each call leases
 /// its own pooled connection.
 
+#include "strata/backends/resp_writer.hpp"
 #include "strata/core/batch_result.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
@@ -40,6 +42,7 @@
 #include <algorithm>     // std::min
 #include <cerrno>        // EAGAIN
 #include <cstddef>       // std::size_t
+#include <cstdint>       // std::int64_t
 #include <memory>        // std::unique_ptr
 #include <optional>      // std::optional
 #include <span>          // std::span
@@ -88,55 +91,6 @@ inline bool is_status(const redisReply* r, std::string_view text) noexcept {
   return r != nullptr && r->type == REDIS_REPLY_STATUS && std::string_view(r->str, r->len) == text;
 }
 
-/// Builds one command's argument vectors (binary-safe: pointers and lengths).
-/// Arguments built here (prefixed keys, numbers) go into one buffer, so a
-/// 10k-key command costs a few allocations, not two per key.
-class RedisCommand {
- public:
-  void arg(std::string_view a) { args_.push_back({a.data(), a.size(), npos}); }
-  /// Copies `a` into the command's own buffer.
-  void owned(std::string_view a) {
-    args_.push_back({nullptr, a.size(), buffer_.size()});
-    buffer_.append(a);
-  }
-  /// Copies `prefix` + `a` into the command's own buffer.
-  void owned(std::string_view prefix, std::string_view a) {
-    args_.push_back({nullptr, prefix.size() + a.size(), buffer_.size()});
-    buffer_.append(prefix).append(a);
-  }
-  void reserve(std::size_t args, std::size_t owned_bytes) {
-    args_.reserve(args);
-    buffer_.reserve(owned_bytes);
-  }
-  int append_to(redisContext* c) const {
-    // Pointers into buffer_ are taken only now: it may have grown meanwhile.
-    argv_.resize(args_.size());
-    lens_.resize(args_.size());
-    for (std::size_t i = 0; i < args_.size(); ++i) {
-      argv_[i] = args_[i].offset == npos ? args_[i].data : buffer_.data() + args_[i].offset;
-      lens_[i] = args_[i].size;
-    }
-    // hiredis 0.14 declares argv non-const but only reads it.
-    return redisAppendCommandArgv(c, static_cast<int>(argv_.size()), argv_.data(), lens_.data());
-  }
-  void clear() noexcept {
-    args_.clear();
-    buffer_.clear();
-  }
-
- private:
-  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
-  struct Arg {
-    const char* data;  // borrowed bytes, when offset == npos
-    std::size_t size;
-    std::size_t offset;  // into buffer_ otherwise
-  };
-  std::vector<Arg> args_;
-  std::string buffer_;
-  mutable std::vector<const char*> argv_;
-  mutable std::vector<std::size_t> lens_;
-};
-
 }  // namespace detail
 
 class RedisRepository {
@@ -160,17 +114,36 @@ class RedisRepository {
       result.mark_all_failed(lease.error());
       return result;
     }
+    redisContext* c = lease->context.get();
     const std::size_t chunk = state_->chunk();
+    // Two encoded chunks: one on the wire, the next being encoded meanwhile.
+    EncodedChunk sending, encoding;
+    encode_chunk(records, 0, std::min(records.size(), chunk), sending);
     for (std::size_t first = 0; first < records.size(); first += chunk) {
       const std::size_t last = std::min(records.size(), first + chunk);
-      const ChunkOutcome outcome = store_chunk(lease->context.get(), records, first, last, result);
-      if (outcome == ChunkOutcome::stored) continue;
-      // The connection is unusable: this chunk's fate is recorded; later
-      // chunks are not sent.
-      lease.discard();
-      for (std::size_t i = last; i < records.size(); ++i)
-        result.mark_failed(i, errc::backend_unavailable);
-      break;
+      if (redisAppendFormattedCommand(c, sending.resp.data(), sending.resp.size()) != REDIS_OK) {
+        fail_from(result, first, errc::backend_unavailable);  // nothing of it was sent
+        lease.discard();
+        break;
+      }
+      if (!flush(c)) {  // part of the chunk may have reached the server
+        fail_range(result, first, last, errc::outcome_unknown);
+        fail_from(result, last, errc::backend_unavailable);
+        lease.discard();
+        break;
+      }
+      // While the server applies this chunk, encode the next one. It is sent
+      // only once this chunk's EXEC reply is in.
+      if (last < records.size())
+        encode_chunk(records, last, std::min(records.size(), last + chunk), encoding);
+      if (read_chunk(c, sending, first, last, result) != ChunkOutcome::stored) {
+        // The connection is unusable: this chunk's fate is recorded; later
+        // chunks are not sent.
+        fail_from(result, last, errc::backend_unavailable);
+        lease.discard();
+        break;
+      }
+      std::swap(sending, encoding);
     }
     return result;
   }
@@ -187,12 +160,8 @@ class RedisRepository {
     const std::size_t chunk = state_->chunk();
     std::size_t sent = 0;  // keys whose MGET went out
     for (std::size_t first = 0; first < keys.size(); first += chunk) {
-      detail::RedisCommand mget;
-      reserve_for_keys(mget, keys.subspan(first, std::min(chunk, keys.size() - first)));
-      mget.arg("MGET");
-      for (std::size_t i = first; i < std::min(keys.size(), first + chunk); ++i)
-        mget.owned(state_->options.key_prefix, keys[i]);
-      if (mget.append_to(c) != REDIS_OK) break;
+      if (!append_key_command(c, "MGET", keys.subspan(first, std::min(chunk, keys.size() - first))))
+        break;
       sent = std::min(keys.size(), first + chunk);
     }
     std::size_t done = 0;
@@ -226,14 +195,10 @@ class RedisRepository {
     redisContext* c = lease->context.get();
     const std::size_t chunk = state_->chunk();
     std::size_t chunks = 0;
-    for (std::size_t first = 0; first < keys.size(); first += chunk, ++chunks) {
-      detail::RedisCommand unlink;
-      reserve_for_keys(unlink, keys.subspan(first, std::min(chunk, keys.size() - first)));
-      unlink.arg("UNLINK");
-      for (std::size_t i = first; i < std::min(keys.size(), first + chunk); ++i)
-        unlink.owned(state_->options.key_prefix, keys[i]);
-      if (unlink.append_to(c) != REDIS_OK) break;
-    }
+    for (std::size_t first = 0; first < keys.size(); first += chunk, ++chunks)
+      if (!append_key_command(c, "UNLINK",
+                              keys.subspan(first, std::min(chunk, keys.size() - first))))
+        break;
     EraseResult result;
     for (std::size_t k = 0; k < chunks; ++k) {
       detail::RedisReplyPtr reply = read_reply(c);
@@ -260,15 +225,15 @@ class RedisRepository {
       return page;
     }
     redisContext* c = lease->context.get();
-    detail::RedisCommand command;
+    detail::RespWriter command;
+    command.command(6);
     command.arg("SCAN");
-    command.owned(cursor.empty() ? std::string("0") : std::string(cursor));
+    command.arg(cursor.empty() ? std::string_view("0") : cursor);
     command.arg("MATCH");
-    command.owned(glob_escape(state_->prefixed(prefix)) + "*");
+    command.arg(glob_escape(state_->prefixed(prefix)) + "*");
     command.arg("COUNT");
-    command.owned(std::to_string(limit == 0 ? 1 : limit));
-    detail::RedisReplyPtr reply;
-    if (command.append_to(c) == REDIS_OK) reply = read_reply(c);
+    command.arg(static_cast<std::int64_t>(limit == 0 ? 1 : limit));
+    const detail::RedisReplyPtr reply = call(c, command);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_STRING ||
         reply->element[1]->type != REDIS_REPLY_ARRAY) {
@@ -323,11 +288,50 @@ class RedisRepository {
  private:
   enum class ChunkOutcome { stored, failed };
 
-  void reserve_for_keys(detail::RedisCommand& command,
-                        std::span<const std::string_view> keys) const {
-    std::size_t bytes = keys.size() * state_->options.key_prefix.size();
-    for (std::string_view key : keys) bytes += key.size();
-    command.reserve(keys.size() + 1, bytes);
+  /// One chunk of store_many, encoded: MULTI, its commands, EXEC.
+  struct EncodedChunk {
+    struct Command {
+      std::size_t first, last;  // the records it writes
+    };
+    detail::RespWriter resp;
+    std::vector<Command> commands;  // between MULTI and EXEC, in order
+  };
+
+  /// `verb` followed by the namespaced keys, as one command.
+  bool append_key_command(redisContext* c, std::string_view verb,
+                          std::span<const std::string_view> keys) const {
+    const std::string_view prefix = state_->options.key_prefix;
+    std::size_t bytes = detail::RespWriter::arg_bytes(verb.size()) + 16;
+    for (std::string_view key : keys)
+      bytes += detail::RespWriter::arg_bytes(prefix.size() + key.size());
+    detail::RespWriter command;
+    command.reserve(bytes);
+    command.command(keys.size() + 1);
+    command.arg(verb);
+    for (std::string_view key : keys) command.arg(prefix, key);
+    return redisAppendFormattedCommand(c, command.data(), command.size()) == REDIS_OK;
+  }
+
+  /// Sends one command and reads its reply; null when the connection failed.
+  static detail::RedisReplyPtr call(redisContext* c, const detail::RespWriter& command) {
+    if (redisAppendFormattedCommand(c, command.data(), command.size()) != REDIS_OK) return nullptr;
+    return read_reply(c);
+  }
+
+  /// Writes everything appended so far to the socket.
+  static bool flush(redisContext* c) {
+    int done = 0;
+    do {
+      if (redisBufferWrite(c, &done) != REDIS_OK) return false;
+    } while (done == 0);
+    return true;
+  }
+
+  static void fail_range(BatchResult& result, std::size_t first, std::size_t last, errc error) {
+    for (std::size_t i = first; i < last; ++i) result.mark_failed(i, error);
+  }
+  static void fail_from(BatchResult& result, std::size_t first, errc error) {
+    fail_range(result, first, result.size(), error);
   }
 
   static std::error_code connection_error(const redisContext* c) noexcept {
@@ -358,88 +362,91 @@ class RedisRepository {
     return out;
   }
 
-  /// One MULTI/EXEC for records[first, last). Marks their outcome in `result`
-  /// and says whether the connection is still usable.
-  ChunkOutcome store_chunk(redisContext* c, std::span<const Record> records, std::size_t first,
-                           std::size_t last, BatchResult& result) {
+  /// Encodes records[first, last) as MULTI, commands in input order, EXEC:
+  /// runs of records without expiry share an MSET, a record with expiry is
+  /// SET ... PX, an already expired one is DEL (the write is a delete).
+  void encode_chunk(std::span<const Record> records, std::size_t first, std::size_t last,
+                    EncodedChunk& out) const {
+    const std::string_view prefix = state_->options.key_prefix;
     const TimePoint now = state_->options.clock.now();
-    // Commands in input order: runs of records without expiry share an MSET.
-    struct Queued {
-      std::size_t first, last;  // the records it writes
-    };
-    std::vector<Queued> queued;
-    const auto fail_chunk = [&](std::error_code error) {
-      for (std::size_t i = first; i < last; ++i) result.mark_failed(i, error);
-    };
-    // hiredis only buffers appended commands; nothing reaches the socket until
-    // the first reply is read, so a failed append means "not applied".
-    static const char* multi_argv[] = {"MULTI"};  // non-const: hiredis 0.14's signature
-    static const char* exec_argv[] = {"EXEC"};
-    static const std::size_t multi_len[] = {5}, exec_len[] = {4};
-    bool appended = redisAppendCommandArgv(c, 1, multi_argv, multi_len) == REDIS_OK;
-    detail::RedisCommand command;  // reused: its buffers keep their capacity
-    for (std::size_t i = first; i < last && appended;) {
-      command.clear();
-      if (!records[i].expires_at) {
-        command.arg("MSET");
-        const std::size_t run = i;
-        for (; i < last && !records[i].expires_at; ++i) {
-          command.owned(state_->options.key_prefix, records[i].key);
-          command.arg(records[i].envelope);
-        }
-        queued.push_back({run, i});
-      } else {
-        const auto ttl = *records[i].expires_at - now;
-        if (ttl.count() <= 0) {  // already expired: the write is a delete
-          command.arg("DEL");
-          command.owned(state_->options.key_prefix, records[i].key);
-        } else {
-          command.arg("SET");
-          command.owned(state_->options.key_prefix, records[i].key);
-          command.arg(records[i].envelope);
-          command.arg("PX");
-          command.owned(std::to_string(ttl.count()));
-        }
-        queued.push_back({i, i + 1});
-        ++i;
-      }
-      appended = command.append_to(c) == REDIS_OK;
-    }
-    appended = appended && redisAppendCommandArgv(c, 1, exec_argv, exec_len) == REDIS_OK;
-    if (!appended) {
-      fail_chunk(make_error_code(errc::backend_unavailable));
-      return ChunkOutcome::failed;
-    }
+    out.resp.clear();
+    out.commands.clear();
+    std::size_t bytes = 64;
+    for (std::size_t i = first; i < last; ++i)
+      bytes += detail::RespWriter::arg_bytes(prefix.size() + records[i].key.size()) +
+               detail::RespWriter::arg_bytes(records[i].envelope.size()) + 64;
+    out.resp.reserve(bytes);
 
+    out.resp.command(1);
+    out.resp.arg("MULTI");
+    for (std::size_t i = first; i < last;) {
+      const std::size_t run = i;
+      while (i < last && !records[i].expires_at) ++i;
+      if (i > run) {
+        out.resp.command(1 + 2 * (i - run));
+        out.resp.arg("MSET");
+        for (std::size_t r = run; r < i; ++r) {
+          out.resp.arg(prefix, records[r].key);
+          out.resp.arg(records[r].envelope);
+        }
+        out.commands.push_back({run, i});
+        continue;
+      }
+      const auto ttl = *records[i].expires_at - now;
+      if (ttl.count() <= 0) {
+        out.resp.command(2);
+        out.resp.arg("DEL");
+        out.resp.arg(prefix, records[i].key);
+      } else {
+        out.resp.command(5);
+        out.resp.arg("SET");
+        out.resp.arg(prefix, records[i].key);
+        out.resp.arg(records[i].envelope);
+        out.resp.arg("PX");
+        out.resp.arg(static_cast<std::int64_t>(ttl.count()));
+      }
+      out.commands.push_back({i, i + 1});
+      ++i;
+    }
+    out.resp.command(1);
+    out.resp.arg("EXEC");
+  }
+
+  /// Reads the replies of a sent chunk (records[first, last)) and marks their
+  /// outcome in `result`; says whether the connection is still usable.
+  static ChunkOutcome read_chunk(redisContext* c, const EncodedChunk& chunk, std::size_t first,
+                                 std::size_t last, BatchResult& result) {
     // MULTI's +OK and one +QUEUED per command, then EXEC's array. Until EXEC's
     // reply is read, the chunk may or may not have been applied.
     bool well_formed = true;
-    for (std::size_t k = 0; k < queued.size() + 1 && well_formed; ++k) {
+    for (std::size_t k = 0; k < chunk.commands.size() + 1 && well_formed; ++k) {
       const detail::RedisReplyPtr reply = read_reply(c);
       if (!reply) {
-        fail_chunk(make_error_code(errc::outcome_unknown));
+        fail_range(result, first, last, errc::outcome_unknown);
         return ChunkOutcome::failed;
       }
       well_formed = detail::is_status(reply.get(), k == 0 ? "OK" : "QUEUED");
     }
     const detail::RedisReplyPtr exec = read_reply(c);
     if (!exec) {
-      fail_chunk(make_error_code(errc::outcome_unknown));
+      fail_range(result, first, last, errc::outcome_unknown);
       return ChunkOutcome::failed;
     }
-    if (!well_formed || exec->type != REDIS_REPLY_ARRAY || exec->elements != queued.size()) {
+    if (!well_formed || exec->type != REDIS_REPLY_ARRAY ||
+        exec->elements != chunk.commands.size()) {
       // EXECABORT or a reply we do not understand: Redis discarded the
       // transaction (EXECABORT) or we cannot tell; both are unusable here.
-      fail_chunk(exec->type == REDIS_REPLY_ERROR ? make_error_code(errc::backend_unavailable)
-                                                 : make_error_code(errc::outcome_unknown));
+      fail_range(
+          result, first, last,
+          exec->type == REDIS_REPLY_ERROR ? errc::backend_unavailable : errc::outcome_unknown);
       return ChunkOutcome::failed;
     }
-    for (std::size_t k = 0; k < queued.size(); ++k) {
+    for (std::size_t k = 0; k < chunk.commands.size(); ++k) {
       const redisReply* r = exec->element[k];
       // A command that failed at run time (e.g. out of memory) fails its own
       // records; MULTI/EXEC does not roll the others back.
       const bool ok = detail::is_status(r, "OK") || r->type == REDIS_REPLY_INTEGER;
-      for (std::size_t i = queued[k].first; i < queued[k].last; ++i) {
+      for (std::size_t i = chunk.commands[k].first; i < chunk.commands[k].last; ++i) {
         if (ok)
           result.mark_stored(i);
         else
@@ -483,11 +490,11 @@ class RedisRepository {
         return std::nullopt;
       }
       if (!options.password.empty()) {
-        detail::RedisCommand auth;
+        detail::RespWriter auth;
+        auth.command(2);
         auth.arg("AUTH");
         auth.arg(options.password);
-        detail::RedisReplyPtr reply;
-        if (auth.append_to(raw) == REDIS_OK) reply = read_reply(raw);
+        const detail::RedisReplyPtr reply = call(raw, auth);
         if (!detail::is_status(reply.get(), "OK")) {
           error = reply && reply->type == REDIS_REPLY_ERROR ? make_error_code(errc::access_denied)
                                                             : connection_error(raw);
@@ -495,11 +502,11 @@ class RedisRepository {
         }
       }
       if (options.db != 0) {
-        detail::RedisCommand select;
+        detail::RespWriter select;
+        select.command(2);
         select.arg("SELECT");
-        select.owned(std::to_string(options.db));
-        detail::RedisReplyPtr reply;
-        if (select.append_to(raw) == REDIS_OK) reply = read_reply(raw);
+        select.arg(std::int64_t{options.db});
+        const detail::RedisReplyPtr reply = call(raw, select);
         if (!detail::is_status(reply.get(), "OK")) {
           error = errc::backend_unavailable;
           return std::nullopt;
