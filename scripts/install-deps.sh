@@ -10,6 +10,7 @@ packages=(
   libfmt-dev libxxhash-dev        # core dependencies
   libsqlite3-dev                  # the embedded WARM tier (strata::sqlite)
   libhiredis-dev redis-server     # the Redis HOT tier (strata::redis) and its test server
+  libpq-dev postgresql-15         # the PostgreSQL WARM tier (strata::postgres) and its test server
   libgtest-dev libbenchmark-dev   # tests and benchmarks
   clang-format clang-tidy         # the style and static-analysis checks in scripts/test.sh
 )

@@ -1,16 +1,26 @@
 #!/usr/bin/env bash
 # Starts and stops the local servers strata's integration tests and benchmarks
-# use, each on 127.0.0.1 and on the project's own port, with its files under
-# build/servers/ (ignored by git).
+# use, each on 127.0.0.1 and on the project's own port, with Redis' files under
+# build/servers/ (ignored by git) and PostgreSQL's under /tmp.
 #
-#   scripts/servers.sh start|stop|status [redis]
+#   scripts/servers.sh start|stop|status [redis] [postgres]
 #
-# Ports: STRATA_REDIS_PORT (default 16379).
+# Ports: STRATA_REDIS_PORT (default 16379), STRATA_PG_PORT (default 16432).
+# PostgreSQL is a throwaway cluster: created at start, removed at stop;
+# database "strata", user "postgres", password STRATA_PG_PASSWORD (default
+# "strata-test"), checked with scram-sha-256 on 127.0.0.1 (the tests use a wrong
+# one on purpose).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 root=$PWD/build/servers
 redis_port=${STRATA_REDIS_PORT:-16379}
+pg_port=${STRATA_PG_PORT:-16432}
+pg_bin=/usr/lib/postgresql/15/bin
+# Outside the work tree: the postgres user must reach it, and a clone under
+# /root would not be reachable.
+pg_dir=/tmp/strata-postgres-$pg_port
+pg_password=${STRATA_PG_PASSWORD:-strata-test}
 
 redis_start() {
   local dir=$root/redis
@@ -43,10 +53,56 @@ redis_status() {
   redis-cli -h 127.0.0.1 -p "$redis_port" ping
 }
 
+# initdb and the server refuse to run as root: they run as the postgres user,
+# which the postgresql package created.
+as_postgres() {
+  if [[ $(id -un) == postgres ]]; then "$@"; else runuser -u postgres -- "$@"; fi
+}
+
+postgres_start() {
+  local dir=$pg_dir
+  if [[ -f $dir/data/postmaster.pid ]] && pg_isready -q -h 127.0.0.1 -p "$pg_port"; then
+    echo "postgres: already answering on 127.0.0.1:$pg_port"
+    return
+  fi
+  rm -rf "$dir"
+  mkdir -p "$dir"
+  [[ $(id -un) == postgres ]] || chown postgres: "$dir"
+  printf '%s\n' "$pg_password" >"$dir/pwfile"
+  chown postgres: "$dir/pwfile"
+  as_postgres "$pg_bin/initdb" -D "$dir/data" -U postgres --pwfile="$dir/pwfile" \
+    --auth-host=scram-sha-256 --auth-local=trust -E UTF8 --locale=C.UTF-8 --no-sync \
+    >"$dir/initdb.log" 2>&1 || {
+    cat "$dir/initdb.log" >&2
+    exit 1
+  }
+  # The socket lives in the cluster's directory; TCP only on 127.0.0.1.
+  as_postgres "$pg_bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w -t 30 \
+    -o "-c listen_addresses=127.0.0.1 -p $pg_port -k $dir -c max_connections=200" start >/dev/null || {
+    cat "$dir/postgres.log" >&2
+    exit 1
+  }
+  as_postgres psql -h "$dir" -p "$pg_port" -U postgres -d postgres -qc "CREATE DATABASE strata" >/dev/null
+  echo "postgres: up on 127.0.0.1:$pg_port (database strata)"
+}
+
+postgres_stop() {
+  local dir=$pg_dir
+  if [[ -d $dir/data ]]; then
+    as_postgres "$pg_bin/pg_ctl" -D "$dir/data" -m immediate -w stop >/dev/null 2>&1 || true
+  fi
+  rm -rf "$dir"
+  echo "postgres: stopped"
+}
+
+postgres_status() {
+  pg_isready -h 127.0.0.1 -p "$pg_port"
+}
+
 action=${1:-status}
 shift || true
 servers=("$@")
-((${#servers[@]})) || servers=(redis)
+((${#servers[@]})) || servers=(redis postgres)
 for server in "${servers[@]}"; do
   "${server}_${action}"
 done

@@ -1,0 +1,673 @@
+#pragma once
+/// \file
+/// PostgresRepository: the WARM tier over libpq (CMake component strata::postgres).
+///
+/// Table (one per repository, name validated and quoted):
+///   key text COLLATE "C" PRIMARY KEY, envelope bytea NOT NULL,
+///   expires_at timestamptz NULL, updated_at timestamptz NOT NULL,
+/// plus a partial index on expires_at. Migrations run when the repository is
+/// constructed, inside one transaction holding an advisory lock, so processes
+/// opening the same database at once migrate it exactly once; the version per
+/// table is kept in strata_schema_versions.
+///
+/// - store_many: per chunk of at most `chunk_size` records, one transaction.
+///   Below `copy_threshold` records it is one prepared statement and one round
+///   trip, `INSERT ... SELECT FROM unnest($1::text[], $2::bytea[],
+///   $3::timestamptz[]) ON CONFLICT (key) DO UPDATE` with binary arrays; from
+///   it on, the rows go by binary COPY into a per-connection staging table and
+///   one INSERT ... SELECT merges them, all in one simple-query string (two
+///   round trips). ADR 8 has the measurements behind the threshold. A key
+///   given twice in a chunk is written once, with its last value (the result
+///   of applying the writes in order).
+/// - load_many: `key = ANY($1)` per chunk, binary results, expired rows
+///   filtered in the query.
+/// - erase_many: one statement for all keys; the count leaves out rows that
+///   had already expired.
+/// - scan: keyset pagination by key within the prefix (the key column sorts
+///   bytewise, COLLATE "C", so a prefix is a key range the index serves).
+///
+/// Expiry is judged against `options.clock` (passed as a parameter), the same
+/// clock the rest of the store uses, not the server's now().
+///
+/// Failures: a chunk whose statement failed with the connection still up was
+/// rolled back: its records fail (timeout for statement_timeout, else
+/// backend_unavailable). A chunk in flight when the connection was lost is
+/// outcome_unknown. Either way later chunks fail without being sent and the
+/// connection is discarded. The conninfo's password never appears in an
+/// error message: libpq's messages are scrubbed of it before they are thrown.
+///
+/// Thread safety: every member may be called concurrently; each call leases
+/// its own pooled connection.
+
+#include "strata/backends/postgres_binary.hpp"
+#include "strata/core/batch_result.hpp"
+#include "strata/core/clock.hpp"
+#include "strata/core/config.hpp"
+#include "strata/core/error.hpp"
+#include "strata/core/key.hpp"
+#include "strata/core/load_result.hpp"
+#include "strata/core/record.hpp"
+#include "strata/pool/connection_pool.hpp"
+
+#include <algorithm>      // std::min
+#include <cstddef>        // std::size_t
+#include <cstdint>        // std::int64_t
+#include <cstdlib>        // std::strtoull
+#include <memory>         // std::unique_ptr
+#include <optional>       // std::optional
+#include <span>           // std::span
+#include <string>         // std::string
+#include <string_view>    // std::string_view
+#include <system_error>   // std::error_code
+#include <unordered_map>  // std::unordered_map
+#include <utility>        // std::move
+#include <vector>         // std::vector
+
+#include <libpq-fe.h>
+
+STRATA_BEGIN_NAMESPACE
+
+struct PostgresOptions {
+  /// A libpq connection string or URI. Its password is never logged or thrown.
+  std::string conninfo = "host=127.0.0.1 dbname=strata";
+  /// 1 to 48 of [A-Za-z0-9_], not starting with a digit; anything else is a
+  /// ConfigError at construction. Used quoted, so case is kept.
+  std::string table = "strata_records";
+  PoolOptions pool{};
+  Millis connect_timeout{5000};  ///< rounded up to seconds; zero: the conninfo's or libpq's default
+  Millis statement_timeout{30'000};  ///< per statement, server side; zero: none
+  std::size_t chunk_size = 10'000;   ///< records per transaction, keys per load; 0 means 10000
+  /// Chunks of at least this many records are written by COPY + merge, smaller
+  /// ones by one unnest() statement (ADR 8).
+  std::size_t copy_threshold = 2'000;
+  Clock clock{};  ///< judges expiry; the system clock by default
+};
+
+namespace detail {
+
+struct FinishPg {
+  void operator()(PGconn* c) const noexcept { PQfinish(c); }
+};
+struct ClearPgResult {
+  void operator()(PGresult* r) const noexcept { PQclear(r); }
+};
+using PgResultPtr = std::unique_ptr<PGresult, ClearPgResult>;
+
+/// A table name strata accepts: an identifier that needs no escaping.
+inline bool is_plain_identifier(std::string_view name) noexcept {
+  if (name.empty() || name.size() > 48) return false;
+  if (name[0] >= '0' && name[0] <= '9') return false;
+  for (char ch : name) {
+    const bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+                    (ch >= '0' && ch <= '9') || ch == '_';
+    if (!ok) return false;
+  }
+  return true;
+}
+
+}  // namespace detail
+
+class PostgresRepository {
+ public:
+  static constexpr bool atomic_batches = true;
+  /// The schema version this header creates and understands.
+  static constexpr int schema_version = 1;
+
+  /// A pooled connection with this repository's statements prepared on it.
+  struct Connection {
+    std::unique_ptr<PGconn, detail::FinishPg> conn;
+    bool staging_ready = false;  // the COPY staging table exists in this session
+  };
+
+  /// Validates the options, connects and migrates the schema. Throws
+  /// ConfigError for a bad table name or conninfo, Error when the database
+  /// cannot be reached or migrated (the message says why, without the password).
+  explicit PostgresRepository(PostgresOptions options)
+      : state_(std::make_unique<State>(std::move(options))) {
+    state_->open();
+  }
+
+  BatchResult store_many(std::span<const Record> records) {
+    BatchResult result(records.size());
+    if (records.empty()) return result;
+    auto lease = state_->pool.acquire();
+    if (!lease) {
+      result.mark_all_failed(lease.error());
+      return result;
+    }
+    const std::size_t chunk = state_->chunk();
+    std::vector<std::size_t> rows;  // positions written, after invalid keys and duplicates
+    for (std::size_t first = 0; first < records.size(); first += chunk) {
+      const std::size_t last = std::min(records.size(), first + chunk);
+      rows.clear();
+      for (std::size_t i = first; i < last; ++i) {
+        if (is_valid_key(records[i].key))
+          rows.push_back(i);
+        else
+          result.mark_failed(i, errc::invalid_key);
+      }
+      drop_overwritten(records, rows);
+      const std::error_code error = rows.empty() ? std::error_code{}
+                                    : rows.size() >= state_->options.copy_threshold
+                                        ? copy_chunk(*lease, records, rows)
+                                        : insert_chunk(*lease, records, rows);
+      for (std::size_t i = first; i < last; ++i) {
+        if (!is_valid_key(records[i].key)) continue;  // already failed alone
+        if (error)
+          result.mark_failed(i, error);
+        else
+          result.mark_stored(i);
+      }
+      if (!error) continue;
+      for (std::size_t i = last; i < records.size(); ++i)
+        result.mark_failed(i, errc::backend_unavailable);  // not sent
+      lease.discard();
+      break;
+    }
+    return result;
+  }
+
+  LoadResult load_many(std::span<const std::string_view> keys) {
+    LoadResult result(keys.size());
+    if (keys.empty()) return result;
+    auto lease = state_->pool.acquire();
+    if (!lease) {
+      result.fail_all(lease.error());
+      return result;
+    }
+    PGconn* c = lease->conn.get();
+    const std::size_t chunk = state_->chunk();
+    const std::string now = timestamptz_param(state_->options.clock.now());
+    for (std::size_t first = 0; first < keys.size(); first += chunk) {
+      const std::size_t last = std::min(keys.size(), first + chunk);
+      // Positions by key; `next` chains a key given more than once.
+      std::unordered_map<std::string_view, std::size_t> position;
+      position.reserve(last - first);
+      std::vector<std::size_t> next(last - first, npos);
+      std::size_t bytes = 0, count = 0;
+      for (std::size_t i = first; i < last; ++i) {
+        if (!is_valid_key(keys[i])) {
+          result.set_failed(i, errc::invalid_key);
+          continue;
+        }
+        auto [it, inserted] = position.try_emplace(keys[i], i);
+        if (!inserted) {
+          next[i - first] = it->second;
+          it->second = i;
+          continue;
+        }
+        bytes += keys[i].size() + detail::pg::per_field_bytes;
+        ++count;
+      }
+      if (count == 0) continue;
+      detail::pg::ArrayWriter array(detail::pg::text_oid, count, false, bytes);
+      for (const auto& [key, i] : position) array.add(key);
+      const detail::PgResultPtr r = exec_prepared(c, "strata_load", {array.bytes(), now});
+      if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQnfields(r.get()) != 2) {
+        const std::error_code error = result_error(c, r.get());
+        for (std::size_t i = first; i < keys.size(); ++i)
+          if (!result[i].failed()) result.set_failed(i, error);
+        lease.discard();
+        return result;
+      }
+      for (int row = 0; row < PQntuples(r.get()); ++row) {
+        const auto found = position.find(value(r.get(), row, 0));
+        if (found == position.end()) continue;  // not asked for: ignore, never trust
+        const std::string_view envelope = value(r.get(), row, 1);
+        for (std::size_t i = found->second; i != npos; i = next[i - first])
+          result.set_found(i, std::string(envelope));
+      }
+    }
+    return result;
+  }
+
+  EraseResult erase_many(std::span<const std::string_view> keys) {
+    std::size_t bytes = 0, count = 0;
+    for (std::string_view key : keys)
+      if (is_valid_key(key)) {  // an invalid key cannot be stored, so it is not sent
+        bytes += key.size() + detail::pg::per_field_bytes;
+        ++count;
+      }
+    if (count == 0) return {};
+    auto lease = state_->pool.acquire();
+    if (!lease) return {0, lease.error()};
+    PGconn* c = lease->conn.get();
+    detail::pg::ArrayWriter array(detail::pg::text_oid, count, false, bytes);
+    for (std::string_view key : keys)
+      if (is_valid_key(key)) array.add(key);
+    const detail::PgResultPtr r = exec_prepared(
+        c, "strata_erase", {array.bytes(), timestamptz_param(state_->options.clock.now())});
+    if (!single_int8(r.get())) {
+      lease.discard();
+      return {0, result_error(c, r.get())};
+    }
+    return {static_cast<std::size_t>(detail::pg::get_i64(PQgetvalue(r.get(), 0, 0))), {}};
+  }
+
+  /// Up to `limit` records with the prefix, in key order, after `cursor` (the
+  /// last key of the previous page; empty for the first).
+  ScanPage scan(std::string_view prefix, std::string_view cursor, std::size_t limit) {
+    ScanPage page;
+    // Keys are printable ASCII: a prefix with anything else matches nothing.
+    for (char ch : prefix)
+      if (ch < 0x21 || ch > 0x7E) {
+        page.done = true;
+        return page;
+      }
+    auto lease = state_->pool.acquire();
+    if (!lease) {
+      page.error = lease.error();
+      return page;
+    }
+    PGconn* c = lease->conn.get();
+    const std::int64_t n = static_cast<std::int64_t>(limit == 0 ? 1 : limit);
+    std::string limit_param;
+    detail::pg::put_i64(limit_param, n);
+    const detail::PgResultPtr r =
+        exec_prepared(c, "strata_scan",
+                      {cursor, prefix, prefix_end(prefix),
+                       timestamptz_param(state_->options.clock.now()), limit_param});
+    if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQnfields(r.get()) != 2) {
+      page.error = result_error(c, r.get());
+      lease.discard();
+      return page;
+    }
+    const int rows = PQntuples(r.get());
+    page.records.reserve(static_cast<std::size_t>(rows));
+    for (int row = 0; row < rows; ++row)
+      page.records.push_back(
+          {std::string(value(r.get(), row, 0)), std::string(value(r.get(), row, 1))});
+    page.done = rows < n;
+    if (!page.done) page.next_cursor = page.records.back().key;
+    return page;
+  }
+
+  /// Deletes the expired rows (by the options' clock); returns how many.
+  /// Throws Error when the database cannot be reached.
+  std::size_t purge_expired() {
+    auto lease = state_->pool.acquire();
+    if (!lease)
+      throw Error("strata::PostgresRepository::purge_expired: " + lease.error().message());
+    PGconn* c = lease->conn.get();
+    const detail::PgResultPtr r =
+        exec_prepared(c, "strata_purge", {timestamptz_param(state_->options.clock.now())});
+    if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+      lease.discard();
+      throw Error("strata::PostgresRepository::purge_expired: " + state_->message_of(c));
+    }
+    return std::strtoull(PQcmdTuples(r.get()), nullptr, 10);
+  }
+
+  /// Opens a connection now, returning the error a call would meet (e.g.
+  /// access_denied for a wrong password, backend_unavailable when down).
+  std::error_code check_connection() {
+    auto lease = state_->pool.acquire();
+    return lease ? std::error_code{} : lease.error();
+  }
+
+  PoolStats pool_stats() const { return state_->pool.stats(); }
+  const std::string& table() const noexcept { return state_->options.table; }
+
+ private:
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+
+  static std::string_view value(const PGresult* r, int row, int column) noexcept {
+    return {PQgetvalue(r, row, column), static_cast<std::size_t>(PQgetlength(r, row, column))};
+  }
+
+  static bool single_int8(const PGresult* r) noexcept {
+    return PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 && PQnfields(r) == 1 &&
+           PQgetlength(r, 0, 0) == 8;
+  }
+
+  static std::string timestamptz_param(TimePoint t) {
+    std::string bytes;
+    detail::pg::put_i64(bytes, detail::pg::to_timestamptz(t));
+    return bytes;
+  }
+
+  /// The smallest string above every key that starts with `prefix`; "\x7f" is
+  /// above every valid key (printable ASCII), so it bounds the empty prefix and
+  /// a prefix of '~' only.
+  static std::string prefix_end(std::string_view prefix) {
+    std::string end(prefix);
+    while (!end.empty() && end.back() == '~') end.pop_back();
+    if (end.empty()) return "\x7f";
+    ++end.back();
+    return end;
+  }
+
+  /// Executes a prepared statement with binary parameters and binary results.
+  static detail::PgResultPtr exec_prepared(PGconn* c, const char* statement,
+                                           std::initializer_list<std::string_view> params) {
+    const char* values[8];
+    int lengths[8];
+    int formats[8];
+    int n = 0;
+    for (std::string_view p : params) {
+      values[n] = p.data();
+      lengths[n] = static_cast<int>(p.size());
+      formats[n++] = 1;
+    }
+    return detail::PgResultPtr(PQexecPrepared(c, statement, n, values, lengths, formats, 1));
+  }
+
+  /// What a failed statement means for the caller: timeout (statement_timeout),
+  /// access_denied (privileges), else backend_unavailable.
+  static std::error_code result_error(PGconn* c, const PGresult* r) noexcept {
+    const char* state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    if (PQstatus(c) == CONNECTION_OK && state != nullptr) {
+      const std::string_view code(state);
+      if (code == "57014") return make_error_code(errc::timeout);
+      if (code == "42501" || code.starts_with("28")) return make_error_code(errc::access_denied);
+    }
+    return make_error_code(errc::backend_unavailable);
+  }
+
+  /// A failed write: rolled back when the server said so over a live
+  /// connection; outcome_unknown when the connection was lost meanwhile.
+  static std::error_code write_error(PGconn* c, const PGresult* r) noexcept {
+    if (PQstatus(c) != CONNECTION_OK) return make_error_code(errc::outcome_unknown);
+    return result_error(c, r);
+  }
+
+  /// Keeps, of each key given more than once, only its last position (the
+  /// earlier writes are overwritten within the same transaction anyway, and
+  /// ON CONFLICT cannot touch a row twice in one statement).
+  static void drop_overwritten(std::span<const Record> records, std::vector<std::size_t>& rows) {
+    std::unordered_map<std::string_view, std::size_t> last;
+    last.reserve(rows.size());
+    bool duplicates = false;
+    for (std::size_t i : rows) {
+      auto [it, inserted] = last.try_emplace(records[i].key, i);
+      if (!inserted) {
+        it->second = i;
+        duplicates = true;
+      }
+    }
+    if (!duplicates) return;
+    std::erase_if(rows, [&](std::size_t i) { return last[records[i].key] != i; });
+  }
+
+  std::error_code insert_chunk(Connection& conn, std::span<const Record> records,
+                               const std::vector<std::size_t>& rows) {
+    std::size_t key_bytes = 0, envelope_bytes = 0;
+    for (std::size_t i : rows) {
+      key_bytes += records[i].key.size() + detail::pg::per_field_bytes;
+      envelope_bytes += records[i].envelope.size() + detail::pg::per_field_bytes;
+    }
+    detail::pg::ArrayWriter keys(detail::pg::text_oid, rows.size(), false, key_bytes);
+    detail::pg::ArrayWriter envelopes(detail::pg::bytea_oid, rows.size(), false, envelope_bytes);
+    detail::pg::ArrayWriter expiry(detail::pg::timestamptz_oid, rows.size(), true,
+                                   rows.size() * 12);
+    for (std::size_t i : rows) {
+      keys.add(records[i].key);
+      envelopes.add(records[i].envelope);
+      expiry.add_timestamptz(records[i].expires_at);
+    }
+    PGconn* c = conn.conn.get();
+    const detail::PgResultPtr r =
+        exec_prepared(c, "strata_store", {keys.bytes(), envelopes.bytes(), expiry.bytes()});
+    if (PQresultStatus(r.get()) == PGRES_COMMAND_OK) return {};
+    return write_error(c, r.get());
+  }
+
+  std::error_code copy_chunk(Connection& conn, std::span<const Record> records,
+                             const std::vector<std::size_t>& rows) {
+    PGconn* c = conn.conn.get();
+    if (!conn.staging_ready) {
+      const detail::PgResultPtr r(PQexec(c, State::create_staging_sql));
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return write_error(c, r.get());
+      conn.staging_ready = true;
+    }
+    std::size_t bytes = 0;
+    for (std::size_t i : rows) bytes += records[i].key.size() + records[i].envelope.size() + 32;
+    detail::pg::CopyWriter copy(bytes);
+    for (std::size_t i : rows) {
+      copy.begin_row(3);
+      copy.field(records[i].key);
+      copy.field(records[i].envelope);
+      copy.field_timestamptz(records[i].expires_at);
+    }
+    const std::string& data = copy.finish();
+
+    // BEGIN; COPY; merge; COMMIT in one query string: the server runs the
+    // statements after the COPY once its data is in, and skips the rest of
+    // the string at the first error (the transaction is then rolled back).
+    if (PQsendQuery(c, state_->copy_sql.c_str()) == 0) return write_error(c, nullptr);
+    bool copied = false, committed = false;
+    std::error_code error;
+    while (PGresult* raw = PQgetResult(c)) {
+      const detail::PgResultPtr r(raw);
+      switch (PQresultStatus(r.get())) {
+        case PGRES_COPY_IN:
+          if (copied || PQputCopyData(c, data.data(), static_cast<int>(data.size())) != 1 ||
+              PQputCopyEnd(c, nullptr) != 1)
+            error = write_error(c, nullptr);
+          copied = true;
+          break;
+        case PGRES_COMMAND_OK:
+          committed = std::string_view(PQcmdStatus(r.get())) == "COMMIT";
+          break;
+        default:
+          if (!error) error = write_error(c, r.get());
+          break;
+      }
+      if (PQstatus(c) != CONNECTION_OK) break;
+    }
+    if (error) return error;
+    if (!committed) return write_error(c, nullptr);
+    return {};
+  }
+
+  struct State {
+    static constexpr const char* create_staging_sql =
+        "CREATE TEMP TABLE IF NOT EXISTS strata_staging (key text COLLATE \"C\", envelope bytea, "
+        "expires_at timestamptz) ON COMMIT DELETE ROWS";
+
+    explicit State(PostgresOptions opts)
+        : options(std::move(opts)),
+          pool(
+              options.pool, [this](std::error_code& error) { return connect(error); },
+              [](Connection& conn) { return healthy(conn); }) {
+      if (!detail::is_plain_identifier(options.table))
+        throw ConfigError("strata::PostgresRepository: table name '" + printable(options.table) +
+                          "' is not 1 to 48 of [A-Za-z0-9_] starting with a letter or '_'");
+      read_password();
+      quoted = "\"" + options.table + "\"";
+      const std::string upsert =
+          " ON CONFLICT (key) DO UPDATE SET envelope = EXCLUDED.envelope, "
+          "expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at";
+      store_sql = "INSERT INTO " + quoted +
+                  " (key, envelope, expires_at, updated_at) SELECT k, e, x, now() FROM "
+                  "unnest($1::text[], $2::bytea[], $3::timestamptz[]) AS u(k, e, x)" +
+                  upsert;
+      copy_sql = "BEGIN; COPY strata_staging FROM STDIN (FORMAT binary); INSERT INTO " + quoted +
+                 " (key, envelope, expires_at, updated_at) SELECT key, envelope, expires_at, "
+                 "now() FROM strata_staging" +
+                 upsert + "; COMMIT";
+      const std::string live = "(expires_at IS NULL OR expires_at > $2)";
+      load_sql = "SELECT key, envelope FROM " + quoted + " WHERE key = ANY($1::text[]) AND " + live;
+      erase_sql = "WITH gone AS (DELETE FROM " + quoted +
+                  " WHERE key = ANY($1::text[]) RETURNING expires_at) SELECT count(*) FROM gone "
+                  "WHERE expires_at IS NULL OR expires_at > $2";
+      scan_sql = "SELECT key, envelope FROM " + quoted +
+                 " WHERE key > $1::text AND key >= $2::text AND key < $3::text AND "
+                 "(expires_at IS NULL OR expires_at > $4) ORDER BY key LIMIT $5::int8";
+      purge_sql = "DELETE FROM " + quoted + " WHERE expires_at <= $1";
+    }
+
+    std::size_t chunk() const noexcept {
+      return options.chunk_size == 0 ? 10'000 : options.chunk_size;
+    }
+
+    /// Connects once and migrates the schema; throws on failure.
+    void open() {
+      std::error_code error;
+      std::string message;
+      auto conn = connect(error, &message);
+      if (!conn)
+        throw Error("strata::PostgresRepository: cannot connect (" + error.message() +
+                    "): " + message);
+      migrate(conn->conn.get());
+    }
+
+    std::optional<Connection> connect(std::error_code& error, std::string* message = nullptr) {
+      const std::string timeout =
+          std::to_string((options.connect_timeout.count() + 999) / 1000);  // libpq takes seconds
+      // Defaults first, the user's conninfo (expanded from dbname) after: it wins.
+      const char* keywords[] = {"connect_timeout", "application_name", "dbname", nullptr};
+      const char* values[] = {options.connect_timeout.count() > 0 ? timeout.c_str() : nullptr,
+                              "strata", options.conninfo.c_str(), nullptr};
+      Connection conn{std::unique_ptr<PGconn, detail::FinishPg>(
+          PQconnectdbParams(keywords, values, /*expand_dbname=*/1))};
+      PGconn* c = conn.conn.get();
+      if (c == nullptr || PQstatus(c) != CONNECTION_OK) {
+        const std::string text = message_of(c);
+        const bool denied = text.find("authentication") != std::string::npos ||
+                            text.find("password") != std::string::npos;
+        error = denied ? errc::access_denied : errc::backend_unavailable;
+        if (message) *message = text;
+        return std::nullopt;
+      }
+      // A library does not write to stderr: server notices (e.g. "already
+      // exists, skipping") are dropped.
+      PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+      const auto setup = [&](const detail::PgResultPtr& r, ExecStatusType expected) {
+        if (PQresultStatus(r.get()) == expected) return true;
+        error = result_error(c, r.get());
+        if (message) *message = message_of(c);
+        return false;
+      };
+      const std::string timeout_sql =
+          "SET statement_timeout = " + std::to_string(options.statement_timeout.count());
+      if (!setup(detail::PgResultPtr(PQexec(c, timeout_sql.c_str())), PGRES_COMMAND_OK))
+        return std::nullopt;
+      if (!message) {  // at open() the table may not exist yet: statements come after migrating
+        if (!prepare(c, error)) return std::nullopt;
+      }
+      return conn;
+    }
+
+    bool prepare(PGconn* c, std::error_code& error) const {
+      const std::pair<const char*, const std::string*> statements[] = {
+          {"strata_store", &store_sql},
+          {"strata_load", &load_sql},
+          {"strata_erase", &erase_sql},
+          {"strata_scan", &scan_sql},
+          {"strata_purge", &purge_sql}};
+      for (const auto& [name, sql] : statements) {
+        const detail::PgResultPtr r(PQprepare(c, name, sql->c_str(), 0, nullptr));
+        if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+          error = result_error(c, r.get());
+          return false;
+        }
+      }
+      return true;
+    }
+
+    static bool healthy(Connection& conn) {
+      PGconn* c = conn.conn.get();
+      if (PQstatus(c) != CONNECTION_OK) return false;
+      const detail::PgResultPtr r(PQexec(c, ""));
+      return PQresultStatus(r.get()) == PGRES_EMPTY_QUERY;
+    }
+
+    /// Applies the migrations this table lacks, under a transaction-scoped
+    /// advisory lock that every strata process takes before migrating.
+    void migrate(PGconn* c) const {
+      const auto run = [&](const std::string& sql) {
+        const detail::PgResultPtr r(PQexec(c, sql.c_str()));
+        const ExecStatusType status = PQresultStatus(r.get());
+        if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK)
+          throw Error("strata::PostgresRepository: migrating " + quoted +
+                      " failed: " + message_of(c));
+      };
+      run("BEGIN");
+      run("SELECT pg_advisory_xact_lock(hashtext('strata schema migrations'))");
+      run("CREATE TABLE IF NOT EXISTS strata_schema_versions (table_name text COLLATE \"C\" "
+          "PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())");
+      const char* name = options.table.c_str();
+      const detail::PgResultPtr r(
+          PQexecParams(c, "SELECT version FROM strata_schema_versions WHERE table_name = $1", 1,
+                       nullptr, &name, nullptr, nullptr, 0));
+      if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+        throw Error("strata::PostgresRepository: reading the schema version failed: " +
+                    message_of(c));
+      const int current = PQntuples(r.get()) == 0 ? 0 : std::atoi(PQgetvalue(r.get(), 0, 0));
+      if (current > schema_version)
+        throw Error("strata::PostgresRepository: table " + quoted + " has schema version " +
+                    std::to_string(current) + ", newer than this strata's " +
+                    std::to_string(schema_version) + ": upgrade strata");
+      // Each entry takes the schema from version i to i + 1.
+      const std::string migrations[] = {
+          "CREATE TABLE IF NOT EXISTS " + quoted +
+              " (key text COLLATE \"C\" PRIMARY KEY, envelope bytea NOT NULL, expires_at "
+              "timestamptz NULL, updated_at timestamptz NOT NULL DEFAULT now()); "
+              "CREATE INDEX IF NOT EXISTS \"" +
+              options.table + "_expires_at\" ON " + quoted +
+              " (expires_at) WHERE expires_at IS NOT NULL",
+      };
+      for (int v = current; v < schema_version; ++v) run(migrations[v]);
+      if (current < schema_version)
+        run("INSERT INTO strata_schema_versions (table_name, version) VALUES ('" + options.table +
+            "', " + std::to_string(schema_version) +
+            ") ON CONFLICT (table_name) DO UPDATE SET version = EXCLUDED.version, migrated_at = "
+            "now()");
+      run("COMMIT");
+    }
+
+    /// libpq's message for `c`, without the conninfo's password.
+    std::string message_of(const PGconn* c) const {
+      std::string text = c ? PQerrorMessage(c) : "out of memory";
+      while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+      if (!password.empty())
+        for (std::size_t at = text.find(password); at != std::string::npos;
+             at = text.find(password, at))
+          text.replace(at, password.size(), "********");
+      return text;
+    }
+
+    /// Takes the password out of the conninfo, only to scrub it from messages.
+    void read_password() {
+      char* parse_error = nullptr;
+      PQconninfoOption* parsed = PQconninfoParse(options.conninfo.c_str(), &parse_error);
+      if (parsed == nullptr) {
+        // libpq's parse error may quote the conninfo, password included: not passed on.
+        PQfreemem(parse_error);
+        throw ConfigError(
+            "strata::PostgresRepository: the conninfo does not parse as a "
+            "connection string or URI");
+      }
+      for (const PQconninfoOption* o = parsed; o->keyword != nullptr; ++o)
+        if (std::string_view(o->keyword) == "password" && o->val != nullptr) password = o->val;
+      PQconninfoFree(parsed);
+    }
+
+    /// A table name as it may be shown: non-printable bytes escaped.
+    static std::string printable(std::string_view name) {
+      std::string out;
+      for (unsigned char ch : name.substr(0, 64)) {
+        if (ch >= 0x20 && ch < 0x7F) {
+          out.push_back(static_cast<char>(ch));
+        } else {
+          static constexpr char hex[] = "0123456789abcdef";
+          out += "\\x";
+          out.push_back(hex[ch >> 4]);
+          out.push_back(hex[ch & 15]);
+        }
+      }
+      return out;
+    }
+
+    PostgresOptions options;
+    std::string password;
+    std::string quoted;  // the table name, quoted
+    std::string store_sql, copy_sql, load_sql, erase_sql, scan_sql, purge_sql;
+    ConnectionPool<Connection> pool;
+  };
+
+  std::unique_ptr<State> state_;
+};
+
+STRATA_END_NAMESPACE
