@@ -29,12 +29,13 @@
 /// Expiry is judged against `options.clock` (passed as a parameter), the same
 /// clock the rest of the store uses, not the server's now().
 ///
-/// Failures: a chunk whose statement failed with the connection still up was
+/// Failures: a chunk the server reported an error for before its commit was
 /// rolled back: its records fail (timeout for statement_timeout, else
-/// backend_unavailable). A chunk in flight when the connection was lost is
-/// outcome_unknown. Either way later chunks fail without being sent and the
-/// connection is discarded. The conninfo's password never appears in an
-/// error message: libpq's messages are scrubbed of it before they are thrown.
+/// backend_unavailable). A chunk whose commit may have happened — the
+/// connection was lost with its single statement in flight, or the error came
+/// for the COMMIT itself — is outcome_unknown. Either way later chunks fail without being sent and
+/// the connection is discarded. The conninfo's password never appears in an error message: libpq's
+/// messages are scrubbed of it before they are thrown.
 ///
 /// Thread safety: every member may be called concurrently; each call leases
 /// its own pooled connection.
@@ -436,6 +437,7 @@ class PostgresRepository {
     // the string at the first error (the transaction is then rolled back).
     if (PQsendQuery(c, state_->copy_sql.c_str()) == 0) return write_error(c, nullptr);
     bool copied = false, committed = false;
+    int completed = 0;  // statements done: BEGIN, COPY, the merge, COMMIT
     std::error_code error;
     while (PGresult* raw = PQgetResult(c)) {
       const detail::PgResultPtr r(raw);
@@ -447,10 +449,16 @@ class PostgresRepository {
           copied = true;
           break;
         case PGRES_COMMAND_OK:
+          ++completed;
           committed = std::string_view(PQcmdStatus(r.get())) == "COMMIT";
           break;
         default:
-          if (!error) error = write_error(c, r.get());
+          // An error before COMMIT rolled the transaction back; one reported
+          // for COMMIT itself (a session killed as it commits) may have
+          // followed a durable commit.
+          if (!error)
+            error =
+                completed >= 3 ? make_error_code(errc::outcome_unknown) : write_error(c, r.get());
           break;
       }
       if (PQstatus(c) != CONNECTION_OK) break;
@@ -532,7 +540,8 @@ class PostgresRepository {
       }
       // A library does not write to stderr: server notices (e.g. "already
       // exists, skipping") are dropped.
-      PQsetNoticeProcessor(c, [](void*, const char*) {}, nullptr);
+      PQsetNoticeProcessor(
+          c, [](void*, const char*) {}, nullptr);
       const auto setup = [&](const detail::PgResultPtr& r, ExecStatusType expected) {
         if (PQresultStatus(r.get()) == expected) return true;
         error = result_error(c, r.get());

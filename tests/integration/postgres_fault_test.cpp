@@ -1,0 +1,141 @@
+// All-or-none per chunk when PostgreSQL goes away in the middle of a large
+// store_many: the session terminated by pg_terminate_backend from a second
+// connection (on the shared server), and the whole server stopped with
+// `pg_ctl -m immediate` (on a cluster this test owns), then restarted. Every
+// key reported stored is present with identical bytes; every other key is
+// absent (the interrupted chunk included: not one of its rows is visible);
+// chunks are whole; and after the restart the same repository reconnects.
+#include "postgres_server.hpp"
+
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <chrono>
+#include <cstdio>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace strata::testing {
+namespace {
+
+struct Batch {
+  explicit Batch(std::size_t n, const std::string& tag) {
+    for (std::size_t i = 0; i < n; ++i) {
+      keys.push_back(tag + ":" + std::to_string(i));
+      envelopes.push_back("envelope-" + std::to_string(i) + std::string(80, 'e'));
+    }
+    for (std::size_t i = 0; i < n; ++i) records.push_back({keys[i], envelopes[i], std::nullopt});
+  }
+  std::vector<std::string> keys, envelopes;
+  std::vector<Record> records;
+};
+
+/// Runs `interrupt` once at least one chunk of `table` is committed, seen from
+/// a connection of its own (giving up after 30 s), and a little later: right
+/// after a commit the writer is between chunks, encoding the next one, and the
+/// point is to catch it in the middle of a statement.
+std::thread interrupt_after_first_chunk(const std::string& conninfo, const std::string& table,
+                                        std::size_t chunk, std::function<void(PGconn*)> interrupt) {
+  return std::thread([=] {
+    PGconn* c = PQconnectdb(conninfo.c_str());
+    const std::string count = "SELECT count(*) FROM \"" + table + "\"";
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (std::chrono::steady_clock::now() < deadline) {
+      PGresult* r = PQexec(c, count.c_str());
+      const bool ready = PQresultStatus(r) == PGRES_TUPLES_OK &&
+                         std::strtoull(PQgetvalue(r, 0, 0), nullptr, 10) >= chunk;
+      PQclear(r);
+      if (ready) break;
+      std::this_thread::sleep_for(Millis{2});
+    }
+    std::this_thread::sleep_for(Millis{10});
+    interrupt(c);
+    PQfinish(c);
+  });
+}
+
+/// Checks the result against what a fresh connection reads back.
+void expect_honest(const BatchResult& result, const Batch& batch, const PostgresOptions& options,
+                   std::size_t chunk) {
+  PostgresRepository reader(options);
+  const std::vector<std::string_view> views(batch.keys.begin(), batch.keys.end());
+  const LoadResult stored_now = reader.load_many(views);
+  std::size_t stored = 0, absent = 0, unknown = 0;
+  for (std::size_t i = 0; i < batch.keys.size(); ++i) {
+    ASSERT_FALSE(stored_now[i].failed()) << batch.keys[i];
+    if (result.stored(i)) {
+      ++stored;
+      ASSERT_TRUE(stored_now[i].found()) << batch.keys[i] << " was reported stored";
+      ASSERT_EQ(stored_now[i].value, batch.envelopes[i]);
+    } else {
+      ++absent;
+      const std::error_code error = result.error(i);
+      unknown += error == errc::outcome_unknown;
+      ASSERT_TRUE(error == errc::backend_unavailable || error == errc::outcome_unknown ||
+                  error == errc::timeout)
+          << error.message();
+      ASSERT_TRUE(stored_now[i].absent())
+          << batch.keys[i] << " failed (" << error.message() << ") yet is visible";
+    }
+    // A chunk is all or nothing.
+    ASSERT_EQ(result.stored(i), result.stored(i - i % chunk)) << batch.keys[i];
+  }
+  std::printf("of %zu records: %zu stored, %zu outcome_unknown, %zu failed\n", batch.keys.size(),
+              stored, unknown, absent - unknown);
+  EXPECT_GT(stored, 0u) << "interrupted before the first chunk";
+  EXPECT_GT(absent, 0u) << "the interruption came after the batch";
+}
+
+TEST(PostgresFault, TerminatedSessionLosesWholeChunksAndReportsThemHonestly) {
+  for (const std::size_t copy_threshold : {std::size_t{1}, std::size_t{1'000'000}}) {
+    SCOPED_TRACE(copy_threshold == 1 ? "COPY path" : "unnest path");
+    PostgresOptions options = postgres_test_options();
+    options.chunk_size = 5'000;
+    options.copy_threshold = copy_threshold;
+    PostgresRepository repo(options);
+    const Batch batch(200'000, "term");
+
+    std::thread killer = interrupt_after_first_chunk(
+        options.conninfo, options.table, options.chunk_size, [](PGconn* c) {
+          // Every strata session but this one, active or between chunks.
+          PQclear(PQexec(c,
+                         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                         "application_name = 'strata' AND pid <> pg_backend_pid()"));
+        });
+    const BatchResult result = repo.store_many(batch.records);
+    killer.join();
+    expect_honest(result, batch, options, options.chunk_size);
+    if (HasFatalFailure()) return;
+
+    const Record after{"after", "x", std::nullopt};
+    EXPECT_TRUE(repo.store_many(std::span(&after, 1)).all_stored()) << "no reconnect";
+  }
+}
+
+TEST(PostgresFault, ImmediateShutdownLosesWholeChunksAndTheRepositoryReconnects) {
+  PostgresProcess server;
+  server.start();
+  PostgresOptions options = postgres_test_options();
+  options.conninfo = server.conninfo();
+  options.chunk_size = 5'000;
+  options.pool.health_check_after = Millis{0};  // a connection from before the restart is checked
+  PostgresRepository repo(options);
+  const Batch batch(200'000, "crash");
+
+  std::thread killer =
+      interrupt_after_first_chunk(options.conninfo, options.table, options.chunk_size,
+                                  [&](PGconn*) { server.stop_immediately(); });
+  const BatchResult result = repo.store_many(batch.records);
+  killer.join();
+  server.start();  // recovery from the WAL
+  expect_honest(result, batch, options, options.chunk_size);
+  if (HasFatalFailure()) return;
+
+  const Record after{"after", "x", std::nullopt};
+  EXPECT_TRUE(repo.store_many(std::span(&after, 1)).all_stored()) << "no reconnect";
+}
+
+}  // namespace
+}  // namespace strata::testing
