@@ -1,0 +1,250 @@
+// strata's PostgreSQL WARM tier against raw libpq doing the same work on the
+// same server (127.0.0.1:STRATA_PG_PORT, default 16432; scripts/bench.sh
+// postgres starts it), and against strata's own single-key path:
+//  - batch_set               vs raw binary COPY of the same rows (PQputCopyData,
+//                            FORMAT binary) into a table of the same schema;
+//  - batch_set by each write path (one unnest() statement; COPY into a staging
+//    table + one merge), the measurements behind copy_threshold (ADR 8);
+//  - batch_get               vs a raw binary `key = ANY($1)` query;
+//  - batch_set / batch_get   vs as many set() / get() calls (354 keys).
+// Writes go into emptied tables (TRUNCATE, outside the timing), so that every
+// candidate inserts the same fresh rows. The store runs without a cache.
+#include <strata/backends/postgres.hpp>
+#include <strata/strata.hpp>
+
+#include "ratio_reporter.hpp"
+
+#include <benchmark/benchmark.h>
+#include <fmt/core.h>
+#include <libpq-fe.h>
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+namespace {
+
+using namespace strata;
+using Store = TieredStore<NoCache, FixedRouter<Tier::warm>, NoTier, PostgresRepository, NoTier>;
+
+std::string conninfo() {
+  const char* port = std::getenv("STRATA_PG_PORT");
+  const char* password = std::getenv("STRATA_PG_PASSWORD");
+  return fmt::format("host=127.0.0.1 port={} dbname=strata user=postgres password={}",
+                     port ? port : "16432", password ? password : "strata-test");
+}
+
+constexpr const char* strata_table = "bench_strata";
+constexpr const char* raw_table = "bench_raw";
+
+/// A store whose chunks of at least `copy_threshold` records go by COPY.
+Store make_store(std::size_t copy_threshold) {
+  PostgresOptions options;
+  options.conninfo = conninfo();
+  options.table = strata_table;
+  options.copy_threshold = copy_threshold;
+  options.statement_timeout = Millis{0};
+  return Store(StoreOptions{}, NoTier{}, PostgresRepository(options), NoTier{});
+}
+
+struct Data {
+  explicit Data(std::size_t n) {
+    const TimePoint now = Clock{}.now();
+    for (std::size_t i = 0; i < n; ++i) {
+      keys.push_back(fmt::format("k:{:08}", i));
+      values.push_back(std::string(100, static_cast<char>('a' + i % 26)));
+      envelopes.push_back(encode_envelope({now, now, std::nullopt, 0}, values.back()));
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      items.push_back({keys[i], values[i]});
+      views.push_back(keys[i]);
+    }
+  }
+  std::vector<std::string> keys, values, envelopes;
+  std::vector<Item> items;
+  std::vector<std::string_view> views;
+};
+
+/// A raw libpq connection, for the baselines and for emptying tables.
+struct Raw {
+  Raw() : c(PQconnectdb(conninfo().c_str())) {
+    if (PQstatus(c) != CONNECTION_OK) throw Error("bench: no PostgreSQL on 127.0.0.1");
+    exec(fmt::format("CREATE TABLE IF NOT EXISTS {} (LIKE \"{}\" INCLUDING ALL)", raw_table,
+                     strata_table));
+  }
+  ~Raw() { PQfinish(c); }
+  Raw(const Raw&) = delete;
+  Raw& operator=(const Raw&) = delete;
+
+  void exec(const std::string& sql) {
+    PGresult* r = PQexec(c, sql.c_str());
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK || PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    if (!ok) throw Error("bench: " + sql + ": " + PQerrorMessage(c));
+  }
+  void truncate(const char* table) { exec(fmt::format("TRUNCATE \"{}\"", table)); }
+
+  /// One binary COPY of the rows, as its own transaction.
+  void copy(const Data& data) {
+    detail::pg::CopyWriter rows(data.keys.size() * 180);
+    for (std::size_t i = 0; i < data.keys.size(); ++i) {
+      rows.begin_row(3);
+      rows.field(data.keys[i]);
+      rows.field(data.envelopes[i]);
+      rows.field_timestamptz(std::nullopt);
+    }
+    const std::string& bytes = rows.finish();
+    PGresult* r = PQexec(c, fmt::format("COPY {} (key, envelope, expires_at) FROM STDIN (FORMAT "
+                                        "binary)",
+                                        raw_table)
+                                .c_str());
+    const bool in = PQresultStatus(r) == PGRES_COPY_IN;
+    PQclear(r);
+    if (!in || PQputCopyData(c, bytes.data(), static_cast<int>(bytes.size())) != 1 ||
+        PQputCopyEnd(c, nullptr) != 1)
+      throw Error(std::string("bench: COPY failed: ") + PQerrorMessage(c));
+    r = PQgetResult(c);
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    while ((r = PQgetResult(c)) != nullptr) PQclear(r);
+    if (!ok) throw Error(std::string("bench: COPY failed: ") + PQerrorMessage(c));
+  }
+
+  /// One binary `key = ANY($1)` query; returns the rows' bytes read.
+  std::size_t select_any(const Data& data) {
+    std::size_t bytes = 0;
+    for (const auto& key : data.keys) bytes += key.size() + 4;
+    detail::pg::ArrayWriter array(detail::pg::text_oid, data.keys.size(), false, bytes);
+    for (const auto& key : data.keys) array.add(key);
+    const char* value = array.bytes().data();
+    const int length = static_cast<int>(array.bytes().size());
+    const int format = 1;
+    const std::string sql =
+        fmt::format("SELECT key, envelope FROM {} WHERE key = ANY($1::text[])", raw_table);
+    PGresult* r = PQexecParams(c, sql.c_str(), 1, nullptr, &value, &length, &format, 1);
+    std::size_t read = 0;
+    for (int row = 0; row < PQntuples(r); ++row)
+      read += static_cast<std::size_t>(PQgetlength(r, row, 0) + PQgetlength(r, row, 1));
+    PQclear(r);
+    return read;
+  }
+
+  PGconn* c;
+};
+
+void raw_copy(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw raw;
+  for (auto _ : state) {
+    state.PauseTiming();
+    raw.truncate(raw_table);
+    state.ResumeTiming();
+    raw.copy(data);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void strata_set_with(benchmark::State& state, std::size_t copy_threshold) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Store store = make_store(copy_threshold);
+  Raw raw;
+  for (auto _ : state) {
+    state.PauseTiming();
+    raw.truncate(strata_table);
+    state.ResumeTiming();
+    if (!store.batch_set(data.items).all_stored()) state.SkipWithError("batch_set failed");
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void strata_set(benchmark::State& state) {
+  strata_set_with(state, PostgresOptions{}.copy_threshold);
+}
+void strata_set_unnest(benchmark::State& state) { strata_set_with(state, SIZE_MAX); }
+void strata_set_copy(benchmark::State& state) { strata_set_with(state, 1); }
+
+void raw_any(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw raw;
+  raw.truncate(raw_table);
+  raw.copy(data);
+  for (auto _ : state)
+    if (raw.select_any(data) == 0) state.SkipWithError("raw query found nothing");
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void strata_get(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Store store = make_store(PostgresOptions{}.copy_threshold);
+  Raw raw;
+  raw.truncate(strata_table);
+  store.batch_set(data.items);
+  for (auto _ : state)
+    if (store.batch_get(data.views).found_count() != data.keys.size())
+      state.SkipWithError("batch_get missed keys");
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void single_set(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Store store = make_store(PostgresOptions{}.copy_threshold);
+  Raw raw;
+  for (auto _ : state) {
+    state.PauseTiming();
+    raw.truncate(strata_table);
+    state.ResumeTiming();
+    for (const Item& item : data.items) benchmark::DoNotOptimize(store.set(item.key, item.value));
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void single_get(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Store store = make_store(PostgresOptions{}.copy_threshold);
+  Raw raw;
+  raw.truncate(strata_table);
+  store.batch_set(data.items);
+  for (auto _ : state)
+    for (std::string_view key : data.views) benchmark::DoNotOptimize(store.get(key));
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  { const Store migrate = make_store(1); }  // creates strata's table, which the raw one copies
+  const std::vector<long> sizes{354, 2'000, 10'000, 100'000};
+  for (long n : sizes) {
+    using Fn = void (*)(benchmark::State&);
+    const std::pair<const char*, Fn> paired[] = {{"raw/copy", raw_copy},
+                                                 {"strata/set", strata_set},
+                                                 {"path/unnest", strata_set_unnest},
+                                                 {"path/copy", strata_set_copy},
+                                                 {"raw/any", raw_any},
+                                                 {"strata/get", strata_get}};
+    for (const auto& [name, fn] : paired)
+      benchmark::RegisterBenchmark(name, fn)->Arg(n)->Unit(benchmark::kMillisecond);
+  }
+  // One statement and one commit per key: 354 keys already take a second or more.
+  benchmark::RegisterBenchmark("single/set", single_set)->Arg(354)->Unit(benchmark::kMillisecond);
+  benchmark::RegisterBenchmark("single/get", single_get)->Arg(354)->Unit(benchmark::kMillisecond);
+
+  strata::bench::RatioReporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+
+  reporter.header("strata batch vs raw libpq (raw time / strata time = throughput ratio)");
+  for (long n : sizes) {
+    reporter.ratio(fmt::format("batch_set vs binary COPY x{}", n), fmt::format("raw/copy/{}", n),
+                   fmt::format("strata/set/{}", n));
+    reporter.ratio(fmt::format("batch_get vs binary = ANY x{}", n), fmt::format("raw/any/{}", n),
+                   fmt::format("strata/get/{}", n));
+  }
+  reporter.header("write paths vs binary COPY (ADR 8: copy_threshold)");
+  for (long n : sizes) {
+    reporter.ratio(fmt::format("unnest() statement x{}", n), fmt::format("raw/copy/{}", n),
+                   fmt::format("path/unnest/{}", n));
+    reporter.ratio(fmt::format("COPY + merge x{}", n), fmt::format("raw/copy/{}", n),
+                   fmt::format("path/copy/{}", n));
+  }
+  reporter.header("strata batch vs single-key calls (single time / batch time)");
+  reporter.ratio("set x354", "single/set/354", "strata/set/354");
+  reporter.ratio("get x354", "single/get/354", "strata/get/354");
+  benchmark::Shutdown();
+  return 0;
+}
