@@ -3,8 +3,9 @@
 // postgres starts it), and against strata's own single-key path:
 //  - batch_set               vs raw binary COPY of the same rows (PQputCopyData,
 //                            FORMAT binary) into a table of the same schema;
-//  - batch_set by each write path (one unnest() statement; COPY into a staging
-//    table + one merge), the measurements behind copy_threshold (ADR 8);
+//  - batch_set overwriting every key (COPY itself cannot), by each path;
+//  - batch_set by each write path (one unnest() statement; COPY), the
+//    measurements behind copy_threshold (ADR 8);
 //  - batch_get               vs a raw binary `key = ANY($1)` query;
 //  - batch_set / batch_get   vs as many set() / get() calls (354 keys).
 // Writes go into emptied tables (TRUNCATE, outside the timing), so that every
@@ -158,6 +159,22 @@ void strata_set_with(benchmark::State& state, std::size_t copy_threshold) {
 void strata_set(benchmark::State& state) {
   strata_set_with(state, PostgresOptions{}.copy_threshold);
 }
+/// Every key already stored: what a steady-state writer pays.
+void strata_overwrite_with(benchmark::State& state, std::size_t copy_threshold) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Store store = make_store(copy_threshold);
+  Raw raw;
+  raw.truncate(strata_table);
+  store.batch_set(data.items);
+  for (auto _ : state)
+    if (!store.batch_set(data.items).all_stored()) state.SkipWithError("batch_set failed");
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void strata_overwrite(benchmark::State& state) {
+  strata_overwrite_with(state, PostgresOptions{}.copy_threshold);
+}
+void overwrite_unnest(benchmark::State& state) { strata_overwrite_with(state, SIZE_MAX); }
+void overwrite_copy(benchmark::State& state) { strata_overwrite_with(state, 1); }
 void strata_set_unnest(benchmark::State& state) { strata_set_with(state, SIZE_MAX); }
 void strata_set_copy(benchmark::State& state) { strata_set_with(state, 1); }
 
@@ -214,6 +231,9 @@ int main(int argc, char** argv) {
     using Fn = void (*)(benchmark::State&);
     const std::pair<const char*, Fn> paired[] = {{"raw/copy", raw_copy},
                                                  {"strata/set", strata_set},
+                                                 {"strata/overwrite", strata_overwrite},
+                                                 {"overwrite/unnest", overwrite_unnest},
+                                                 {"overwrite/copy", overwrite_copy},
                                                  {"path/unnest", strata_set_unnest},
                                                  {"path/copy", strata_set_copy},
                                                  {"raw/any", raw_any},
@@ -235,11 +255,20 @@ int main(int argc, char** argv) {
     reporter.ratio(fmt::format("batch_get vs binary = ANY x{}", n), fmt::format("raw/any/{}", n),
                    fmt::format("strata/get/{}", n));
   }
-  reporter.header("write paths vs binary COPY (ADR 8: copy_threshold)");
+  reporter.header("overwriting every key vs binary COPY of new rows (COPY cannot overwrite)");
+  for (long n : sizes) {
+    reporter.ratio(fmt::format("batch_set, all keys existing x{}", n),
+                   fmt::format("raw/copy/{}", n), fmt::format("strata/overwrite/{}", n));
+    reporter.ratio(fmt::format("  unnest() path x{}", n), fmt::format("raw/copy/{}", n),
+                   fmt::format("overwrite/unnest/{}", n));
+    reporter.ratio(fmt::format("  COPY path x{}", n), fmt::format("raw/copy/{}", n),
+                   fmt::format("overwrite/copy/{}", n));
+  }
+  reporter.header("new rows, by write path, vs binary COPY (ADR 8: copy_threshold)");
   for (long n : sizes) {
     reporter.ratio(fmt::format("unnest() statement x{}", n), fmt::format("raw/copy/{}", n),
                    fmt::format("path/unnest/{}", n));
-    reporter.ratio(fmt::format("COPY + merge x{}", n), fmt::format("raw/copy/{}", n),
+    reporter.ratio(fmt::format("COPY path x{}", n), fmt::format("raw/copy/{}", n),
                    fmt::format("path/copy/{}", n));
   }
   reporter.header("strata batch vs single-key calls (single time / batch time)");

@@ -2,7 +2,7 @@
 # Builds in release mode and runs the benchmarks; the ratio tables at the end
 # of each are the figures quoted in issues and docs.
 #
-#   scripts/bench.sh [core|embedded|redis|all] [Google Benchmark flags...]
+#   scripts/bench.sh [core|embedded|redis|postgres|all] [Google Benchmark flags...]
 #
 # core:     strata_bench, medians of 9 repetitions in random interleaving (this
 #           machine is a noisy VM; interleaving spreads its drift over baseline
@@ -11,9 +11,14 @@
 #           by fsync, far above the VM's jitter, and a 10k-key run takes seconds.
 # redis:    strata_bench_redis against a redis-server this script starts on
 #           127.0.0.1 (scripts/servers.sh) and stops; medians of 5, interleaved.
+# postgres: strata_bench_postgres against a throwaway PostgreSQL cluster this
+#           script starts on 127.0.0.1 and removes; medians of 3, interleaved
+#           (every write commits with fsync: the spread is the disk's).
 # Flags given after the selector replace those defaults.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
+# Whatever happens, the servers this script started do not outlive it.
+trap 'scripts/servers.sh stop redis postgres >/dev/null 2>&1 || true' EXIT
 
 which=${1:-all}
 (($# > 0)) && shift
@@ -21,7 +26,7 @@ which=${1:-all}
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target strata_bench strata_bench_embedded \
-  strata_bench_redis
+  strata_bench_redis strata_bench_postgres
 
 if [[ $which == core || $which == all ]]; then
   if (($# > 0)); then flags=("$@"); else
@@ -42,6 +47,15 @@ if [[ $which == redis || $which == all ]]; then
       --benchmark_report_aggregates_only=true)
   fi
   scripts/servers.sh start redis
-  trap 'scripts/servers.sh stop redis' EXIT
   build/release/bench/strata_bench_redis "${flags[@]}"
+  scripts/servers.sh stop redis
+fi
+if [[ $which == postgres || $which == all ]]; then
+  if (($# > 0)); then flags=("$@"); else
+    flags=(--benchmark_repetitions=3 --benchmark_enable_random_interleaving=true
+      --benchmark_report_aggregates_only=true)
+  fi
+  scripts/servers.sh start postgres
+  build/release/bench/strata_bench_postgres "${flags[@]}"
+  scripts/servers.sh stop postgres
 fi

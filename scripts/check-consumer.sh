@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs strata into a temporary prefix and builds and runs a separate
 # project that finds it with find_package(strata CONFIG REQUIRED), once with
-# the core alone and once with the sqlite component (the embedded default),
-# then checks
+# the core alone, once with the sqlite component (the embedded default) and
+# once with the network components (redis, postgres), then checks
 # that asking for a component strata does not have fails configuration with a
 # message naming it.
 set -euo pipefail
@@ -24,6 +24,11 @@ cmake -S tests/consumer -B "$work/embedded" -DCMAKE_PREFIX_PATH="$work/prefix" \
 cmake --build "$work/embedded" -j "$(nproc)"
 "$work/embedded/strata_consumer"
 
+cmake -S tests/consumer -B "$work/network" -DCMAKE_PREFIX_PATH="$work/prefix" \
+  "-DCONSUMER_COMPONENTS=core;redis;postgres" >/dev/null
+cmake --build "$work/network" -j "$(nproc)"
+"$work/network/strata_consumer"
+
 if cmake -S tests/consumer -B "$work/bad" -DCMAKE_PREFIX_PATH="$work/prefix" \
   -DCONSUMER_COMPONENTS=warp_drive >"$work/bad.log" 2>&1; then
   echo "FAIL: asking for component 'warp_drive' configured" >&2
@@ -34,4 +39,4 @@ grep -q "strata has no component 'warp_drive'" "$work/bad.log" || {
   echo "FAIL: the missing-component message does not name the component" >&2
   exit 1
 }
-echo "consumer: 3 passed, 0 failed"
+echo "consumer: 4 passed, 0 failed"

@@ -1,7 +1,15 @@
 // Built against an installed strata: composes a store and checks one batch
 // round trip, exiting non-zero if anything is off. With CONSUMER_EMBEDDED it
-// uses the embedded default (strata::sqlite) in a temporary directory.
+// uses the embedded default (strata::sqlite) in a temporary directory. With
+// CONSUMER_REDIS / CONSUMER_POSTGRES it also links the network backends and
+// checks that a closed port is a clear error (no server is needed).
 #include <strata/strata.hpp>
+#ifdef CONSUMER_REDIS
+#include <strata/backends/redis.hpp>
+#endif
+#ifdef CONSUMER_POSTGRES
+#include <strata/backends/postgres.hpp>
+#endif
 #ifdef CONSUMER_EMBEDDED
 #include <strata/embedded.hpp>
 
@@ -33,8 +41,23 @@ int main() {
   using Store = strata::TieredStore<strata::LruCache<>, strata::FixedRouter<strata::Tier::hot>,
                                     strata::MemoryRepository, strata::NoTier, strata::NoTier>;
   Store store;
-  const bool ok = round_trip(store);
+  bool ok = round_trip(store);
   const char* what = "core";
+#endif
+#ifdef CONSUMER_REDIS
+  strata::RedisRepository redis(strata::RedisOptions{.port = 1});  // nothing listens on port 1
+  ok = ok && redis.check_connection() == strata::errc::backend_unavailable;
+  fmt::print("redis component: {}\n", ok ? "ok" : "FAILED");
+#endif
+#ifdef CONSUMER_POSTGRES
+  try {
+    strata::PostgresRepository postgres(
+        strata::PostgresOptions{.conninfo = "host=127.0.0.1 port=1 dbname=strata"});
+    ok = false;
+  } catch (const strata::Error& e) {
+    ok = ok && std::string_view(e.what()).find("backend unavailable") != std::string_view::npos;
+  }
+  fmt::print("postgres component: {}\n", ok ? "ok" : "FAILED");
 #endif
   fmt::print("strata {}.{}.{} {} consumer: {}\n", STRATA_VERSION_MAJOR, STRATA_VERSION_MINOR,
              STRATA_VERSION_PATCH, what, ok ? "ok" : "FAILED");
