@@ -50,6 +50,8 @@ TEST(Postgres, HostileKeysRoundTripOrFailAloneAndTheTableSurvives) {
                                      std::string(max_key_bytes + 1, 'k')};
   std::vector<std::string> values;
   std::vector<Item> items;
+  values.reserve(good.size());
+  items.reserve(good.size() + bad.size());
   for (const auto& key : good) values.push_back(std::string("v\0\xff\r\n'", 6) + key);
   for (std::size_t i = 0; i < good.size(); ++i) items.push_back({good[i], values[i]});
   for (const auto& key : bad) items.push_back({key, "never"});
@@ -133,6 +135,7 @@ TEST(Postgres, ConcurrentWritersOfTheSameKeysAllSucceed) {
     const std::vector<Record> records = records_of(keys, envelopes);
     std::atomic<int> failures{0};
     std::vector<std::thread> writers;
+    writers.reserve(4);
     for (int w = 0; w < 4; ++w)
       writers.emplace_back([&] {
         for (int round = 0; round < 25; ++round)
@@ -150,9 +153,11 @@ TEST(Postgres, ExpiryEraseCountScanAndPurgeFollowTheRepositoryClock) {
   PostgresRepository repo(postgres_test_options(clock.clock()));
   std::vector<Record> records;
   std::vector<std::string> keys;
+  keys.reserve(31);
   for (int i = 0; i < 30; ++i) keys.push_back("s:" + std::to_string(100 + i));
   keys.push_back("other");
   std::vector<std::string> envelopes;  // Records borrow their bytes: these outlive them
+  envelopes.reserve(keys.size());
   for (const auto& key : keys) envelopes.push_back("env" + key);
   for (std::size_t i = 0; i < keys.size(); ++i)
     records.push_back({keys[i], envelopes[i],
