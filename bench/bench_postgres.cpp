@@ -70,6 +70,8 @@ struct Data {
 struct Raw {
   Raw() : c(PQconnectdb(conninfo().c_str())) {
     if (PQstatus(c) != CONNECTION_OK) throw Error("bench: no PostgreSQL on 127.0.0.1");
+    PQsetNoticeProcessor(
+        c, [](void*, const char*) {}, nullptr);  // "already exists, skipping"
     exec(fmt::format("CREATE TABLE IF NOT EXISTS {} (LIKE \"{}\" INCLUDING ALL)", raw_table,
                      strata_table));
   }

@@ -24,8 +24,9 @@
 ///   UPDATE. ADR 8 has the measurements. A key given twice in a chunk is
 ///   written once, with its last value (the result of the writes in order).
 /// - load_many: one query per chunk, binary results, expired rows filtered in
-///   the query: the keys go as one text[] joined WITH ORDINALITY, so each row
-///   comes back with its position instead of its key (ADR 8).
+///   the query: the keys go as one text[] unnested WITH ORDINALITY, one
+///   primary-key probe each, so each row comes back with its position instead
+///   of its key (ADR 8).
 /// - erase_many: one statement for all keys; the count leaves out rows that
 ///   had already expired.
 /// - scan: keyset pagination by key within the prefix (the key column sorts
@@ -576,8 +577,12 @@ class PostgresRepository {
       copy_upsert_sql = "BEGIN; COPY strata_staging FROM STDIN (FORMAT binary); " +
                         merge_sql(staged, "", Merge::upsert) + "; COMMIT";
       const std::string live = "(expires_at IS NULL OR expires_at > $2)";
-      load_sql = "SELECT u.i, t.envelope FROM unnest($1::text[]) WITH ORDINALITY AS u(k, i) JOIN " +
-                 quoted + " AS t ON t.key = u.k WHERE " + live;
+      // LATERAL: one primary-key probe per key, whatever the planner thinks of
+      // the table (a plain join was planned as a hash of the whole table).
+      load_sql =
+          "SELECT u.i, t.envelope FROM unnest($1::text[]) WITH ORDINALITY AS u(k, i) "
+          "CROSS JOIN LATERAL (SELECT envelope FROM " +
+          quoted + " WHERE key = u.k AND " + live + ") AS t";
       erase_sql = "WITH gone AS (DELETE FROM " + quoted +
                   " WHERE key = ANY($1::text[]) RETURNING expires_at) SELECT count(*) FROM gone "
                   "WHERE expires_at IS NULL OR expires_at > $2";
