@@ -11,6 +11,7 @@ packages=(
   libsqlite3-dev                  # the embedded WARM tier (strata::sqlite)
   libhiredis-dev redis-server     # the Redis HOT tier (strata::redis) and its test server
   libpq-dev postgresql-15         # the PostgreSQL WARM tier (strata::postgres) and its test server
+  libssl-dev                      # SHA-256 and HMAC for the S3 tier's SigV4 signing
   libgtest-dev libbenchmark-dev   # tests and benchmarks
   clang-format clang-tidy         # the style and static-analysis checks in scripts/test.sh
 )

@@ -1,0 +1,169 @@
+#pragma once
+/// \file
+/// AWS Signature Version 4 for the S3 tier (issue 6): canonical request,
+/// string to sign, signing key, Authorization header. OpenSSL (libcrypto)
+/// provides SHA-256 and HMAC; everything else is here, because no Debian
+/// package signs with SigV4 (libs3 signs with SigV2 only).
+///
+/// The test server does not check signatures, so AWS's published vectors in
+/// tests/unit/s3_sigv4_test.cpp are the only guard of this file.
+
+#include "strata/core/config.hpp"
+
+#include <algorithm>    // std::sort
+#include <cctype>       // std::tolower
+#include <cstddef>      // std::size_t
+#include <string>       // std::string
+#include <string_view>  // std::string_view
+#include <utility>      // std::pair
+#include <vector>       // std::vector
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+STRATA_BEGIN_NAMESPACE
+
+namespace sigv4 {
+
+/// Credentials; the secret is only ever fed to HMAC, never formatted.
+struct Credentials {
+  std::string access_key;
+  std::string secret_key;
+};
+
+/// What is signed. Header names may be in any case; values are trimmed and
+/// inner runs of spaces collapsed, as the canonical form requires.
+struct Request {
+  std::string_view method;           ///< "GET", "PUT", ...
+  std::string_view canonical_uri;    ///< the path, already URI-encoded ("/" for none)
+  std::string_view canonical_query;  ///< already encoded, in any order: sorted here
+  std::vector<std::pair<std::string, std::string>> headers;  ///< host and x-amz-date included
+  std::string_view payload_sha256;                           ///< hex, or "UNSIGNED-PAYLOAD"
+};
+
+struct Scope {
+  std::string_view date;  ///< YYYYMMDD, the day of amz_date
+  std::string_view region;
+  std::string_view service;  ///< "s3"
+};
+
+inline std::string hex(const unsigned char* bytes, std::size_t n) {
+  static constexpr char digits[] = "0123456789abcdef";
+  std::string out(2 * n, '0');
+  for (std::size_t i = 0; i < n; ++i) {
+    out[2 * i] = digits[bytes[i] >> 4];
+    out[2 * i + 1] = digits[bytes[i] & 15];
+  }
+  return out;
+}
+
+inline std::string sha256_hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  EVP_Digest(data.data(), data.size(), digest, &n, EVP_sha256(), nullptr);
+  return hex(digest, n);
+}
+
+/// Raw (binary) HMAC-SHA256 of `data` under `key`.
+inline std::string hmac_sha256(std::string_view key, std::string_view data) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int n = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()),
+       reinterpret_cast<const unsigned char*>(data.data()), data.size(), mac, &n);
+  return std::string(reinterpret_cast<const char*>(mac), n);
+}
+
+/// "a=1&b=2" with its parameters sorted by name, then value (byte order).
+inline std::string sorted_query(std::string_view query) {
+  std::vector<std::string_view> parts;
+  while (!query.empty()) {
+    const std::size_t amp = query.find('&');
+    parts.push_back(query.substr(0, amp));
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+  }
+  std::sort(parts.begin(), parts.end());
+  std::string out;
+  for (std::string_view part : parts) {
+    if (!out.empty()) out.push_back('&');
+    out.append(part);
+    if (part.find('=') == std::string_view::npos) out.push_back('=');  // "acl" -> "acl="
+  }
+  return out;
+}
+
+/// The canonical headers block and the signed-headers list.
+inline std::pair<std::string, std::string> canonical_headers(
+    const std::vector<std::pair<std::string, std::string>>& headers) {
+  std::vector<std::pair<std::string, std::string>> canonical;
+  canonical.reserve(headers.size());
+  for (const auto& [name, value] : headers) {
+    std::string lower;
+    lower.reserve(name.size());
+    for (char ch : name)
+      lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
+    std::string trimmed;
+    for (char ch : value) {
+      if (ch == ' ' && (trimmed.empty() || trimmed.back() == ' ')) continue;
+      trimmed.push_back(ch);
+    }
+    while (!trimmed.empty() && trimmed.back() == ' ') trimmed.pop_back();
+    canonical.emplace_back(std::move(lower), std::move(trimmed));
+  }
+  std::sort(canonical.begin(), canonical.end());
+  std::string block, signed_names;
+  for (const auto& [name, value] : canonical) {
+    block.append(name).append(":").append(value).append("\n");
+    if (!signed_names.empty()) signed_names.push_back(';');
+    signed_names.append(name);
+  }
+  return {block, signed_names};
+}
+
+inline std::string canonical_request(const Request& request) {
+  const auto [headers, signed_names] = canonical_headers(request.headers);
+  std::string out;
+  out.append(request.method).append("\n");
+  out.append(request.canonical_uri.empty() ? std::string_view("/") : request.canonical_uri);
+  out.append("\n").append(sorted_query(request.canonical_query)).append("\n");
+  out.append(headers).append("\n").append(signed_names).append("\n");
+  out.append(request.payload_sha256);
+  return out;
+}
+
+inline std::string credential_scope(const Scope& scope) {
+  return std::string(scope.date) + "/" + std::string(scope.region) + "/" +
+         std::string(scope.service) + "/aws4_request";
+}
+
+inline std::string string_to_sign(std::string_view amz_date, const Scope& scope,
+                                  std::string_view canonical) {
+  return "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + credential_scope(scope) + "\n" +
+         sha256_hex(canonical);
+}
+
+/// kSigning = HMAC(HMAC(HMAC(HMAC("AWS4" + secret, date), region), service), "aws4_request").
+inline std::string signing_key(std::string_view secret, const Scope& scope) {
+  std::string key = hmac_sha256("AWS4" + std::string(secret), scope.date);
+  key = hmac_sha256(key, scope.region);
+  key = hmac_sha256(key, scope.service);
+  return hmac_sha256(key, "aws4_request");
+}
+
+inline std::string signature(const Credentials& credentials, const Scope& scope,
+                             std::string_view amz_date, const Request& request) {
+  const std::string mac = hmac_sha256(signing_key(credentials.secret_key, scope),
+                                      string_to_sign(amz_date, scope, canonical_request(request)));
+  return hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
+}
+
+/// The Authorization header's value.
+inline std::string authorization(const Credentials& credentials, const Scope& scope,
+                                 std::string_view amz_date, const Request& request) {
+  return "AWS4-HMAC-SHA256 Credential=" + credentials.access_key + "/" + credential_scope(scope) +
+         ", SignedHeaders=" + canonical_headers(request.headers).second +
+         ", Signature=" + signature(credentials, scope, amz_date, request);
+}
+
+}  // namespace sigv4
+
+STRATA_END_NAMESPACE
