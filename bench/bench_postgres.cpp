@@ -72,8 +72,6 @@ struct Raw {
     if (PQstatus(c) != CONNECTION_OK) throw Error("bench: no PostgreSQL on 127.0.0.1");
     PQsetNoticeProcessor(
         c, [](void*, const char*) {}, nullptr);  // "already exists, skipping"
-    exec(fmt::format("CREATE TABLE IF NOT EXISTS {} (LIKE \"{}\" INCLUDING ALL)", raw_table,
-                     strata_table));
   }
   ~Raw() { PQfinish(c); }
   Raw(const Raw&) = delete;
@@ -135,6 +133,12 @@ struct Raw {
   PGconn* c;
 };
 
+/// Empties strata's table and stores `data` in it, outside any timing.
+void fill(Store& store, const Data& data) {
+  Raw().truncate(strata_table);
+  if (!store.batch_set(data.items).all_stored()) throw Error("bench: filling the table failed");
+}
+
 void raw_copy(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Raw raw;
@@ -165,9 +169,7 @@ void strata_set(benchmark::State& state) {
 void strata_overwrite_with(benchmark::State& state, std::size_t copy_threshold) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Store store = make_store(copy_threshold);
-  Raw raw;
-  raw.truncate(strata_table);
-  store.batch_set(data.items);
+  fill(store, data);
   for (auto _ : state)
     if (!store.batch_set(data.items).all_stored()) state.SkipWithError("batch_set failed");
   state.SetItemsProcessed(state.iterations() * state.range(0));
@@ -192,9 +194,7 @@ void raw_any(benchmark::State& state) {
 void strata_get(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Store store = make_store(PostgresOptions{}.copy_threshold);
-  Raw raw;
-  raw.truncate(strata_table);
-  store.batch_set(data.items);
+  fill(store, data);
   for (auto _ : state)
     if (store.batch_get(data.views).found_count() != data.keys.size())
       state.SkipWithError("batch_get missed keys");
@@ -215,9 +215,7 @@ void single_set(benchmark::State& state) {
 void single_get(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Store store = make_store(PostgresOptions{}.copy_threshold);
-  Raw raw;
-  raw.truncate(strata_table);
-  store.batch_set(data.items);
+  fill(store, data);
   for (auto _ : state)
     for (std::string_view key : data.views) benchmark::DoNotOptimize(store.get(key));
   state.SetItemsProcessed(state.iterations() * state.range(0));
@@ -227,7 +225,11 @@ void single_get(benchmark::State& state) {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
-  { const Store migrate = make_store(1); }  // creates strata's table, which the raw one copies
+  {
+    const Store migrate = make_store(1);  // creates strata's table, which the raw one copies
+    Raw().exec(fmt::format("CREATE TABLE IF NOT EXISTS {} (LIKE \"{}\" INCLUDING ALL)", raw_table,
+                           strata_table));
+  }
   const std::vector<long> sizes{354, 2'000, 10'000, 100'000};
   for (long n : sizes) {
     using Fn = void (*)(benchmark::State&);

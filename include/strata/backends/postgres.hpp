@@ -616,14 +616,25 @@ class PostgresRepository {
     void open() {
       std::error_code error;
       std::string message;
-      auto conn = connect(error, &message);
+      auto conn = open_session(error, &message);
       if (!conn)
         throw Error("strata::PostgresRepository: cannot connect (" + error.message() +
                     "): " + message);
       migrate(conn->conn.get());
     }
 
-    std::optional<Connection> connect(std::error_code& error, std::string* message = nullptr) {
+    /// A pooled connection: a session with this repository's statements
+    /// prepared (they need the table, so open() migrates first).
+    std::optional<Connection> connect(std::error_code& error) {
+      auto conn = open_session(error);
+      if (conn && !prepare(conn->conn.get(), error)) return std::nullopt;
+      return conn;
+    }
+
+    /// Connects and sets the session up; on failure also says why in
+    /// `message` (libpq's words, password scrubbed) when asked.
+    std::optional<Connection> open_session(std::error_code& error,
+                                           std::string* message = nullptr) const {
       const std::string timeout =
           std::to_string((options.connect_timeout.count() + 999) / 1000);  // libpq takes seconds
       // Defaults first, the user's conninfo (expanded from dbname) after: it wins.
@@ -645,22 +656,17 @@ class PostgresRepository {
       // exists, skipping") are dropped.
       PQsetNoticeProcessor(
           c, [](void*, const char*) {}, nullptr);
-      const auto setup = [&](const detail::PgResultPtr& r, ExecStatusType expected) {
-        if (PQresultStatus(r.get()) == expected) return true;
-        error = result_error(c, r.get());
-        if (message) *message = message_of(c);
-        return false;
-      };
       // Custom plans: a generic plan cannot see how long the key arrays are,
       // and on a small table it scans and tests every row against the whole
       // unhashed array (354 keys: 6x slower than planning each call).
       const std::string timeout_sql =
           "SET statement_timeout = " + std::to_string(options.statement_timeout.count()) +
           "; SET plan_cache_mode = force_custom_plan";
-      if (!setup(detail::PgResultPtr(PQexec(c, timeout_sql.c_str())), PGRES_COMMAND_OK))
+      const detail::PgResultPtr r(PQexec(c, timeout_sql.c_str()));
+      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
+        error = result_error(c, r.get());
+        if (message) *message = message_of(c);
         return std::nullopt;
-      if (!message) {  // at open() the table may not exist yet: statements come after migrating
-        if (!prepare(c, error)) return std::nullopt;
       }
       return conn;
     }
