@@ -569,9 +569,9 @@ class PostgresRepository {
       upsert_sql = merge_sql(unnest, "$1::text[]", Merge::upsert);
       // Rows go straight into the table by COPY (multi-row inserts, the
       // fastest path PostgreSQL has) once their keys are deleted.
-      copy_sql = "BEGIN; COPY strata_staging_keys FROM STDIN (FORMAT binary); DELETE FROM " +
-                 quoted + " WHERE key = ANY(ARRAY(SELECT key FROM strata_staging_keys)); COPY " +
-                 quoted + " (key, envelope, expires_at) FROM STDIN (FORMAT binary); COMMIT";
+      copy_sql = "BEGIN; COPY strata_staging_keys FROM STDIN (FORMAT binary); " +
+                 delete_sql("ARRAY(SELECT key FROM strata_staging_keys)") + "; COPY " + quoted +
+                 " (key, envelope, expires_at) FROM STDIN (FORMAT binary); COMMIT";
       copy_insert_sql = "BEGIN; COPY " + quoted +
                         " (key, envelope, expires_at) FROM STDIN (FORMAT binary); COMMIT";
       copy_upsert_sql = "BEGIN; COPY strata_staging FROM STDIN (FORMAT binary); " +
@@ -608,8 +608,17 @@ class PostgresRepository {
         return insert +
                " ON CONFLICT (key) DO UPDATE SET envelope = EXCLUDED.envelope, expires_at = "
                "EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at";
-      return "WITH gone AS (DELETE FROM " + quoted + " WHERE key = ANY(" + keys +
-             ") RETURNING 1) " + insert + " WHERE (SELECT count(*) FROM gone) >= 0";
+      return "WITH gone AS (" + delete_sql(keys) + " RETURNING 1) " + insert +
+             " WHERE (SELECT count(*) FROM gone) >= 0";
+    }
+
+    /// Deletes the rows of the keys in `keys` (an array expression), locking
+    /// them in key order first: whatever plan the DELETE gets (a sequential
+    /// scan visits rows in heap order), writers of overlapping chunks then
+    /// lock in the same order and do not deadlock.
+    std::string delete_sql(const std::string& keys) const {
+      return "DELETE FROM " + quoted + " WHERE key IN (SELECT key FROM " + quoted +
+             " WHERE key = ANY(" + keys + ") ORDER BY key FOR UPDATE)";
     }
 
     /// Connects once and migrates the schema; throws on failure.
