@@ -27,6 +27,7 @@ enum class errc {
   tier_not_configured,  ///< the router chose a tier this store was composed without
   invalid_ttl,          ///< the time to live is negative
   access_denied,        ///< the backend refused the configured credentials
+  malformed_response,   ///< the backend answered with bytes that do not parse as its protocol
 };
 
 namespace detail {
@@ -65,6 +66,9 @@ class ErrorCategory final : public std::error_category {
       case errc::access_denied:
         return "access denied: the backend refused the configured credentials; check the "
                "password or user in the tier's options";
+      case errc::malformed_response:
+        return "malformed response: the backend's answer could not be parsed, so its outcome is "
+               "not known; check what answers on the tier's address";
       case errc::invalid_ttl:
         return "invalid ttl: a time to live must be positive, or zero for a record that "
                "never expires";
