@@ -11,7 +11,9 @@ packages=(
   libsqlite3-dev                  # the embedded WARM tier (strata::sqlite)
   libhiredis-dev redis-server     # the Redis HOT tier (strata::redis) and its test server
   libpq-dev postgresql-15         # the PostgreSQL WARM tier (strata::postgres) and its test server
-  libssl-dev                      # SHA-256 and HMAC for the S3 tier's SigV4 signing
+  libcurl4-openssl-dev libssl-dev # the S3 COLD tier (strata::s3): HTTP, SigV4's SHA-256/HMAC
+  libpugixml-dev                  # and its XML answers
+  curl                            # scripts/servers.sh asks the S3 test server whether it is up
   libgtest-dev libbenchmark-dev   # tests and benchmarks
   clang-format clang-tidy         # the style and static-analysis checks in scripts/test.sh
 )
@@ -21,14 +23,26 @@ for pkg in "${packages[@]}"; do
   status=$(dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null || true)
   [[ "$status" == "install ok installed" ]] || missing+=("$pkg")
 done
+# The S3 test server runs on Node.js; a machine with its own node and npm
+# (e.g. from NodeSource) keeps them, one without gets Debian's.
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 
-if ((${#missing[@]} == 0)); then
-  exit 0
+if ((${#missing[@]})); then
+  echo "installing: ${missing[*]}"
+  sudo=""
+  if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo apt-get update -qq
+  $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 fi
 
-echo "installing: ${missing[*]}"
-sudo=""
-if [[ $(id -u) -ne 0 ]]; then sudo="sudo"; fi
-export DEBIAN_FRONTEND=noninteractive
-$sudo apt-get update -qq
-$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# The S3-compatible test server, from the npm registry, pinned, into a folder
+# of the project's that git ignores (scripts/servers.sh runs it from there).
+s3rver_version=3.7.1
+s3rver_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/.local/s3rver
+installed=$(node -p "require('$s3rver_dir/node_modules/s3rver/package.json').version" 2>/dev/null || true)
+if [[ $installed != "$s3rver_version" ]]; then
+  echo "installing: s3rver@$s3rver_version (npm) into $s3rver_dir"
+  mkdir -p "$s3rver_dir"
+  npm install --prefix "$s3rver_dir" --no-audit --no-fund --loglevel=error "s3rver@$s3rver_version"
+fi

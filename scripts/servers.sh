@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Starts and stops the local servers strata's integration tests and benchmarks
-# use, each on 127.0.0.1 and on the project's own port, with Redis' files under
-# build/servers/ (ignored by git) and PostgreSQL's under /tmp.
+# use, each on 127.0.0.1 and on the project's own port, with Redis' and
+# s3rver's files under build/servers/ (ignored by git) and PostgreSQL's under /tmp.
 #
-#   scripts/servers.sh start|stop|status [redis] [postgres]
+#   scripts/servers.sh start|stop|status [redis] [postgres] [s3]
 #
-# Ports: STRATA_REDIS_PORT (default 16379), STRATA_PG_PORT (default 16432).
+# Ports: STRATA_REDIS_PORT (default 16379), STRATA_PG_PORT (default 16432),
+# STRATA_S3_PORT (default 16400; bucket "strata", installed by install-deps.sh).
 # PostgreSQL is a throwaway cluster: created at start, removed at stop;
 # database "strata", user "postgres", password STRATA_PG_PASSWORD (default
 # "strata-test"), checked with scram-sha-256 on 127.0.0.1 (the tests use a wrong
@@ -99,10 +100,65 @@ postgres_status() {
   pg_isready -h 127.0.0.1 -p "$pg_port"
 }
 
+s3_port=${STRATA_S3_PORT:-16400}
+s3rver_js=$PWD/.local/s3rver/node_modules/s3rver/bin/s3rver.js
+
+s3_answers() {
+  curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$s3_port/strata?list-type=2&max-keys=1"
+}
+
+s3_start() {
+  local dir=$root/s3rver
+  if s3_answers; then
+    echo "s3: already answering on 127.0.0.1:$s3_port"
+    return
+  fi
+  [[ -f $s3rver_js ]] || {
+    echo "s3: s3rver is not installed; run scripts/install-deps.sh" >&2
+    exit 1
+  }
+  rm -rf "$dir"
+  mkdir -p "$dir/data"
+  # Node needs the legacy provider, or every truncated listing answers 500.
+  # Plain nohup with $! recorded: a subshell would keep our stdout open.
+  nohup node --openssl-legacy-provider "$s3rver_js" -s -d "$dir/data" -a 127.0.0.1 -p "$s3_port" \
+    --no-vhost-buckets --configure-bucket strata </dev/null >"$dir/s3rver.log" 2>&1 &
+  echo $! >"$dir/s3rver.pid"
+  for _ in $(seq 200); do
+    s3_answers && {
+      echo "s3: up on 127.0.0.1:$s3_port (bucket strata)"
+      return
+    }
+    sleep 0.05
+  done
+  echo "s3: did not start; see $dir/s3rver.log" >&2
+  cat "$dir/s3rver.log" >&2
+  exit 1
+}
+
+s3_stop() {
+  local dir=$root/s3rver
+  if [[ -f $dir/s3rver.pid ]]; then
+    local pid
+    pid=$(cat "$dir/s3rver.pid")
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 100); do
+      kill -0 "$pid" 2>/dev/null || break
+      sleep 0.05
+    done
+  fi
+  rm -rf "$dir"
+  echo "s3: stopped"
+}
+
+s3_status() {
+  s3_answers && echo "s3: 127.0.0.1:$s3_port answering"
+}
+
 action=${1:-status}
 shift || true
 servers=("$@")
-((${#servers[@]})) || servers=(redis postgres)
+((${#servers[@]})) || servers=(redis postgres s3)
 for server in "${servers[@]}"; do
   "${server}_${action}"
 done

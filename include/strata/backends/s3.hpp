@@ -584,13 +584,22 @@ class S3Repository {
       return std::move(headers);
     }
 
+    /// A GET must bring a whole envelope: s3rver, for one, writes objects in
+    /// place, and a GET racing a PUT of the same key can read half of it.
+    /// Real S3's PUTs are atomic, so there a retry is only ever a guard.
+    static bool whole_envelope(const detail::s3::HttpRequest& request,
+                               const detail::s3::HttpResponse& response) {
+      return request.operation != detail::s3::Operation::get_object ||
+             static_cast<bool>(decode_envelope(response.body));
+    }
+
     Responses run(std::span<const detail::s3::HttpRequest> requests) {
       if (requests.empty()) return std::vector<detail::s3::HttpResponse>{};
       auto lease = pool.acquire();
       if (!lease) return lease.error();
       return lease->run(
           requests, transfer, [this](const detail::s3::HttpRequest& r) { return sign(r); },
-          counters);
+          &whole_envelope, counters);
     }
 
     /// GET or HEAD of every key S3 can name; invalid ones fail in `result`.

@@ -114,8 +114,9 @@ struct TransferOptions {
   S3RetryPolicy retry{};
 };
 
-/// Whether a transport error happened before the request could reach the
-/// server (so a write certainly was not applied).
+/// Whether a transport error is a failure to connect. The request then did
+/// not reach the server, unless curl had sent it on an earlier connection
+/// (see Transport::run).
 inline bool never_sent(CURLcode error) noexcept {
   return error == CURLE_COULDNT_CONNECT || error == CURLE_COULDNT_RESOLVE_HOST ||
          error == CURLE_COULDNT_RESOLVE_PROXY;
@@ -163,10 +164,13 @@ class Transport {
 
   /// Runs every request and returns one response per request, in order.
   /// `sign(request)` returns the headers of one attempt (Host, date,
-  /// Authorization, ...), called again for each retry.
-  template <class Sign>
+  /// Authorization, ...), called again for each retry. `whole(request,
+  /// response)` judges a successful response's body: one it rejects is
+  /// retried like a 5xx (a server without atomic writes can serve an object
+  /// mid-write), and returned as it is once the attempts run out.
+  template <class Sign, class Whole>
   std::vector<HttpResponse> run(std::span<const HttpRequest> requests,
-                                const TransferOptions& options, Sign&& sign,
+                                const TransferOptions& options, Sign&& sign, Whole&& whole,
                                 RequestCounters& counters) {
     std::vector<HttpResponse> responses(requests.size());
     std::vector<Steady::time_point> first_attempt(requests.size());
@@ -207,10 +211,16 @@ class Transport {
       response.error = code;
       response.status = 0;
       if (code == CURLE_OK) curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &response.status);
-      if (!never_sent(code) && !(code == CURLE_OK && response.status == 503))
-        response.maybe_reached = true;
-      if (!is_transient(code, response.status) || response.attempts >= options.retry.max_attempts)
-        return;
+      // curl retries a request whose reused connection died on a fresh one;
+      // when that connect is refused, the first try may still have reached
+      // the server: only a transfer that sent no request bytes is "never sent".
+      long request_bytes = 0;
+      curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_bytes);
+      const bool unsent = never_sent(code) && request_bytes == 0;
+      if (!unsent && !(code == CURLE_OK && response.status == 503)) response.maybe_reached = true;
+      const bool transient = is_transient(code, response.status) ||
+                             (response.ok() && !whole(requests[index], response));
+      if (!transient || response.attempts >= options.retry.max_attempts) return;
       const auto now = Steady::now();
       const auto at = now + backoff(response.attempts, options.retry);
       if (at - first_attempt[index] > options.retry.budget) return;
