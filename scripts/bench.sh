@@ -2,7 +2,7 @@
 # Builds in release mode and runs the benchmarks; the ratio tables at the end
 # of each are the figures quoted in issues and docs.
 #
-#   scripts/bench.sh [core|embedded|redis|postgres|all] [Google Benchmark flags...]
+#   scripts/bench.sh [core|embedded|redis|postgres|s3|all] [Google Benchmark flags...]
 #
 # core:     strata_bench, medians of 9 repetitions in random interleaving (this
 #           machine is a noisy VM; interleaving spreads its drift over baseline
@@ -14,11 +14,13 @@
 # postgres: strata_bench_postgres against a throwaway PostgreSQL cluster this
 #           script starts on 127.0.0.1 and removes; medians of 3, interleaved
 #           (every write commits with fsync: the spread is the disk's).
+# s3:       strata_bench_s3 against an s3rver this script starts on 127.0.0.1
+#           and stops; medians of 3 (a sequential 2000-object run takes seconds).
 # Flags given after the selector replace those defaults.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Whatever happens, the servers this script started do not outlive it.
-trap 'scripts/servers.sh stop redis postgres >/dev/null 2>&1 || true' EXIT
+trap 'scripts/servers.sh stop redis postgres s3 >/dev/null 2>&1 || true' EXIT
 
 which=${1:-all}
 (($# > 0)) && shift
@@ -26,7 +28,7 @@ which=${1:-all}
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target strata_bench strata_bench_embedded \
-  strata_bench_redis strata_bench_postgres
+  strata_bench_redis strata_bench_postgres strata_bench_s3
 
 if [[ $which == core || $which == all ]]; then
   if (($# > 0)); then flags=("$@"); else
@@ -58,4 +60,12 @@ if [[ $which == postgres || $which == all ]]; then
   scripts/servers.sh start postgres
   build/release/bench/strata_bench_postgres "${flags[@]}"
   scripts/servers.sh stop postgres
+fi
+if [[ $which == s3 || $which == all ]]; then
+  if (($# > 0)); then flags=("$@"); else
+    flags=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=true)
+  fi
+  scripts/servers.sh start s3
+  build/release/bench/strata_bench_s3 "${flags[@]}"
+  scripts/servers.sh stop s3
 fi

@@ -1,7 +1,7 @@
 // Built against an installed strata: composes a store and checks one batch
 // round trip, exiting non-zero if anything is off. With CONSUMER_EMBEDDED it
 // uses the embedded default (strata::sqlite) in a temporary directory. With
-// CONSUMER_REDIS / CONSUMER_POSTGRES it also links the network backends and
+// CONSUMER_REDIS / CONSUMER_POSTGRES / CONSUMER_S3 it also links the network backends and
 // checks that a closed port is a clear error (no server is needed).
 #include <strata/strata.hpp>
 #ifdef CONSUMER_REDIS
@@ -9,6 +9,9 @@
 #endif
 #ifdef CONSUMER_POSTGRES
 #include <strata/backends/postgres.hpp>
+#endif
+#ifdef CONSUMER_S3
+#include <strata/backends/s3.hpp>
 #endif
 #ifdef CONSUMER_EMBEDDED
 #include <strata/embedded.hpp>
@@ -58,6 +61,18 @@ int main() {
     ok = ok && std::string_view(e.what()).find("backend unavailable") != std::string_view::npos;
   }
   fmt::print("postgres component: {}\n", ok ? "ok" : "FAILED");
+#endif
+#ifdef CONSUMER_S3
+  {
+    strata::S3Options options;
+    options.endpoint = "http://127.0.0.1:1";  // nothing listens on port 1
+    options.bucket = "strata";
+    options.credentials = strata::S3Credentials{"id", "secret", ""};
+    options.retry.max_attempts = 1;
+    strata::S3Repository s3(options);
+    ok = ok && s3.scan("", {}, 1).error == strata::errc::backend_unavailable;
+  }
+  fmt::print("s3 component: {}\n", ok ? "ok" : "FAILED");
 #endif
   fmt::print("strata {}.{}.{} {} consumer: {}\n", STRATA_VERSION_MAJOR, STRATA_VERSION_MINOR,
              STRATA_VERSION_PATCH, what, ok ? "ok" : "FAILED");

@@ -149,19 +149,34 @@ inline std::string signing_key(std::string_view secret, const Scope& scope) {
   return hmac_sha256(key, "aws4_request");
 }
 
+/// The signature under a signing key already derived for `scope` (it
+/// changes once a day, so a client derives it once, not per request).
+inline std::string signature_with_key(std::string_view key, const Scope& scope,
+                                      std::string_view amz_date, const Request& request) {
+  const std::string mac =
+      hmac_sha256(key, string_to_sign(amz_date, scope, canonical_request(request)));
+  return hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
+}
+
 inline std::string signature(const Credentials& credentials, const Scope& scope,
                              std::string_view amz_date, const Request& request) {
-  const std::string mac = hmac_sha256(signing_key(credentials.secret_key, scope),
-                                      string_to_sign(amz_date, scope, canonical_request(request)));
-  return hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
+  return signature_with_key(signing_key(credentials.secret_key, scope), scope, amz_date, request);
+}
+
+/// The Authorization header's value, under a signing key derived for `scope`.
+inline std::string authorization_with_key(std::string_view access_key, std::string_view key,
+                                          const Scope& scope, std::string_view amz_date,
+                                          const Request& request) {
+  return "AWS4-HMAC-SHA256 Credential=" + std::string(access_key) + "/" + credential_scope(scope) +
+         ", SignedHeaders=" + canonical_headers(request.headers).second +
+         ", Signature=" + signature_with_key(key, scope, amz_date, request);
 }
 
 /// The Authorization header's value.
 inline std::string authorization(const Credentials& credentials, const Scope& scope,
                                  std::string_view amz_date, const Request& request) {
-  return "AWS4-HMAC-SHA256 Credential=" + credentials.access_key + "/" + credential_scope(scope) +
-         ", SignedHeaders=" + canonical_headers(request.headers).second +
-         ", Signature=" + signature(credentials, scope, amz_date, request);
+  return authorization_with_key(credentials.access_key, signing_key(credentials.secret_key, scope),
+                                scope, amz_date, request);
 }
 
 }  // namespace sigv4
