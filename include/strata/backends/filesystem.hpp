@@ -33,6 +33,7 @@
 #include "strata/core/error.hpp"
 #include "strata/core/key.hpp"
 #include "strata/core/load_result.hpp"
+#include "strata/core/percent_encoding.hpp"
 #include "strata/core/record.hpp"
 
 #include <algorithm>     // std::sort
@@ -282,7 +283,6 @@ class FilesystemRepository {
   }
 
   static std::string encode_key(std::string_view key) {
-    static constexpr char hex[] = "0123456789ABCDEF";
     std::string out;
     out.reserve(key.size());
     for (char c : key) {
@@ -291,9 +291,7 @@ class FilesystemRepository {
           (byte >= '0' && byte <= '9') || byte == '_' || byte == '-') {
         out.push_back(c);
       } else {
-        out.push_back('%');
-        out.push_back(hex[byte >> 4]);
-        out.push_back(hex[byte & 15]);
+        detail::append_percent_escape(out, byte);
       }
     }
     return out;
@@ -316,24 +314,8 @@ class FilesystemRepository {
       }
       encoded += name;
     }
-    std::string key;
-    for (std::size_t i = 0; i < encoded.size(); ++i) {
-      if (encoded[i] != '%') {
-        key.push_back(encoded[i]);
-        continue;
-      }
-      if (i + 2 >= encoded.size()) return std::nullopt;
-      const auto nibble = [](char c) -> int {
-        if (c >= '0' && c <= '9') return c - '0';
-        if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-        return -1;
-      };
-      const int hi = nibble(encoded[i + 1]), lo = nibble(encoded[i + 2]);
-      if (hi < 0 || lo < 0) return std::nullopt;
-      key.push_back(static_cast<char>(hi * 16 + lo));
-      i += 2;
-    }
-    if (!is_valid_key(key) || object_path(key) != file) return std::nullopt;
+    std::optional<std::string> key = detail::percent_decode(encoded);
+    if (!key || !is_valid_key(*key) || object_path(*key) != file) return std::nullopt;
     return key;
   }
 

@@ -14,6 +14,7 @@
 /// byte but A-Za-z0-9 -._~ and the '/' separators), once.
 
 #include "strata/core/config.hpp"
+#include "strata/core/percent_encoding.hpp"
 
 #include <cstddef>      // std::size_t
 #include <optional>     // std::optional
@@ -23,14 +24,6 @@
 STRATA_BEGIN_NAMESPACE
 
 namespace detail::s3 {
-
-inline constexpr char upper_hex[] = "0123456789ABCDEF";
-
-inline void append_percent(std::string& out, unsigned char byte) {
-  out.push_back('%');
-  out.push_back(upper_hex[byte >> 4]);
-  out.push_back(upper_hex[byte & 15]);
-}
 
 /// The object name of a key (without the prefix).
 inline std::string escape_key(std::string_view key) {
@@ -59,25 +52,8 @@ inline std::string escape_key(std::string_view key) {
 /// The key an object name (prefix removed) stands for, or nullopt if strata
 /// could not have written that name.
 inline std::optional<std::string> unescape_key(std::string_view name) {
-  std::string key;
-  key.reserve(name.size());
-  for (std::size_t i = 0; i < name.size(); ++i) {
-    if (name[i] != '%') {
-      key.push_back(name[i]);
-      continue;
-    }
-    if (i + 2 >= name.size()) return std::nullopt;
-    const auto nibble = [](char c) -> int {
-      if (c >= '0' && c <= '9') return c - '0';
-      if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-      return -1;
-    };
-    const int hi = nibble(name[i + 1]), lo = nibble(name[i + 2]);
-    if (hi < 0 || lo < 0) return std::nullopt;
-    key.push_back(static_cast<char>(hi * 16 + lo));
-    i += 2;
-  }
-  if (escape_key(key) != name) return std::nullopt;  // not a name escape_key produces
+  std::optional<std::string> key = percent_decode(name);
+  if (!key || escape_key(*key) != name) return std::nullopt;  // not a name escape_key produces
   return key;
 }
 
@@ -107,7 +83,7 @@ inline std::string uri_encode(std::string_view text, bool keep_slash) {
     if (unreserved || (keep_slash && c == '/'))
       out.push_back(c);
     else
-      append_percent(out, byte);
+      append_percent_escape(out, byte);
   }
   return out;
 }
