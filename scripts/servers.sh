@@ -121,8 +121,11 @@ s3_start() {
   mkdir -p "$dir/data"
   # Node needs the legacy provider, or every truncated listing answers 500.
   # Plain nohup with $! recorded: a subshell would keep our stdout open.
+  # --service-endpoint: "strata.s3.localhost" (curl resolves *.localhost to
+  # 127.0.0.1 itself) reaches the bucket in virtual-hosted style.
   nohup node --openssl-legacy-provider "$s3rver_js" -s -d "$dir/data" -a 127.0.0.1 -p "$s3_port" \
-    --no-vhost-buckets --configure-bucket strata </dev/null >"$dir/s3rver.log" 2>&1 &
+    --no-vhost-buckets --service-endpoint localhost --configure-bucket strata \
+    </dev/null >"$dir/s3rver.log" 2>&1 &
   echo $! >"$dir/s3rver.pid"
   for _ in $(seq 200); do
     s3_answers && {

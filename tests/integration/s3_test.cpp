@@ -166,6 +166,26 @@ TEST(S3, ListingAcrossContinuationPagesReturnsEveryKeyExactlyOnce) {
   }
 }
 
+TEST(S3, VirtualHostedAddressingReachesTheSameBucket) {
+  // s3rver takes "<bucket>.s3.localhost" as the bucket's virtual host
+  // (--service-endpoint localhost); curl resolves *.localhost to 127.0.0.1.
+  S3Options path_style = s3_test_options();
+  S3Options virtual_hosted = path_style;
+  virtual_hosted.endpoint = "http://s3.localhost:" + std::to_string(s3_port());
+  virtual_hosted.addressing = S3Addressing::virtual_hosted;
+  S3Repository by_host(virtual_hosted), by_path(path_style);
+  const Objects objects = Objects::numbered(30, "vh/");
+  ASSERT_EQ(by_host.store_many(objects.records()).stored_count(), 30u);
+  const LoadResult seen = by_path.load_many(objects.views());  // the same objects, by path
+  for (std::size_t i = 0; i < objects.keys.size(); ++i)
+    EXPECT_EQ(seen[i].value, objects.envelopes[i]);
+  const ScanPage page = by_host.scan("vh/", {}, 100);
+  ASSERT_FALSE(page.error) << page.error.message();
+  EXPECT_EQ(page.records.size(), 30u);
+  EXPECT_EQ(by_host.erase_many(objects.views()).erased, 30u);
+  EXPECT_EQ(by_path.load_many(objects.views()).count(LookupStatus::absent), 30u);
+}
+
 TEST(S3, InvalidKeysFailAloneAndNothingElseIsTouched) {
   S3Repository repo(s3_test_options());
   Objects objects;
