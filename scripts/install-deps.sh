@@ -14,6 +14,7 @@ packages=(
   libcurl4-openssl-dev libssl-dev # the S3 COLD tier (strata::s3): HTTP, SigV4's SHA-256/HMAC
   libpugixml-dev                  # and its XML answers
   curl                            # scripts/servers.sh asks the S3 test server whether it is up
+  nlohmann-json3-dev              # JSON text for typed values (strata::json)
   libgtest-dev libbenchmark-dev   # tests and benchmarks
   clang-format clang-tidy         # the style and static-analysis checks in scripts/test.sh
 )
