@@ -17,6 +17,7 @@ packages=(
   nlohmann-json3-dev              # JSON text for typed values (strata::json)
   libgtest-dev libbenchmark-dev   # tests and benchmarks
   clang-format clang-tidy         # the style and static-analysis checks in scripts/test.sh
+  clang-14 libclang-rt-14-dev     # libFuzzer for scripts/fuzz.sh
 )
 
 missing=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Everything CI checks, in order: dependencies, style, the dev build with
-# -Werror and its tests, the same tests under ASan + UBSan, and a consumer
-# project built against an installed strata.
+# -Werror and its tests, the same tests under ASan + UBSan, a bounded libFuzzer
+# run of the JSON codec, and a consumer project built against an installed
+# strata.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 jobs=$(nproc)
@@ -30,6 +31,9 @@ echo "== ASan + UBSan build and tests"
 cmake --preset asan
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs"
+
+echo "== fuzz: JsonCodec::decode under libFuzzer + ASan + UBSan, 60 s"
+scripts/fuzz.sh 60
 
 echo "== consumer: find_package(strata) from an install"
 scripts/check-consumer.sh

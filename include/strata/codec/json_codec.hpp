@@ -236,7 +236,9 @@ bool encode(const T& value, nlohmann::json& out, Walk& walk) {
     }
   } else if constexpr (is_string_map<T>::value) {
     out = nlohmann::json::object();
-    for (const auto& [key, element] : value) {
+    for (const auto& entry : value) {  // no structured binding: lambdas below capture it
+      const std::string& key = entry.first;
+      const auto& element = entry.second;
       if (!valid_utf8(key)) return walk.fail("map key is not valid UTF-8");
       if (!walk.step("[\"" + key + "\"]", [&] { return encode(element, out[key], walk); }))
         return false;
@@ -335,7 +337,8 @@ bool decode_struct(const nlohmann::json& in, T& out, Walk& walk) {
     });
   });
   if (ok && Unknown == UnknownMembers::reject) {
-    for (const auto& [key, value] : in.items()) {
+    for (const auto& item : in.items()) {
+      const std::string& key = item.key();
       bool known = false;
       boost::hana::for_each(boost::hana::accessors<T>(), [&](auto accessor) {
         known = known || key == boost::hana::to<const char*>(boost::hana::first(accessor));
@@ -386,7 +389,9 @@ bool decode(const nlohmann::json& in, T& out, Walk& walk) {
   } else if constexpr (is_string_map<T>::value) {
     if (!in.is_object()) return walk.fail(std::string("expected object, found ") + type_name(in));
     out.clear();
-    for (const auto& [key, element] : in.items()) {
+    for (const auto& item : in.items()) {
+      const std::string& key = item.key();
+      const nlohmann::json& element = item.value();
       typename T::mapped_type value{};
       if (!walk.step("[\"" + key + "\"]", [&] {
             return decode<typename T::mapped_type, Unknown>(element, value, walk);
