@@ -12,6 +12,7 @@
 #include "strata/core/concepts.hpp"
 #include "strata/core/envelope.hpp"
 #include "strata/core/error.hpp"
+#include "strata/core/format.hpp"
 #include "strata/core/key.hpp"
 #include "strata/core/load_result.hpp"
 #include "strata/core/no_tier.hpp"

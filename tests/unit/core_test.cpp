@@ -1,8 +1,12 @@
 // Keys, errors, BatchResult, LoadResult.
 #include <strata/core/batch_result.hpp>
 #include <strata/core/error.hpp>
+#include <strata/core/format.hpp>
 #include <strata/core/key.hpp>
 #include <strata/core/load_result.hpp>
+#include <strata/core/stats.hpp>
+#include <strata/core/store_types.hpp>
+#include <strata/core/tier.hpp>
 
 #include "support/allocation_counter.hpp"
 
@@ -122,6 +126,37 @@ TEST(LoadResultTest, AbsentFoundAndFailedAreDistinct) {
   EXPECT_FALSE(result[2].absent());
   EXPECT_EQ(result.found_count(), 1u);
   EXPECT_EQ(result.count(LookupStatus::failed), 1u);
+}
+
+}  // namespace
+}  // namespace strata
+
+namespace strata {
+namespace {
+
+TEST(Formatters, ErrorsAndBatchResultsReadWellInALog) {
+  EXPECT_EQ(fmt::format("{}", errc::invalid_key).rfind("strata: invalid key: a key must be", 0),
+            0u);
+  EXPECT_EQ(fmt::format("{}", std::error_code(errc::timeout)).rfind("strata: timeout:", 0), 0u);
+  EXPECT_EQ(fmt::format("{}", std::error_code{}), "success");
+  EXPECT_EQ(fmt::format("{}", Tier::warm), "warm");
+
+  BatchResult all(2);
+  all.mark_all_stored();
+  EXPECT_EQ(fmt::format("{}", all), "stored 2 of 2");
+
+  const std::vector<Item> items{{"a", "1"}, {"b", "2"}, {"c", "3"},
+                                {"d", "4"}, {"e", "5"}, {"f", "6"}};
+  BatchResult some(items.size());
+  some.attach_keys(items, &Item::key);
+  some.mark_stored(0);
+  for (std::size_t i = 1; i < items.size(); ++i) some.mark_failed(i, errc::backend_unavailable);
+  const std::string line = fmt::format("{}", some);
+  EXPECT_EQ(line.rfind("stored 1 of 6; failed #1 'b': strata: backend unavailable:", 0), 0u)
+      << line;
+  EXPECT_NE(line.find(", #3 'd': strata: backend unavailable"), std::string::npos) << line;
+  EXPECT_EQ(line.find("'e'"), std::string::npos) << line;
+  EXPECT_TRUE(line.ends_with(" (+2 more)")) << line;
 }
 
 }  // namespace
