@@ -2,7 +2,7 @@
 # Builds in release mode and runs the benchmarks; the ratio tables at the end
 # of each are the figures quoted in issues and docs.
 #
-#   scripts/bench.sh [core|embedded|redis|postgres|s3|all] [Google Benchmark flags...]
+#   scripts/bench.sh [core|embedded|redis|postgres|s3|codec|all] [Google Benchmark flags...]
 #
 # core:     strata_bench, medians of 9 repetitions in random interleaving (this
 #           machine is a noisy VM; interleaving spreads its drift over baseline
@@ -16,6 +16,8 @@
 #           (every write commits with fsync: the spread is the disk's).
 # s3:       strata_bench_s3 against an s3rver this script starts on 127.0.0.1
 #           and stops; medians of 3 (a sequential 2000-object run takes seconds).
+# codec:    strata_bench_codec, JsonCodec vs hand-written nlohmann-json; medians
+#           of 9, interleaved (CPU-bound, microseconds per call).
 # Flags given after the selector replace those defaults.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,7 +30,7 @@ which=${1:-all}
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target strata_bench strata_bench_embedded \
-  strata_bench_redis strata_bench_postgres strata_bench_s3
+  strata_bench_redis strata_bench_postgres strata_bench_s3 strata_bench_codec
 
 if [[ $which == core || $which == all ]]; then
   if (($# > 0)); then flags=("$@"); else
@@ -68,4 +70,11 @@ if [[ $which == s3 || $which == all ]]; then
   scripts/servers.sh start s3
   build/release/bench/strata_bench_s3 "${flags[@]}"
   scripts/servers.sh stop s3
+fi
+if [[ $which == codec || $which == all ]]; then
+  if (($# > 0)); then flags=("$@"); else
+    flags=(--benchmark_repetitions=9 --benchmark_enable_random_interleaving=true
+      --benchmark_report_aggregates_only=true)
+  fi
+  build/release/bench/strata_bench_codec "${flags[@]}"
 fi

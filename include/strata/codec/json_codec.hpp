@@ -37,6 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include <array>        // std::array
+#include <charconv>     // std::to_chars
 #include <chrono>       // std::chrono::duration, time_point
 #include <cmath>        // std::isnan, std::isinf
 #include <cstddef>      // std::size_t
@@ -107,14 +108,29 @@ struct Walk {
     if (!error) error = CodecError{path, std::move(message)};
     return false;
   }
-  /// Appends a step to the path for the duration of `f`.
+  /// Appends the pieces to the path for the duration of `f` (appended one by
+  /// one: no temporary strings on the walk's hot path).
   template <class F>
-  bool step(std::string_view suffix, F&& f) {
+  bool step(std::string_view open, std::string_view name, std::string_view close, F&& f) {
     const std::size_t size = path.size();
-    path.append(suffix);
+    path.append(open).append(name).append(close);
     const bool ok = f();
     path.resize(size);
     return ok;
+  }
+  template <class F>
+  bool member(std::string_view name, F&& f) {
+    return step(".", name, "", f);
+  }
+  template <class F>
+  bool index(std::size_t i, F&& f) {
+    char digits[24];
+    const auto end = std::to_chars(digits, digits + sizeof digits, i).ptr;
+    return step("[", std::string_view(digits, static_cast<std::size_t>(end - digits)), "]", f);
+  }
+  template <class F>
+  bool key(std::string_view k, F&& f) {
+    return step("[\"", k, "\"]", f);
   }
 };
 
@@ -188,8 +204,8 @@ bool encode_struct(const T& value, nlohmann::json& out, Walk& walk) {
   boost::hana::for_each(boost::hana::accessors<T>(), [&](auto accessor) {
     if (!ok) return;
     const char* name = boost::hana::to<const char*>(boost::hana::first(accessor));
-    ok = walk.step(std::string(".") + name,
-                   [&] { return encode(boost::hana::second(accessor)(value), out[name], walk); });
+    ok = walk.member(name,
+                     [&] { return encode(boost::hana::second(accessor)(value), out[name], walk); });
   });
   return ok;
 }
@@ -230,9 +246,7 @@ bool encode(const T& value, nlohmann::json& out, Walk& walk) {
     out = nlohmann::json::array();
     for (std::size_t i = 0; i < value.size(); ++i) {
       out.push_back(nullptr);
-      if (!walk.step("[" + std::to_string(i) + "]",
-                     [&] { return encode(value[i], out.back(), walk); }))
-        return false;
+      if (!walk.index(i, [&] { return encode(value[i], out.back(), walk); })) return false;
     }
   } else if constexpr (is_string_map<T>::value) {
     out = nlohmann::json::object();
@@ -240,8 +254,7 @@ bool encode(const T& value, nlohmann::json& out, Walk& walk) {
       const std::string& key = entry.first;
       const auto& element = entry.second;
       if (!valid_utf8(key)) return walk.fail("map key is not valid UTF-8");
-      if (!walk.step("[\"" + key + "\"]", [&] { return encode(element, out[key], walk); }))
-        return false;
+      if (!walk.key(key, [&] { return encode(element, out[key], walk); })) return false;
     }
   } else if constexpr (is_duration<T>::value) {
     return encode(value.count(), out, walk);
@@ -324,7 +337,7 @@ bool decode_struct(const nlohmann::json& in, T& out, Walk& walk) {
     const char* name = boost::hana::to<const char*>(boost::hana::first(accessor));
     auto& member = boost::hana::second(accessor)(out);
     using Member = std::remove_cvref_t<decltype(member)>;
-    ok = walk.step(std::string(".") + name, [&] {
+    ok = walk.member(name, [&] {
       const auto it = in.find(name);
       if (it == in.end()) {
         if constexpr (is_optional<Member>::value) {
@@ -343,7 +356,7 @@ bool decode_struct(const nlohmann::json& in, T& out, Walk& walk) {
       boost::hana::for_each(boost::hana::accessors<T>(), [&](auto accessor) {
         known = known || key == boost::hana::to<const char*>(boost::hana::first(accessor));
       });
-      if (!known) return walk.step("." + key, [&] { return walk.fail("unknown member"); });
+      if (!known) return walk.member(key, [&] { return walk.fail("unknown member"); });
     }
   }
   return ok;
@@ -383,8 +396,8 @@ bool decode(const nlohmann::json& in, T& out, Walk& walk) {
     out.clear();
     out.resize(in.size());
     for (std::size_t i = 0; i < in.size(); ++i)
-      if (!walk.step("[" + std::to_string(i) + "]",
-                     [&] { return decode<typename T::value_type, Unknown>(in[i], out[i], walk); }))
+      if (!walk.index(i,
+                      [&] { return decode<typename T::value_type, Unknown>(in[i], out[i], walk); }))
         return false;
   } else if constexpr (is_string_map<T>::value) {
     if (!in.is_object()) return walk.fail(std::string("expected object, found ") + type_name(in));
@@ -393,9 +406,8 @@ bool decode(const nlohmann::json& in, T& out, Walk& walk) {
       const std::string& key = item.key();
       const nlohmann::json& element = item.value();
       typename T::mapped_type value{};
-      if (!walk.step("[\"" + key + "\"]", [&] {
-            return decode<typename T::mapped_type, Unknown>(element, value, walk);
-          }))
+      if (!walk.key(key,
+                    [&] { return decode<typename T::mapped_type, Unknown>(element, value, walk); }))
         return false;
       out.emplace(key, std::move(value));
     }
@@ -439,8 +451,9 @@ struct JsonCodec {
                                  std::to_string(json_max_bytes)};
     if (detail::json::nesting_depth(bytes, json_max_depth) > json_max_depth)
       return CodecError{"$", "nesting deeper than " + std::to_string(json_max_depth)};
-    const nlohmann::json json = nlohmann::json::parse(bytes.begin(), bytes.end(), nullptr,
-                                                      /*allow_exceptions=*/false);
+    const nlohmann::json json =
+        nlohmann::json::parse(bytes.data(), bytes.data() + bytes.size(), nullptr,
+                              /*allow_exceptions=*/false);
     if (json.is_discarded()) return CodecError{"$", "not JSON text"};
     T value{};
     detail::json::Walk walk;
