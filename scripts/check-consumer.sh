@@ -2,7 +2,7 @@
 # Installs strata into a temporary prefix and builds and runs a separate
 # project that finds it with find_package(strata CONFIG REQUIRED), once with
 # the core alone, once with the sqlite component (the embedded default) and
-# once with the network components (redis, postgres, s3), then checks
+# once with the network components (redis, postgres, s3) and json, then checks
 # that asking for a component strata does not have fails configuration with a
 # message naming it.
 set -euo pipefail
@@ -25,7 +25,7 @@ cmake --build "$work/embedded" -j "$(nproc)"
 "$work/embedded/strata_consumer"
 
 cmake -S tests/consumer -B "$work/network" -DCMAKE_PREFIX_PATH="$work/prefix" \
-  "-DCONSUMER_COMPONENTS=core;redis;postgres;s3" >/dev/null
+  "-DCONSUMER_COMPONENTS=core;redis;postgres;s3;json" >/dev/null
 cmake --build "$work/network" -j "$(nproc)"
 "$work/network/strata_consumer"
 

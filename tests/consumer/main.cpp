@@ -1,8 +1,8 @@
 // Built against an installed strata: composes a store and checks one batch
 // round trip, exiting non-zero if anything is off. With CONSUMER_EMBEDDED it
 // uses the embedded default (strata::sqlite) in a temporary directory. With
-// CONSUMER_REDIS / CONSUMER_POSTGRES / CONSUMER_S3 it also links the network backends and
-// checks that a closed port is a clear error (no server is needed).
+// CONSUMER_REDIS / CONSUMER_POSTGRES / CONSUMER_S3 / CONSUMER_JSON it also links the network
+// backends and checks that a closed port is a clear error (no server is needed).
 #include <strata/strata.hpp>
 #ifdef CONSUMER_REDIS
 #include <strata/backends/redis.hpp>
@@ -12,6 +12,15 @@
 #endif
 #ifdef CONSUMER_S3
 #include <strata/backends/s3.hpp>
+#endif
+#ifdef CONSUMER_JSON
+#include <strata/codec/json_codec.hpp>
+
+#include <boost/hana/define_struct.hpp>
+
+struct ConsumerLeg {
+  BOOST_HANA_DEFINE_STRUCT(ConsumerLeg, (std::string, symbol), (long, qty));
+};
 #endif
 #ifdef CONSUMER_EMBEDDED
 #include <strata/embedded.hpp>
@@ -73,6 +82,16 @@ int main() {
     ok = ok && s3.scan("", {}, 1).error == strata::errc::backend_unavailable;
   }
   fmt::print("s3 component: {}\n", ok ? "ok" : "FAILED");
+#endif
+#ifdef CONSUMER_JSON
+  {
+    std::string bytes;
+    ok = ok && !strata::JsonCodec<ConsumerLeg>::encode(ConsumerLeg{"AAPL", 100}, bytes);
+    const auto back = strata::JsonCodec<ConsumerLeg>::decode(bytes);
+    ok = ok && back && back->qty == 100 &&
+         !strata::JsonCodec<ConsumerLeg>::decode(R"({"symbol":1,"qty":2})");
+  }
+  fmt::print("json component: {}\n", ok ? "ok" : "FAILED");
 #endif
   fmt::print("strata {}.{}.{} {} consumer: {}\n", STRATA_VERSION_MAJOR, STRATA_VERSION_MINOR,
              STRATA_VERSION_PATCH, what, ok ? "ok" : "FAILED");
