@@ -41,7 +41,7 @@ double ms_since(Steady::time_point start) {
 
 struct Snapshot {
   std::map<std::string, std::string> hot;                   // key -> envelope bytes
-  std::map<std::string, std::optional<std::string>> cache;  // key -> cached value
+  std::map<std::string, std::optional<CachedValue>> cache;  // key -> cached value and tag
   bool operator==(const Snapshot&) const = default;
 };
 

@@ -192,6 +192,7 @@ class TieredStore {
     Scratch<std::string_view> values(n);
     Scratch<std::string_view> open_keys(n);
     Scratch<std::optional<TimePoint>> expiry(n);
+    Scratch<std::uint8_t> tags(n);
     std::size_t m = 0;
     for (std::size_t i = 0; i < n; ++i) {
       open_keys[i] = {};
@@ -203,6 +204,7 @@ class TieredStore {
       } else {
         values[i] = decoded.envelope.value;
         expiry[i] = decoded.envelope.meta.expires_at;
+        tags[i] = decoded.envelope.meta.codec_tag;
         valid[m] = Record{records[i].key, records[i].envelope, expiry[i]};
         position[m++] = i;
         if (router_(records[i].key) == T) open_keys[i] = records[i].key;
@@ -214,7 +216,7 @@ class TieredStore {
     if constexpr (caching)
       open->close(
           result, [&](std::size_t i) { return values[i]; },
-          [&](std::size_t i) { return expiry[i]; });
+          [&](std::size_t i) { return expiry[i]; }, [&](std::size_t i) { return tags[i]; });
     return result;
   }
 
@@ -304,12 +306,12 @@ class TieredStore {
 
     /// Ends every open write: the stored value per the cache's write policy
     /// where no other write overlapped, an invalidation otherwise.
-    template <class ValueAt, class ExpiryAt>
-    void close(const BatchResult& result, ValueAt value_at, ExpiryAt expires_at) {
+    template <class ValueAt, class ExpiryAt, class TagAt>
+    void close(const BatchResult& result, ValueAt value_at, ExpiryAt expires_at, TagAt tag_at) {
       constexpr bool populate = detail::cache_populates_on_write<Cache>();
       settle([&](bool may_fill, std::size_t i) {
         if (populate && may_fill && result.stored(i))
-          store.cache_.put(keys[i], value_at(i), expires_at(i));
+          store.cache_.put(keys[i], value_at(i), expires_at(i), tag_at(i));
         else
           store.cache_.erase(keys[i]);
       });
@@ -361,6 +363,8 @@ class TieredStore {
         error = errc::value_too_large;
       else if (item.ttl < Millis{0})
         error = errc::invalid_ttl;
+      else if (item.codec_tag > envelope_max_codec_tag)
+        error = errc::invalid_codec_tag;
       else if (const Tier tier = router_(item.key); !present_tiers[index_of(tier)])
         error = errc::tier_not_configured;
       else {
@@ -384,7 +388,7 @@ class TieredStore {
     for (std::size_t i = 0; i < n; ++i) {
       if (route[i] == unrouted) continue;
       const Item& item = items[i];
-      EnvelopeMeta meta{now, now, std::nullopt, 0};
+      EnvelopeMeta meta{now, now, std::nullopt, item.codec_tag};
       if (item.ttl > Millis{0}) meta.expires_at = now + item.ttl;
       const std::size_t size = encoded_envelope_size(item.value.size());
       encode_envelope_into(arena.data() + offset, meta, item.value);
@@ -417,7 +421,8 @@ class TieredStore {
           [&](std::size_t i) {
             return items[i].ttl > Millis{0} ? std::optional<TimePoint>(now + items[i].ttl)
                                             : std::nullopt;
-          });
+          },
+          [&](std::size_t i) { return items[i].codec_tag; });
     }
     return result;
   }
@@ -467,7 +472,7 @@ class TieredStore {
       }
       if constexpr (caching) {
         if (auto cached = cache_.find(keys[i], now)) {
-          sized().set_found(i, std::move(*cached));
+          sized().set_found(i, std::move(cached->value), cached->codec_tag);
           ++hits;
           continue;
         }
@@ -538,9 +543,10 @@ class TieredStore {
         }
         // The value is the envelope's tail: shift it down in place, no allocation.
         slot.value.erase(0, envelope_header_bytes);
+        const std::uint8_t tag = decoded.envelope.meta.codec_tag;
         if constexpr (caching)
-          coherence_.end_read(cache_, keys[i], tickets[i], slot.value, expires);
-        result.set_found(i, std::move(slot.value));
+          coherence_.end_read(cache_, keys[i], tickets[i], slot.value, expires, tag);
+        result.set_found(i, std::move(slot.value), tag);
       }
       counters_.record(static_cast<Tier>(I), m, failures, bad_checksums);
     });

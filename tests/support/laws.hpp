@@ -40,7 +40,7 @@ class Laws : public ::testing::Test {
     ASSERT_TRUE(
         store_.template tier<T>().store_many(std::span<const Record>(&record, 1)).all_stored());
   }
-  std::optional<std::string> cached(std::string_view key) {
+  std::optional<CachedValue> cached(std::string_view key) {
     return store_.cache().find(key, clock_.now());
   }
 
@@ -68,7 +68,7 @@ TYPED_TEST_P(Laws, PartialFailureCachesOnlyStoredKeys) {
     const auto in_cache = this->cached(items[i].key);
     EXPECT_EQ(in_cache.has_value(), result.stored(i)) << items[i].key;
     if (in_cache) {
-      EXPECT_EQ(*in_cache, items[i].value);
+      EXPECT_EQ(in_cache->value, items[i].value);
     }
     // Storage agrees with the result: what was not stored is not there.
     const Lookup stored = this->store_.get(items[i].key);
@@ -344,10 +344,43 @@ TYPED_TEST_P(Laws, ConcurrentBatchesStayCoherent) {
       const Lookup in_storage = this->store_.get(key);
       ASSERT_TRUE(in_storage.found())
           << key << " is cached but not stored (episode " << episode << ")";
-      ASSERT_EQ(*in_cache, in_storage.value) << key << " (episode " << episode << ")";
+      ASSERT_EQ(in_cache->value, in_storage.value) << key << " (episode " << episode << ")";
     }
   }
   EXPECT_EQ(torn.load(), 0);
+}
+
+TYPED_TEST_P(Laws, CodecTagTravelsWithTheValueOnEveryPath) {
+  const std::vector<Item> items{{"hot:json", "{}", Millis{0}, 1},
+                                {"w:json", "{}", Millis{0}, 7},
+                                {"cold:raw", "bytes", Millis{0}, 0},
+                                {"w:bad-tag", "x", Millis{0}, 16},
+                                {"hot:max-tag", "m", Millis{0}, 15}};
+  const BatchResult result = this->store_.batch_set(items);
+  EXPECT_EQ(result.error(3), errc::invalid_codec_tag);  // fails alone
+  EXPECT_EQ(result.stored_count(), 4u);
+  EXPECT_TRUE(this->store_.get("w:bad-tag").absent());
+
+  const auto expect_tags = [&](const char* path) {
+    for (const Item& item : items) {
+      if (item.codec_tag > 15) continue;
+      const Lookup got = this->store_.get(item.key);
+      ASSERT_TRUE(got.found()) << path << " " << item.key;
+      EXPECT_EQ(got.value, item.value) << path << " " << item.key;
+      EXPECT_EQ(got.codec_tag, item.codec_tag) << path << " " << item.key;
+    }
+  };
+  expect_tags("after the write");  // from the cache, where it populates
+  this->store_.cache().clear();
+  expect_tags("from the tiers");  // from the envelopes
+  expect_tags("refilled cache");  // from the cache the reads filled
+
+  // Copied verbatim between tiers (rehydrate's path), the tag is kept.
+  const auto envelope = this->template raw<Tier::warm>("w:json");
+  ASSERT_TRUE(envelope);
+  const Record record{"w:copy", *envelope, std::nullopt};
+  ASSERT_TRUE(this->store_.template store_records<Tier::warm>(std::span(&record, 1)).all_stored());
+  EXPECT_EQ(this->store_.get("w:copy").codec_tag, 7);
 }
 
 REGISTER_TYPED_TEST_SUITE_P(Laws, PartialFailureCachesOnlyStoredKeys,
@@ -355,6 +388,7 @@ REGISTER_TYPED_TEST_SUITE_P(Laws, PartialFailureCachesOnlyStoredKeys,
                             DeleteInvalidatesCacheEvenWhenBackendFails,
                             SingleAndBatchPathsStoreIdenticalBytes, ExpiredRecordIsNeverReturned,
                             ChecksumMismatchIsAnErrorNotAValue, InvalidKeysFailAloneTheRestProceed,
-                            BatchCallsEachTierOnce, ConcurrentBatchesStayCoherent);
+                            BatchCallsEachTierOnce, ConcurrentBatchesStayCoherent,
+                            CodecTagTravelsWithTheValueOnEveryPath);
 
 }  // namespace strata::testing

@@ -26,8 +26,8 @@ TEST(LruCacheTest, EvictsTheLeastRecentlyUsedEntryAtEntryCapacity) {
   ASSERT_TRUE(cache.find("a", now));  // a is now the most recent
   cache.put("d", "4", std::nullopt);
   EXPECT_FALSE(cache.find("b", now));
-  EXPECT_EQ(cache.find("a", now), "1");
-  EXPECT_EQ(cache.find("d", now), "4");
+  EXPECT_EQ(cache.find("a", now).value().value, "1");
+  EXPECT_EQ(cache.find("d", now).value().value, "4");
   EXPECT_EQ(cache.size(), 3u);
 }
 
@@ -58,7 +58,7 @@ TEST(LruCacheTest, PutReplacesEraseAndClearRemove) {
   LruCache<> cache;
   cache.put("k", "old", std::nullopt);
   cache.put("k", "new", std::nullopt);
-  EXPECT_EQ(cache.find("k", now), "new");
+  EXPECT_EQ(cache.find("k", now).value().value, "new");
   EXPECT_EQ(cache.bytes(), 4u);
   cache.erase("k");
   EXPECT_FALSE(cache.find("k", now));
@@ -76,7 +76,7 @@ TEST(LruCacheTest, ShardsServeThreadsWithoutLosingEntries) {
       for (int i = 0; i < 2000; ++i) {
         const std::string key = std::to_string(t) + ":" + std::to_string(i);
         cache.put(key, key, std::nullopt);
-        EXPECT_EQ(cache.find(key, now), key);
+        EXPECT_EQ(cache.find(key, now).value().value, key);
       }
     });
   for (auto& thread : threads) thread.join();

@@ -354,8 +354,8 @@ TEST(Rehydrate, ThroughTheStoreKeepsTheCacheCoherent) {
 
   const RehydrateReport report = rehydrate<Tier::warm, Tier::hot>(store);
   EXPECT_EQ(report.copied, 3u);
-  EXPECT_EQ(store.cache().find("hot:a", now), "one");  // routed to HOT: cached
-  EXPECT_FALSE(store.cache().find("w:c", now));        // routed to WARM: untouched
+  EXPECT_EQ(store.cache().find("hot:a", now).value().value, "one");  // routed to HOT: cached
+  EXPECT_FALSE(store.cache().find("w:c", now));                      // routed to WARM: untouched
   EXPECT_EQ(store.get("hot:b").value, "two");
 }
 

@@ -43,7 +43,7 @@ TEST(Store, FallbackOnMissReadsLowerTiersOnlyWhenAsked) {
 
   EXPECT_TRUE(strict.get("hot:old").absent());
   EXPECT_EQ(falling.get("hot:old").value, "archived");
-  EXPECT_EQ(falling.cache().find("hot:old", clock.now()), "archived");
+  EXPECT_EQ(falling.cache().find("hot:old", clock.now()).value().value, "archived");
 }
 
 TEST(Store, FallbackOnErrorKeepsTheErrorWhenNoLowerTierHasTheKey) {
@@ -69,7 +69,7 @@ TEST(Store, InvalidatingCachePolicyFillsOnReadOnly) {
   ASSERT_FALSE(store.set("w:k", "v"));
   EXPECT_FALSE(store.cache().find("w:k", clock.now()));
   EXPECT_EQ(store.get("w:k").value, "v");
-  EXPECT_EQ(store.cache().find("w:k", clock.now()), "v");
+  EXPECT_EQ(store.cache().find("w:k", clock.now()).value().value, "v");
   ASSERT_FALSE(store.set("w:k", "v2"));
   EXPECT_FALSE(store.cache().find("w:k", clock.now()));  // invalidated, not stale
 }

@@ -87,11 +87,11 @@ class CoherenceGuard {
 
   template <class Cache>
   void end_read(Cache& cache, std::string_view key, Ticket ticket, std::string_view value,
-                std::optional<TimePoint> expires_at) {
+                std::optional<TimePoint> expires_at, std::uint8_t codec_tag) {
     if (ticket == no_fill) return;
     Stripe& s = stripes_[stripe_of(key)];
     std::lock_guard lock(s.mutex);
-    if (s.in_flight == 0 && s.generation == ticket) cache.put(key, value, expires_at);
+    if (s.in_flight == 0 && s.generation == ticket) cache.put(key, value, expires_at, codec_tag);
   }
 
  private:

@@ -5,11 +5,13 @@
 /// own lock, chosen by key hash, so threads touching different keys rarely
 /// contend.
 
+#include "strata/core/cached_value.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
 
 #include <bit>            // std::bit_ceil
 #include <cstddef>        // std::size_t
+#include <cstdint>        // std::uint8_t
 #include <functional>     // std::hash
 #include <list>           // std::list
 #include <memory>         // std::unique_ptr
@@ -52,7 +54,7 @@ class LruCache {
     }
   }
 
-  std::optional<std::string> find(std::string_view key, TimePoint now) {
+  std::optional<CachedValue> find(std::string_view key, TimePoint now) {
     Shard& shard = shard_of(key);
     std::lock_guard lock(shard.mutex);
     auto it = shard.index.find(key);
@@ -63,16 +65,17 @@ class LruCache {
       return std::nullopt;
     }
     shard.order.splice(shard.order.begin(), shard.order, node);
-    return node->value;
+    return CachedValue{node->value, node->codec_tag};
   }
 
-  void put(std::string_view key, std::string_view value, std::optional<TimePoint> expires_at) {
+  void put(std::string_view key, std::string_view value, std::optional<TimePoint> expires_at,
+           std::uint8_t codec_tag = 0) {
     Shard& shard = shard_of(key);
     const std::size_t cost = key.size() + value.size();
     std::lock_guard lock(shard.mutex);
     if (auto it = shard.index.find(key); it != shard.index.end()) shard.remove(it);
     if (shard.max_bytes != 0 && cost > shard.max_bytes) return;  // would evict everything
-    shard.order.push_front(Node{std::string(key), std::string(value), expires_at});
+    shard.order.push_front(Node{std::string(key), std::string(value), expires_at, codec_tag});
     shard.index.emplace(shard.order.front().key, shard.order.begin());
     shard.bytes += cost;
     shard.evict_to_capacity();
@@ -117,6 +120,7 @@ class LruCache {
     std::string key;
     std::string value;
     std::optional<TimePoint> expires_at;
+    std::uint8_t codec_tag;
   };
   using Order = std::list<Node>;  // front = most recently used
 

@@ -8,6 +8,7 @@
 /// template noise.
 
 #include "strata/core/batch_result.hpp"
+#include "strata/core/cached_value.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
 #include "strata/core/load_result.hpp"
@@ -17,6 +18,7 @@
 
 #include <concepts>     // std::same_as, std::convertible_to
 #include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint8_t
 #include <optional>     // std::optional
 #include <span>         // std::span
 #include <string>       // std::string
@@ -92,9 +94,10 @@ concept ScannableRepository = Repository<R> && detail::HasScan<R>;
 /// An in-process cache in front of the tiers.
 ///
 /// Required (all thread-safe):
-///   - `find(std::string_view key, TimePoint now) -> std::optional<std::string>`
+///   - `find(std::string_view key, TimePoint now) -> std::optional<CachedValue>`
 ///     (an entry expired at `now` is a miss),
-///   - `put(std::string_view key, std::string_view value, std::optional<TimePoint> expires_at)`,
+///   - `put(std::string_view key, std::string_view value, std::optional<TimePoint> expires_at,
+///     std::uint8_t codec_tag)` (the tag is handed back by find),
 ///   - `erase(std::string_view key)`, `clear()`, `size() -> std::size_t`.
 /// Optional: `static constexpr bool populate_on_write` (default true): after a
 /// write the store puts the stored value into the cache, or (false) only
@@ -104,9 +107,10 @@ concept ScannableRepository = Repository<R> && detail::HasScan<R>;
 /// Models: NoCache, LruCache.
 template <class C>
 concept CachePolicy = requires(C& c, const C& cc, std::string_view key, std::string_view value,
-                               std::optional<TimePoint> expires_at, TimePoint now) {
-  { c.find(key, now) } -> std::same_as<std::optional<std::string>>;
-  c.put(key, value, expires_at);
+                               std::optional<TimePoint> expires_at, TimePoint now,
+                               std::uint8_t codec_tag) {
+  { c.find(key, now) } -> std::same_as<std::optional<CachedValue>>;
+  c.put(key, value, expires_at, codec_tag);
   c.erase(key);
   c.clear();
   { cc.size() } -> std::convertible_to<std::size_t>;
@@ -168,18 +172,19 @@ consteval bool diagnose_repository() {
 template <class C>
 consteval bool diagnose_cache_policy() {
   if constexpr (!requires(C & c, std::string_view k, TimePoint now) {
-                  { c.find(k, now) } -> std::same_as<std::optional<std::string>>;
+                  { c.find(k, now) } -> std::same_as<std::optional<CachedValue>>;
                 }) {
-    static_assert(dependent_false<C>,
-                  "strata::CachePolicy: the type has no member "
-                  "find(std::string_view, strata::TimePoint) -> std::optional<std::string>");
+    static_assert(
+        dependent_false<C>,
+        "strata::CachePolicy: the type has no member "
+        "find(std::string_view, strata::TimePoint) -> std::optional<strata::CachedValue>");
     return false;
-  } else if constexpr (!requires(C & c, std::string_view k, std::optional<TimePoint> e) {
-                         c.put(k, k, e);
-                       }) {
+  } else if constexpr (!requires(C & c, std::string_view k, std::optional<TimePoint> e,
+                                 std::uint8_t tag) { c.put(k, k, e, tag); }) {
     static_assert(dependent_false<C>,
                   "strata::CachePolicy: the type has no member put(std::string_view key, "
-                  "std::string_view value, std::optional<strata::TimePoint> expires_at)");
+                  "std::string_view value, std::optional<strata::TimePoint> expires_at, "
+                  "std::uint8_t codec_tag)");
     return false;
   } else if constexpr (!requires(C & c, std::string_view k) { c.erase(k); }) {
     static_assert(dependent_false<C>,

@@ -39,6 +39,8 @@ STRATA_BEGIN_NAMESPACE
 
 inline constexpr std::uint8_t envelope_version = 1;
 inline constexpr std::size_t envelope_header_bytes = 48;
+/// The flags byte has four bits for the codec tag.
+inline constexpr std::uint8_t envelope_max_codec_tag = 15;
 
 namespace envelope_flags {
 inline constexpr std::uint8_t has_expiry = 0x01;
@@ -93,7 +95,7 @@ inline TimePoint from_ms(std::uint64_t ms) noexcept {
 /// into one buffer instead of allocating per record.
 inline void encode_envelope_into(char* out, const EnvelopeMeta& meta,
                                  std::string_view value) noexcept {
-  std::uint8_t flags = static_cast<std::uint8_t>((meta.codec_tag & 0x0F) << 4);
+  std::uint8_t flags = static_cast<std::uint8_t>((meta.codec_tag & envelope_max_codec_tag) << 4);
   if (meta.expires_at) flags |= envelope_flags::has_expiry;
   out[0] = 'S';
   out[1] = 'T';

@@ -28,6 +28,10 @@ enum class errc {
   invalid_ttl,          ///< the time to live is negative
   access_denied,        ///< the backend refused the configured credentials
   malformed_response,   ///< the backend answered with bytes that do not parse as its protocol
+  invalid_codec_tag,    ///< an Item's codec tag is above 15 (the envelope has four bits for it)
+  codec_mismatch,       ///< the record was written by another codec (or as raw bytes)
+  encode_failed,        ///< the codec cannot represent the value (TypedStore says where)
+  decode_failed,        ///< the stored bytes do not decode as the type (TypedStore says where)
 };
 
 namespace detail {
@@ -69,6 +73,17 @@ class ErrorCategory final : public std::error_category {
       case errc::malformed_response:
         return "malformed response: the backend's answer could not be parsed, so its outcome is "
                "not known; check what answers on the tier's address";
+      case errc::invalid_codec_tag:
+        return "invalid codec tag: a codec tag is 0 (raw bytes) to 15";
+      case errc::codec_mismatch:
+        return "codec mismatch: the record was written by another codec or as raw bytes; read "
+               "it with the codec whose tag it carries";
+      case errc::encode_failed:
+        return "encode failed: the codec cannot represent this value faithfully; the codec "
+               "error names the field";
+      case errc::decode_failed:
+        return "decode failed: the stored bytes do not decode as this type (a schema change, "
+               "or a writer with another type); the codec error names the field";
       case errc::invalid_ttl:
         return "invalid ttl: a time to live must be positive, or zero for a record that "
                "never expires";

@@ -6,6 +6,7 @@
 #include "strata/core/config.hpp"
 
 #include <cstddef>       // std::size_t
+#include <cstdint>       // std::uint8_t
 #include <string>        // std::string
 #include <system_error>  // std::error_code
 #include <utility>       // std::move
@@ -25,6 +26,9 @@ struct Lookup {
   LookupStatus status = LookupStatus::absent;
   std::string value{};
   std::error_code error{};
+  /// From a TieredStore: the codec tag the value was written with (0: raw
+  /// bytes), for a typed reader to check. From a Repository: always 0.
+  std::uint8_t codec_tag = 0;
 
   bool found() const noexcept { return status == LookupStatus::found; }
   bool absent() const noexcept { return status == LookupStatus::absent; }
@@ -44,10 +48,11 @@ class LoadResult {
   auto begin() const noexcept { return slots_.begin(); }
   auto end() const noexcept { return slots_.end(); }
 
-  void set_found(std::size_t i, std::string value) {
+  void set_found(std::size_t i, std::string value, std::uint8_t codec_tag = 0) {
     slots_[i].status = LookupStatus::found;
     slots_[i].value = std::move(value);
     slots_[i].error.clear();
+    slots_[i].codec_tag = codec_tag;
   }
   void set_absent(std::size_t i) noexcept {
     slots_[i].status = LookupStatus::absent;

@@ -9,6 +9,7 @@
 
 #include <array>         // std::array
 #include <cstddef>       // std::size_t
+#include <cstdint>       // std::uint8_t
 #include <string_view>   // std::string_view
 #include <system_error>  // std::error_code
 
@@ -19,6 +20,9 @@ struct Item {
   std::string_view key;
   std::string_view value;
   Millis ttl{0};  ///< time to live; zero means the record never expires; negative is invalid_ttl
+  /// The codec that encoded `value` (1-15, see codec/codec.hpp), carried in the
+  /// envelope and handed back by reads; 0 for raw bytes; above 15 is invalid_codec_tag.
+  std::uint8_t codec_tag = 0;
 };
 
 /// What a read does when the routed tier cannot answer with a value.
