@@ -1,7 +1,7 @@
 #pragma once
 /// \file
 /// The core of strata in one include: the store, the concepts, the caches,
-/// the routers and the embedded in-memory tier. Backends that need a client
+/// the routers, the embedded in-memory tier and the typed facade. Backends that need a client
 /// library have a header each (strata/backends/<name>.hpp).
 
 #include "strata/backends/memory.hpp"
@@ -24,4 +24,5 @@
 #include "strata/routing/prefix_router.hpp"
 #include "strata/routing/runtime_prefix_router.hpp"
 #include "strata/tiered_store.hpp"
+#include "strata/typed_store.hpp"
 #include "strata/version.hpp"

@@ -1,6 +1,7 @@
 // JsonCodec: every supported member type round-trips, edge values included;
 // each class of malformed input is a CodecError naming the path.
 #include <strata/codec/json_codec.hpp>
+#include <strata/strata.hpp>
 
 #include "support/codec_types.hpp"
 
@@ -168,6 +169,43 @@ TEST(JsonCodec, Utf8ValidationFollowsTheStandard) {
   EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));                     // past U+10FFFF
   EXPECT_FALSE(valid_utf8("\xe6\x9d"));                             // cut short
   EXPECT_FALSE(valid_utf8("\x80"));
+}
+
+TEST(JsonCodec, TypedStoreKeepsPositionsExactAndRefusesAnotherSchema) {
+  using Store = TieredStore<LruCache<>, FixedRouter<Tier::hot>, MemoryRepository, NoTier, NoTier>;
+  Store store;
+  auto positions = typed<Position, Codec>(store);
+  Position flat = sample_position();
+  flat.legs.clear();
+  const std::vector<std::pair<std::string, Position>> book{{"pos:1", sample_position()},
+                                                           {"pos:2", flat}};
+  ASSERT_TRUE(positions.batch_set(book).all_stored());
+  for (int pass = 0; pass < 2; ++pass) {  // from the cache, then from the tier
+    const auto got = positions.batch_get({"pos:1", "pos:2"});
+    ASSERT_TRUE(got[0].found() && got[1].found());
+    EXPECT_TRUE(same(*got[0].value, book[0].second));
+    EXPECT_TRUE(same(*got[1].value, flat));
+    store.cache().clear();
+  }
+
+  // A reader whose type the stored JSON does not fit: the key fails with the path.
+  auto legs = typed<Leg, JsonCodec<Leg>>(store);
+  const auto wrong = legs.get("pos:1");
+  EXPECT_EQ(wrong.error, errc::decode_failed);
+  EXPECT_EQ(wrong.codec_error.to_string(), "$.symbol: missing required member");
+
+  // A string JSON cannot carry: that item fails, its neighbour is stored.
+  Position bad = sample_position();
+  bad.legs[1].symbol = "\xff";
+  const TypedBatchResult result = positions.batch_set({{"pos:bad", bad}, {"pos:3", flat}});
+  EXPECT_EQ(result.error(0), errc::encode_failed);
+  ASSERT_NE(result.codec_error(0), nullptr);
+  EXPECT_EQ(result.codec_error(0)->path, "$.legs[1].symbol");
+  EXPECT_TRUE(result.stored(1));
+  const std::string logged = fmt::format("{}", result);
+  EXPECT_EQ(logged.rfind("stored 1 of 2; failed #0 'pos:bad': strata: encode failed", 0), 0u)
+      << logged;
+  EXPECT_NE(logged.find(": $.legs[1].symbol: "), std::string::npos) << logged;
 }
 
 }  // namespace

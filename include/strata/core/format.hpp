@@ -6,8 +6,8 @@
 ///   ("strata: invalid key: ..."); std::error_code only where fmt itself has
 ///   no formatter for it (fmt 10 added one in fmt/std.h).
 /// - strata::Failure: "#3 'pos:X': strata: invalid key: ...".
-/// - strata::BatchResult: "stored 998 of 1000; failed #3 'pos:X': ..., #7
-///   ...", the first three failures, then how many more.
+/// - strata::BatchResult (and TypedBatchResult): "stored 998 of 1000; failed
+///   #3 'pos:X': ..., #7 ...", the first three failures, then how many more.
 /// Tier and StoreStats format through core/stats.hpp.
 
 #include "strata/core/batch_result.hpp"
@@ -16,6 +16,7 @@
 
 #include <fmt/format.h>
 
+#include <concepts>      // std::derived_from
 #include <cstddef>       // std::size_t
 #include <system_error>  // std::error_code
 
@@ -57,11 +58,13 @@ struct fmt::formatter<strata::Failure> {
   }
 };
 
-template <>
-struct fmt::formatter<strata::BatchResult> {
+/// BatchResult and the results derived from it; a TypedBatchResult's encode
+/// failures also name the field ("... encode failed: ...: $.legs[1].symbol: ...").
+template <std::derived_from<strata::BatchResult> Result>
+struct fmt::formatter<Result> {
   constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
   template <class FormatContext>
-  auto format(const strata::BatchResult& result, FormatContext& ctx) const {
+  auto format(const Result& result, FormatContext& ctx) const {
     auto out = fmt::format_to(ctx.out(), "stored {} of {}", result.stored_count(), result.size());
     std::size_t shown = 0;
     for (const strata::Failure failure : result.failures()) {
@@ -70,6 +73,10 @@ struct fmt::formatter<strata::BatchResult> {
       }
       out = shown == 0 ? fmt::format_to(out, "; failed {}", failure)
                        : fmt::format_to(out, ", {}", failure);
+      if constexpr (requires { result.codec_error(failure.index); }) {
+        if (const auto* codec = result.codec_error(failure.index))
+          out = fmt::format_to(out, ": {}: {}", codec->path, codec->message);
+      }
       ++shown;
     }
     return out;
