@@ -106,7 +106,7 @@ Row drill(const std::filesystem::path& dir, std::size_t n, std::size_t page_size
   lose_hot(store, views);
   start = Steady::now();
   const RehydrateReport report =
-      rehydrate<Tier::warm, Tier::hot>(store, RehydrateOptions{.page_size = page_size});
+      rehydrate<Tier::warm, Tier::hot>(store, RehydrateOptions{.scan = {.page_size = page_size}});
   const double batch = ms_since(start);
   if (report.error || report.failed != 0) throw Error("drill: rehydrate reported failures");
   const Snapshot batched = snapshot(store, keys);

@@ -220,6 +220,27 @@ class TieredStore {
     return result;
   }
 
+  /// Erases the keys from tier T only — demote's path, where each record
+  /// lives on in a lower tier — and invalidates them in the cache whatever
+  /// the tier answered. Invalid keys are skipped (they cannot be stored).
+  template <Tier T>
+  EraseResult erase_records(std::span<const std::string_view> keys) {
+    constexpr std::size_t I = index_of(T);
+    static_assert(present<I>, "strata::TieredStore::erase_records: the store has no such tier");
+    Scratch<std::string_view> valid_keys(keys.size());
+    std::size_t m = 0;
+    for (std::string_view key : keys)
+      if (is_valid_key(key)) valid_keys[m++] = key;
+    const auto valid = std::span<const std::string_view>(valid_keys.data(), m);
+    std::optional<OpenWrites> open;
+    if constexpr (caching) open.emplace(*this, valid);
+    EraseResult erased;
+    if (m > 0) erased = as_erase_result(boost::hana::at_c<I>(tiers_).erase_many(valid));
+    counters_.record(T, m, erased.error ? m : 0);
+    if constexpr (caching) open->close_invalidating();
+    return erased;
+  }
+
   // ---- access --------------------------------------------------------------
 
   /// The repository of tier T, for operations and tests that go around the cache.

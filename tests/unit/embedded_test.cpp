@@ -326,7 +326,7 @@ TEST(Rehydrate, CopiesLiveRecordsInBoundedPagesAndReportsTheRest) {
   std::vector<std::size_t> scanned_after_page;
   const RehydrateReport report = rehydrate(
       warm, hot,
-      {.page_size = 1000,
+      {.scan = {.page_size = 1000},
        .on_progress = [&](const RehydrateProgress& p) { scanned_after_page.push_back(p.scanned); },
        .clock = clock.clock()});
   EXPECT_FALSE(report.error);

@@ -8,9 +8,13 @@
 ///     // Or between two repositories:
 ///     auto report = strata::rehydrate(warm_repo, hot_repo, {});
 ///
-/// Records are copied verbatim (times, expiry and checksum preserved). Each
-/// envelope is verified before it is written: a damaged one is reported as a
-/// failure with its error, an expired one is skipped.
+/// Records are copied verbatim (times, expiry, codec tag and checksum
+/// preserved). Each envelope is verified before it is written: a damaged one
+/// is reported as a failure with its error, an expired one is skipped. The
+/// next page is read while the current one is written (ops/page_stream.hpp).
+/// If the destination fails a page (down, timing out), the run stops there
+/// and names that page's key range; running again from the report's cursor
+/// completes the copy, losing and duplicating nothing.
 
 #include "strata/core/batch_result.hpp"
 #include "strata/core/clock.hpp"
@@ -19,10 +23,12 @@
 #include "strata/core/envelope.hpp"
 #include "strata/core/record.hpp"
 #include "strata/core/tier.hpp"
+#include "strata/ops/page_stream.hpp"
 
 #include <chrono>        // std::chrono::steady_clock
 #include <cstddef>       // std::size_t
 #include <functional>    // std::function
+#include <optional>      // std::optional
 #include <span>          // std::span
 #include <string>        // std::string
 #include <system_error>  // std::error_code
@@ -34,26 +40,44 @@ STRATA_BEGIN_NAMESPACE
 struct RehydrateProgress {
   std::size_t pages = 0;
   std::size_t scanned = 0;          ///< records read from the source
-  std::size_t copied = 0;           ///< records the destination reported stored
+  std::size_t copied = 0;           ///< records of completed pages the destination stored
   std::size_t skipped_expired = 0;  ///< records already expired, not copied
-  std::size_t failed = 0;           ///< damaged records and records the destination refused
+  std::size_t failed = 0;           ///< records refused for themselves (damaged, invalid)
   Millis elapsed{0};
 };
 
+/// A key that could not be copied for a reason of its own.
 struct RehydrateFailure {
   std::string key;
   std::error_code error;
 };
 
+/// The page a destination could not take (it went down, timed out, ...): the
+/// run stopped there, and its cursor resumes at this page.
+struct FailedRange {
+  std::string first_key;
+  std::string last_key;
+  std::size_t keys = 0;
+  std::error_code error{};
+};
+
 struct RehydrateReport : RehydrateProgress {
-  std::vector<RehydrateFailure> failures;  ///< each failed key with its error
-  std::error_code error{};  ///< set when the source could not be scanned; the copy stopped there
-  std::string cursor{};     ///< the last key copied past: where a stopped run would resume
+  std::vector<RehydrateFailure> failures;   ///< each key refused for itself, with its error
+  std::optional<FailedRange> failed_range;  ///< set when the destination failed a page
+  /// Set when the run ended early: the source could not be scanned, or the
+  /// destination failed (then equal to failed_range->error).
+  std::error_code error{};
+  /// Where to resume (RehydrateOptions::scan.cursor): every page before it
+  /// was copied, none after it was.
+  std::string cursor{};
+  bool stopped = false;   ///< a stop was requested; `cursor` resumes
+  bool complete = false;  ///< the whole source was read and every page handled
+
+  bool ok() const noexcept { return complete && !error && failures.empty(); }
 };
 
 struct RehydrateOptions {
-  std::size_t page_size = 1000;  ///< records per scan page and per write; zero means 1000
-  std::string prefix{};          ///< only keys with this prefix; empty means all
+  PageScan scan{};  ///< page size, prefix, resume cursor, rate limit, stop request
   /// Called after every page; empty means no callback.
   std::function<void(const RehydrateProgress&)> on_progress{};
   Clock clock{};  ///< decides what is expired; the system clock by default
@@ -66,48 +90,62 @@ namespace detail {
 template <ScannableRepository From, class WritePage>
 RehydrateReport rehydrate_pages(From& from, WritePage write, const RehydrateOptions& options) {
   const auto started = std::chrono::steady_clock::now();
-  const std::size_t page_size = options.page_size == 0 ? 1000 : options.page_size;
   RehydrateReport report;
   std::vector<Record> page_records;
-  for (;;) {
-    const ScanPage page = from.scan(options.prefix, report.cursor, page_size);
-    if (page.error) {
-      report.error = page.error;
-      break;
-    }
+  const PageStreamEnd end = stream_pages(from, options.scan, [&](const ScanPage& page) {
     const TimePoint now = options.clock.now();
     page_records.clear();
+    std::size_t expired = 0;
+    std::vector<RehydrateFailure> refused;
     for (const ScannedRecord& record : page.records) {
       const DecodedEnvelope decoded = decode_envelope(record.envelope);
       if (!decoded) {
-        report.failures.push_back({record.key, decoded.error});
+        refused.push_back({record.key, decoded.error});
         continue;
       }
       const auto expires = decoded.envelope.meta.expires_at;
       if (expires && is_expired(*expires, now)) {
-        ++report.skipped_expired;
+        ++expired;
         continue;
       }
       page_records.push_back(Record{record.key, record.envelope, expires});
     }
+    std::size_t copied = 0;
     if (!page_records.empty()) {
       const BatchResult stored = write(std::span<const Record>(page_records));
       for (std::size_t i = 0; i < page_records.size(); ++i) {
-        if (stored.stored(i))
-          ++report.copied;
-        else
-          report.failures.push_back({std::string(page_records[i].key), stored.error(i)});
+        const std::error_code error =
+            i < stored.size() ? stored.error(i) : make_error_code(errc::outcome_unknown);
+        if (!error) {
+          ++copied;
+        } else if (is_record_error(error)) {
+          refused.push_back({std::string(page_records[i].key), error});
+        } else {
+          // The destination is failing, not this record: stop before this
+          // page so that a re-run copies all of it.
+          report.failed_range =
+              FailedRange{std::string(page_records.front().key),
+                          std::string(page_records.back().key), page_records.size(), error};
+          report.error = error;
+          return false;
+        }
       }
     }
-    report.scanned += page.records.size();
-    report.failed = report.failures.size();
     ++report.pages;
-    if (!page.next_cursor.empty()) report.cursor = page.next_cursor;
-    report.elapsed = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - started);
+    report.scanned += page.records.size();
+    report.copied += copied;
+    report.skipped_expired += expired;
+    for (auto& failure : refused) report.failures.push_back(std::move(failure));
+    report.failed = report.failures.size();
+    report.elapsed = elapsed_since(started);
     if (options.on_progress) options.on_progress(report);
-    if (page.done || page.next_cursor.empty()) break;  // an empty cursor cannot go on
-  }
-  report.elapsed = std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - started);
+    return true;
+  });
+  if (!report.error) report.error = end.error;
+  report.cursor = end.cursor;
+  report.stopped = end.stopped;
+  report.complete = end.complete;
+  report.elapsed = elapsed_since(started);
   return report;
 }
 

@@ -1,0 +1,132 @@
+#pragma once
+/// \file
+/// The page loop every bulk operation shares (rehydrate, backup, demote):
+/// scan a repository page by page, reading the next page while the current
+/// one is handled, with a resume cursor, a rate limit and a stop request.
+///
+/// Memory stays bounded by two pages whatever the number of keys. The cursor
+/// only moves past a page once its handler accepted it, so a run stopped or
+/// failed at any point resumes from its cursor without losing a page; a page
+/// handled twice (after a failure) is written twice with the same bytes.
+
+#include "strata/core/clock.hpp"
+#include "strata/core/concepts.hpp"
+#include "strata/core/config.hpp"
+#include "strata/core/error.hpp"
+#include "strata/core/record.hpp"
+
+#include <chrono>        // std::chrono::steady_clock, std::chrono::duration
+#include <cstddef>       // std::size_t
+#include <functional>    // std::function
+#include <future>        // std::async, std::future
+#include <string>        // std::string
+#include <string_view>   // std::string_view
+#include <system_error>  // std::error_code, std::system_error
+#include <thread>        // std::this_thread::sleep_until
+
+STRATA_BEGIN_NAMESPACE
+
+/// How a bulk operation walks its source.
+struct PageScan {
+  std::size_t page_size = 1000;  ///< records per scan page and per write; zero means 1000
+  std::string prefix{};          ///< only keys with this prefix; empty means all
+  /// Where to start: the `cursor` a stopped or failed run reported; empty
+  /// starts at the beginning.
+  std::string cursor{};
+  double max_keys_per_second = 0;  ///< a rate limit on records read; zero means none
+  /// Polled between pages: once it returns true the page in flight is
+  /// finished, and the operation stops and reports where to resume.
+  std::function<bool()> stop_requested{};
+};
+
+/// How a page loop ended.
+struct PageStreamEnd {
+  std::string cursor{};     ///< resume from here; every page before it was handled
+  std::error_code error{};  ///< set when the source could not be scanned
+  bool stopped = false;     ///< stop_requested said so
+  bool complete = false;    ///< the source's last page was handled
+};
+
+namespace detail {
+
+/// Elapsed time on the steady clock, in the unit reports use.
+inline Millis elapsed_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
+}
+
+/// Scans `from` and calls `handle(const ScanPage&) -> bool` per page; false
+/// means the page was not fully handled: the loop ends and the cursor stays
+/// before that page.
+template <ScannableRepository From, class Handle>
+PageStreamEnd stream_pages(From& from, const PageScan& scan, Handle handle) {
+  const std::size_t page_size = scan.page_size == 0 ? 1000 : scan.page_size;
+  const auto fetch = [&from, &scan, page_size](std::string cursor) {
+    return from.scan(scan.prefix, cursor, page_size);
+  };
+  const auto stop = [&scan] { return scan.stop_requested && scan.stop_requested(); };
+  const auto started = std::chrono::steady_clock::now();
+  std::size_t read = 0;
+
+  PageStreamEnd end;
+  end.cursor = scan.cursor;
+  if (stop()) {
+    end.stopped = true;
+    return end;
+  }
+  ScanPage page = fetch(end.cursor);
+  for (;;) {
+    if (page.error) {
+      end.error = page.error;
+      return end;
+    }
+    const bool last = page.done || page.next_cursor.empty();  // an empty cursor cannot go on
+    // Read the next page while this one is written.
+    std::future<ScanPage> next;
+    if (!last) {
+      try {
+        next = std::async(std::launch::async, fetch, page.next_cursor);
+      } catch (const std::system_error&) {
+        // No thread to be had: the next page is read after this one instead.
+      }
+    }
+    if (!handle(static_cast<const ScanPage&>(page))) return end;  // `next` is waited for
+    if (!page.next_cursor.empty()) end.cursor = page.next_cursor;
+    if (last) {
+      end.complete = true;
+      return end;
+    }
+    read += page.records.size();
+    if (scan.max_keys_per_second > 0) {
+      const auto due = started + std::chrono::duration<double>(static_cast<double>(read) /
+                                                               scan.max_keys_per_second);
+      std::this_thread::sleep_until(
+          std::chrono::time_point_cast<std::chrono::steady_clock::duration>(due));
+    }
+    if (stop()) {
+      end.stopped = true;
+      return end;
+    }
+    page = next.valid() ? next.get() : fetch(end.cursor);
+  }
+}
+
+/// Errors that belong to one record (its key, size or bytes), as opposed to
+/// the destination being unable to take writes at all.
+inline bool is_record_error(std::error_code error) noexcept {
+  if (error.category() != error_category()) return false;
+  switch (static_cast<errc>(error.value())) {
+    case errc::invalid_key:
+    case errc::value_too_large:
+    case errc::checksum_mismatch:
+    case errc::corrupt_record:
+    case errc::invalid_ttl:
+    case errc::invalid_codec_tag:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace detail
+
+STRATA_END_NAMESPACE

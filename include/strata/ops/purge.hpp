@@ -1,0 +1,54 @@
+#pragma once
+/// \file
+/// purge_expired across the tiers of a store: each tier that keeps expired
+/// records until asked (memory, SQLite, PostgreSQL, filesystem, S3) removes
+/// them; a tier that expires records natively (Redis) has nothing to purge.
+/// Reads never return an expired record either way: purging only reclaims
+/// space.
+
+#include "strata/core/config.hpp"
+#include "strata/core/error.hpp"
+#include "strata/core/no_tier.hpp"
+#include "strata/core/tier.hpp"
+
+#include <array>        // std::array
+#include <cstddef>      // std::size_t
+#include <string>       // std::string
+#include <type_traits>  // std::is_same_v, std::remove_cvref_t
+
+STRATA_BEGIN_NAMESPACE
+
+struct PurgeReport {
+  std::size_t purged = 0;
+  std::array<std::size_t, tier_count> purged_by_tier{};
+  std::array<std::string, tier_count> errors{};  ///< per tier, why its purge failed
+  bool ok() const noexcept {
+    for (const auto& e : errors)
+      if (!e.empty()) return false;
+    return true;
+  }
+};
+
+template <class Store>
+PurgeReport purge_expired(Store& store) {
+  PurgeReport report;
+  const auto purge = [&]<Tier T>() {
+    auto& repo = store.template tier<T>();
+    using Repo = std::remove_cvref_t<decltype(repo)>;
+    if constexpr (!std::is_same_v<Repo, NoTier> && requires { repo.purge_expired(); }) {
+      try {
+        const std::size_t n = repo.purge_expired();
+        report.purged_by_tier[index_of(T)] = n;
+        report.purged += n;
+      } catch (const Error& e) {
+        report.errors[index_of(T)] = e.what();
+      }
+    }
+  };
+  purge.template operator()<Tier::hot>();
+  purge.template operator()<Tier::warm>();
+  purge.template operator()<Tier::cold>();
+  return report;
+}
+
+STRATA_END_NAMESPACE
