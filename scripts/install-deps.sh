@@ -15,6 +15,7 @@ packages=(
   libpugixml-dev                  # and its XML answers
   curl                            # scripts/servers.sh asks the S3 test server whether it is up
   nlohmann-json3-dev              # JSON text for typed values (strata::json)
+  libcli11-dev                    # the strata command's argument parser (tools/strata)
   libgtest-dev libbenchmark-dev   # tests and benchmarks
   clang-format clang-tidy         # the style and static-analysis checks in scripts/test.sh
   clang-14 libclang-rt-14-dev     # libFuzzer for scripts/fuzz.sh

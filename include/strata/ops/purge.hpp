@@ -37,7 +37,13 @@ PurgeReport purge_expired(Store& store) {
     using Repo = std::remove_cvref_t<decltype(repo)>;
     if constexpr (!std::is_same_v<Repo, NoTier> && requires { repo.purge_expired(); }) {
       try {
-        const std::size_t n = repo.purge_expired();
+        // AnyRepository answers nullopt for a tier that expires records itself.
+        const auto purged = repo.purge_expired();
+        std::size_t n = 0;
+        if constexpr (requires { purged.value_or(0); })
+          n = purged.value_or(0);
+        else
+          n = purged;
         report.purged_by_tier[index_of(T)] = n;
         report.purged += n;
       } catch (const Error& e) {

@@ -1,0 +1,217 @@
+#pragma once
+/// \file
+/// The failover drill from the seed system, against any store whose HOT and
+/// WARM tiers are given: N records in WARM, HOT lost (its keys erased, the
+/// cache cleared, as after a Redis outage and a restart), then HOT rebuilt
+/// from WARM twice — one key per call (a load from WARM and a store into HOT
+/// per key, what the seed did: 354 keys in 2.07 s) and in batches with
+/// rehydrate (8 ms in the seed). Both rebuilds go through the store, so the
+/// cache is refilled too, and the drill checks that HOT and the cache hold
+/// byte-identical contents after either path.
+///
+/// Used by `strata drill` and bench/failover_drill. Linux only for the peak
+/// RSS figure (it resets and reads /proc/self's high-water mark).
+
+#include "strata/core/clock.hpp"
+#include "strata/core/config.hpp"
+#include "strata/core/envelope.hpp"
+#include "strata/core/error.hpp"
+#include "strata/core/record.hpp"
+#include "strata/core/tier.hpp"
+#include "strata/ops/rehydrate.hpp"
+
+#include <algorithm>    // std::min
+#include <chrono>       // std::chrono::steady_clock
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint64_t
+#include <fstream>      // std::ifstream, std::ofstream
+#include <functional>   // std::function
+#include <optional>     // std::optional
+#include <span>         // std::span
+#include <string>       // std::string
+#include <string_view>  // std::string_view
+#include <vector>       // std::vector
+
+#include <fmt/format.h>
+
+STRATA_BEGIN_NAMESPACE
+
+struct DrillOptions {
+  std::size_t keys = 354;
+  std::size_t value_bytes = 100;
+  std::size_t page_size = 1000;  ///< rehydrate's page size
+  /// Keys rebuilt one by one: 0 means all; fewer times the one-key path on
+  /// that many and extrapolates (the report says so).
+  std::size_t sequential_sample = 0;
+  std::string key_prefix = "drill:";
+  /// Told what the drill is doing ("writing WARM", ...), for a progress line.
+  std::function<void(std::string_view)> on_step{};
+};
+
+struct DrillReport {
+  std::size_t keys = 0;
+  std::size_t sequential_keys = 0;  ///< keys timed on the one-key path
+  double sequential_ms = 0;         ///< for all keys (extrapolated when sampled)
+  double batch_ms = 0;
+  std::size_t copied = 0;
+  bool identical = false;      ///< HOT and the cache match after both paths
+  std::size_t rss_growth = 0;  ///< bytes: peak RSS during the batch rebuild minus RSS before
+  bool sampled() const noexcept { return sequential_keys < keys; }
+  double speedup() const noexcept { return batch_ms > 0 ? sequential_ms / batch_ms : 0; }
+  double keys_per_second() const noexcept {
+    return batch_ms > 0 ? static_cast<double>(copied) / (batch_ms / 1000.0) : 0;
+  }
+};
+
+namespace detail {
+
+inline double ms_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+/// A line of /proc/self/status ("VmRSS:", "VmHWM:") in bytes; 0 if unreadable.
+inline std::size_t proc_status_bytes(std::string_view field) {
+  std::ifstream status("/proc/self/status");
+  std::string line;
+  while (std::getline(status, line))
+    if (line.starts_with(field)) return std::stoull(line.substr(field.size())) * 1024;
+  return 0;
+}
+
+/// Resets the peak-RSS mark so that VmHWM measures from now (Linux >= 4.0).
+inline void reset_peak_rss() {
+  std::ofstream clear_refs("/proc/self/clear_refs");
+  clear_refs << "5";
+}
+
+/// A digest of what HOT and the cache hold for `keys`, independent of order
+/// and bounded in memory: the count and sums of XXH3 per (key, bytes).
+struct Digest {
+  std::uint64_t found = 0, hot_sum = 0, cached = 0, cache_sum = 0;
+  bool operator==(const Digest&) const = default;
+};
+
+/// Calls f(span<const string_view>) on `keys` in chunks of 10,000.
+template <class F>
+void for_each_chunk(std::span<const std::string> keys, F f) {
+  constexpr std::size_t chunk = 10'000;
+  std::vector<std::string_view> views;
+  for (std::size_t first = 0; first < keys.size(); first += chunk) {
+    const auto part = keys.subspan(first, std::min(chunk, keys.size() - first));
+    views.assign(part.begin(), part.end());
+    f(std::span<const std::string_view>(views));
+  }
+}
+
+template <class Store>
+Digest digest(Store& store, std::span<const std::string> keys) {
+  Digest d;
+  const TimePoint now = store.options().clock.now();
+  for_each_chunk(keys, [&](std::span<const std::string_view> views) {
+    const LoadResult loaded = store.template tier<Tier::hot>().load_many(views);
+    for (std::size_t i = 0; i < views.size(); ++i) {
+      if (loaded[i].found()) {
+        ++d.found;
+        d.hot_sum += value_checksum(views[i]) ^ value_checksum(loaded[i].value);
+      }
+      if (const auto cached = store.cache().find(views[i], now)) {
+        ++d.cached;
+        d.cache_sum += value_checksum(views[i]) ^ value_checksum(cached->value);
+      }
+    }
+  });
+  return d;
+}
+
+template <class Store>
+void lose_hot(Store& store, std::span<const std::string> keys) {
+  for_each_chunk(keys, [&](std::span<const std::string_view> views) {
+    store.template tier<Tier::hot>().erase_many(views);
+  });
+  store.cache().clear();  // the process restarted with HOT: its cache is gone too
+}
+
+}  // namespace detail
+
+/// Runs the drill on `store` (HOT and WARM present; every key routes to HOT).
+/// Leaves the drill's keys in neither tier. Throws strata::Error when a tier
+/// fails, since a drill that cannot write has nothing to measure.
+template <class Store>
+DrillReport run_drill(Store& store, const DrillOptions& options) {
+  const auto step = [&](std::string_view what) {
+    if (options.on_step) options.on_step(what);
+  };
+  auto& warm = store.template tier<Tier::warm>();
+  DrillReport report;
+  report.keys = options.keys;
+  std::vector<std::string> keys;
+  keys.reserve(options.keys);
+  for (std::size_t i = 0; i < options.keys; ++i)
+    keys.push_back(fmt::format("{}{:08}", options.key_prefix, i));
+
+  step("writing WARM");
+  {
+    const TimePoint now = store.options().clock.now();
+    const std::string envelope =
+        encode_envelope({now, now, std::nullopt, 0}, std::string(options.value_bytes, 'p'));
+    std::vector<Record> records;
+    for (std::size_t first = 0; first < keys.size(); first += 10'000) {
+      records.clear();
+      for (std::size_t i = first; i < std::min(keys.size(), first + 10'000); ++i)
+        records.push_back({keys[i], envelope, std::nullopt});
+      if (!warm.store_many(std::span<const Record>(records)).all_stored())
+        throw Error("drill: writing WARM failed");
+    }
+  }
+
+  // One key per call, on all keys or on a sample.
+  step("rebuilding HOT one key at a time");
+  report.sequential_keys = options.sequential_sample == 0
+                               ? keys.size()
+                               : std::min(keys.size(), options.sequential_sample);
+  const auto sample = std::span<const std::string>(keys).first(report.sequential_keys);
+  detail::lose_hot(store, keys);
+  auto start = std::chrono::steady_clock::now();
+  for (const std::string& key : sample) {
+    const std::string_view view = key;
+    const LoadResult loaded = warm.load_many(std::span<const std::string_view>(&view, 1));
+    const Record record{key, loaded[0].value, std::nullopt};
+    if (!loaded[0].found() ||
+        !store.template store_records<Tier::hot>(std::span<const Record>(&record, 1)).all_stored())
+      throw Error(fmt::format("drill: copying {} one by one failed", key));
+  }
+  report.sequential_ms = detail::ms_since(start) * static_cast<double>(keys.size()) /
+                         static_cast<double>(std::max<std::size_t>(1, sample.size()));
+  const detail::Digest one_by_one = detail::digest(store, sample);
+
+  step("rebuilding HOT in batches");
+  detail::lose_hot(store, keys);
+  const std::size_t rss_before = detail::proc_status_bytes("VmRSS:");
+  detail::reset_peak_rss();
+  start = std::chrono::steady_clock::now();
+  const RehydrateReport rehydrated = rehydrate<Tier::warm, Tier::hot>(
+      store,
+      RehydrateOptions{.scan = {.page_size = options.page_size, .prefix = options.key_prefix}});
+  report.batch_ms = detail::ms_since(start);
+  const std::size_t peak = detail::proc_status_bytes("VmHWM:");
+  report.rss_growth = peak > rss_before ? peak - rss_before : 0;
+  if (!rehydrated.ok())
+    throw Error(fmt::format("drill: rehydrate failed: {} ({} failed records)",
+                            rehydrated.error.message(), rehydrated.failed));
+  report.copied = rehydrated.copied;
+
+  step("comparing");
+  const detail::Digest batched = detail::digest(store, sample);
+  const detail::Digest all = detail::digest(store, keys);
+  report.identical =
+      one_by_one == batched && all.found == keys.size() && batched.found == sample.size();
+
+  step("cleaning up");
+  detail::lose_hot(store, keys);
+  detail::for_each_chunk(keys,
+                         [&](std::span<const std::string_view> views) { warm.erase_many(views); });
+  return report;
+}
+
+STRATA_END_NAMESPACE

@@ -1,0 +1,129 @@
+#pragma once
+/// \file
+/// Backends named by URL, for the `strata` command and the failover drill:
+///
+///     memory:                                 in this process only (tests, drills)
+///     sqlite:PATH                             SQLite file (the embedded WARM)
+///     file:PATH                               filesystem directory (the embedded COLD)
+///     redis://[:PASSWORD@]HOST[:PORT][/DB]    Redis (password also STRATA_REDIS_PASSWORD)
+///     postgres://USER@HOST:PORT/DB            PostgreSQL, any libpq URI
+///     s3://BUCKET[/PREFIX]                    S3; endpoint STRATA_S3_ENDPOINT, keys AWS_*
+///
+/// Every environment variable read here is listed in docs/operations.md.
+/// A URL that cannot be used is a ConfigError naming it (never its password).
+
+#include <strata/backends/filesystem.hpp>
+#include <strata/backends/memory.hpp>
+#include <strata/backends/postgres.hpp>
+#include <strata/backends/redis.hpp>
+#include <strata/backends/s3.hpp>
+#include <strata/backends/sqlite.hpp>
+#include <strata/core/any_repository.hpp>
+#include <strata/core/error.hpp>
+
+#include <fmt/format.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace strata::cli {
+
+/// The environment, read through one function so tests can see what is used.
+inline std::optional<std::string> env(const char* name) {
+  const char* value = std::getenv(name);
+  if (value == nullptr || *value == '\0') return std::nullopt;
+  return std::string(value);
+}
+
+namespace detail {
+
+inline int parse_int(std::string_view text, std::string_view what, std::string_view url) {
+  int value = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc{} || end != text.data() + text.size() || value < 0)
+    throw ConfigError(fmt::format("backend URL '{}': {} '{}' is not a number", url, what, text));
+  return value;
+}
+
+inline AnyRepository open_redis(std::string_view url) {
+  std::string_view rest = url.substr(std::string_view("redis://").size());
+  RedisOptions options;
+  std::string shown = "redis://";
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view auth = rest.substr(0, at);
+    if (const auto colon = auth.find(':'); colon != std::string_view::npos)
+      options.password = std::string(auth.substr(colon + 1));
+    rest.remove_prefix(at + 1);
+  }
+  if (options.password.empty()) options.password = env("STRATA_REDIS_PASSWORD").value_or("");
+  if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
+    options.db = parse_int(rest.substr(slash + 1), "database", url);
+    rest = rest.substr(0, slash);
+  }
+  if (const auto colon = rest.rfind(':'); colon != std::string_view::npos) {
+    options.port = parse_int(rest.substr(colon + 1), "port", url);
+    rest = rest.substr(0, colon);
+  }
+  if (!rest.empty()) options.host = std::string(rest);
+  shown.append(fmt::format("{}:{}/{}", options.host, options.port, options.db));
+  return AnyRepository(RedisRepository(options), shown);
+}
+
+inline AnyRepository open_postgres(std::string_view url) {
+  PostgresOptions options;
+  options.conninfo = std::string(url);
+  if (auto table = env("STRATA_POSTGRES_TABLE")) options.table = *table;
+  // The description drops a password (postgres://user:secret@host/...).
+  std::string shown(url);
+  const auto scheme_end = shown.find("://") + 3;
+  if (const auto at = shown.find('@', scheme_end); at != std::string::npos) {
+    const auto colon = shown.find(':', scheme_end);
+    if (colon != std::string::npos && colon < at) shown.replace(colon, at - colon, ":***");
+  }
+  return AnyRepository(PostgresRepository(options), shown);
+}
+
+inline AnyRepository open_s3(std::string_view url) {
+  std::string_view rest = url.substr(std::string_view("s3://").size());
+  S3Options options;
+  const auto slash = rest.find('/');
+  options.bucket = std::string(rest.substr(0, slash));
+  if (slash != std::string_view::npos) options.key_prefix = std::string(rest.substr(slash + 1));
+  if (auto endpoint = env("STRATA_S3_ENDPOINT")) options.endpoint = *endpoint;
+  if (env("STRATA_S3_PATH_STYLE").value_or("0") == "1")
+    options.addressing = S3Addressing::path_style;
+  // A cleanup deletes many objects: counting them would cost a HEAD each.
+  options.count_erased = false;
+  return AnyRepository(S3Repository(options), fmt::format("{} at {}", url, options.endpoint));
+}
+
+}  // namespace detail
+
+/// Opens the repository a URL names. Throws ConfigError when it cannot.
+inline AnyRepository open_repository(std::string_view url) {
+  const auto path_after = [&](std::string_view scheme) {
+    const std::string_view path = url.substr(scheme.size());
+    if (path.empty()) throw ConfigError(fmt::format("backend URL '{}' has no path", url));
+    return std::filesystem::path(std::string(path));
+  };
+  if (url == "memory:") return AnyRepository(MemoryRepository(), "memory:");
+  if (url.starts_with("sqlite:"))
+    return AnyRepository(SqliteRepository(SqliteOptions{.path = path_after("sqlite:")}),
+                         std::string(url));
+  if (url.starts_with("file:"))
+    return AnyRepository(FilesystemRepository(FilesystemOptions{.root = path_after("file:")}),
+                         std::string(url));
+  if (url.starts_with("redis://")) return detail::open_redis(url);
+  if (url.starts_with("postgres://") || url.starts_with("postgresql://"))
+    return detail::open_postgres(url);
+  if (url.starts_with("s3://")) return detail::open_s3(url);
+  throw ConfigError(fmt::format(
+      "backend URL '{}': unknown scheme (expected memory:, sqlite:PATH, file:PATH, redis://, "
+      "postgres://, s3://)",
+      url));
+}
+
+}  // namespace strata::cli
