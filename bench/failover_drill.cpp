@@ -1,30 +1,27 @@
-// The failover drill from the seed system, on the embedded stack (HOT in
-// memory, WARM in SQLite, COLD on the filesystem; no server).
+// The failover drill from the seed system (ops/drill.hpp): N keys in WARM,
+// HOT lost, then rebuilt from WARM one key at a time and in batches through
+// the store, with HOT and the cache checked byte-identical after both paths.
 //
-// N keys live in WARM; HOT is lost (an outage) and rebuilt from WARM, first
-// one key per call — a load from WARM and a store into HOT for every key, what
-// the seed did (354 keys, 2.07 s over the network) — then in batches with
-// strata::rehydrate (8 ms in the seed). Both rebuilds go through the store, so
-// the cache is refilled too; the drill then checks that HOT and the cache are
-// byte-identical after the two paths.
-//
-// Usage: strata_drill [--keys N]... [--dir DIR] [--page N] [--repeat R]
-//   --keys N   keys per run (repeatable; default 354)
-//   --repeat R runs per key count; the table shows medians (default 3: this
-//              machine is a VM whose disk and clock jitter)
-//   --dir DIR  where the embedded store lives (default: a fresh temp directory,
-//              removed afterwards)
-//   --page N   rehydrate page size (default 1000)
-#include <strata/embedded.hpp>
-#include <strata/ops/rehydrate.hpp>
+// Usage: strata_drill [--servers] [--keys N]... [--page N] [--sample N] [--repeat R]
+//   --servers   HOT is Redis and WARM PostgreSQL, the servers scripts/servers.sh
+//               starts (URLs: --redis, --postgres, or STRATA_DRILL_REDIS /
+//               STRATA_DRILL_POSTGRES); without it, the embedded stack (HOT in
+//               memory, WARM SQLite in a temporary directory)
+//   --keys N    keys per run (repeatable; default 354)
+//   --page N    rehydrate page size (default 1000)
+//   --sample N  above 100,000 keys the one-key path is timed on N keys and
+//               extrapolated, which the output says (default 10,000)
+//   --repeat R  runs per key count; the table shows medians (default 3)
+#include "tools/strata/backend_url.hpp"
+
+#include <strata/ops/drill.hpp>
+#include <strata/strata.hpp>
 
 #include <fmt/core.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdlib>
-#include <map>
-#include <optional>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -33,146 +30,100 @@
 namespace {
 
 using namespace strata;
-using Steady = std::chrono::steady_clock;
+using DrillStore =
+    TieredStore<LruCache<>, FixedRouter<Tier::hot>, AnyRepository, AnyRepository, NoTier>;
 
-double ms_since(Steady::time_point start) {
-  return std::chrono::duration<double, std::milli>(Steady::now() - start).count();
-}
-
-struct Snapshot {
-  std::map<std::string, std::string> hot;                   // key -> envelope bytes
-  std::map<std::string, std::optional<CachedValue>> cache;  // key -> cached value and tag
-  bool operator==(const Snapshot&) const = default;
-};
-
-struct Row {
-  std::size_t keys;
-  double sequential_ms;
-  double batch_ms;
-  bool identical;
-  std::size_t copied;
-};
-
-template <class Store>
-Snapshot snapshot(Store& store, const std::vector<std::string>& keys) {
-  Snapshot out;
-  std::string cursor;
-  for (;;) {
-    const ScanPage page = store.template tier<Tier::hot>().scan("", cursor, 4096);
-    for (const auto& record : page.records) out.hot.emplace(record.key, record.envelope);
-    if (page.done) break;
-    cursor = page.next_cursor;
-  }
-  const TimePoint now = Clock{}.now();
-  for (const auto& key : keys) out.cache.emplace(key, store.cache().find(key, now));
-  return out;
-}
-
-template <class Store>
-void lose_hot(Store& store, const std::vector<std::string_view>& keys) {
-  store.template tier<Tier::hot>().erase_many(keys);
-  store.cache().clear();  // the process restarted with HOT: its cache is gone too
-}
-
-Row drill(const std::filesystem::path& dir, std::size_t n, std::size_t page_size) {
-  std::filesystem::remove_all(dir);
-  auto store = open_embedded_store(dir);
-  auto& warm = store.tier<Tier::warm>();
-
-  std::vector<std::string> keys, envelopes;
-  const TimePoint now = Clock{}.now();
-  for (std::size_t i = 0; i < n; ++i) {
-    keys.push_back(fmt::format("hot:pos:{:08}", i));
-    envelopes.push_back(encode_envelope({now, now, std::nullopt, 0}, std::string(100, 'p')));
-  }
-  std::vector<Record> records;
-  for (std::size_t i = 0; i < n; ++i) records.push_back({keys[i], envelopes[i], std::nullopt});
-  if (!warm.store_many(records).all_stored()) throw Error("drill: writing WARM failed");
-  const std::vector<std::string_view> views(keys.begin(), keys.end());
-
-  // One key per call.
-  lose_hot(store, views);
-  auto start = Steady::now();
-  for (std::string_view key : views) {
-    const LoadResult loaded = warm.load_many(std::span(&key, 1));
-    const Record record{key, loaded[0].value, std::nullopt};
-    if (!loaded[0].found() || !store.store_records<Tier::hot>(std::span(&record, 1)).all_stored())
-      throw Error(fmt::format("drill: copying {} failed", key));
-  }
-  const double sequential = ms_since(start);
-  const Snapshot one_by_one = snapshot(store, keys);
-
-  // Batches.
-  lose_hot(store, views);
-  start = Steady::now();
-  const RehydrateReport report =
-      rehydrate<Tier::warm, Tier::hot>(store, RehydrateOptions{.scan = {.page_size = page_size}});
-  const double batch = ms_since(start);
-  if (report.error || report.failed != 0) throw Error("drill: rehydrate reported failures");
-  const Snapshot batched = snapshot(store, keys);
-
-  const bool identical = one_by_one == batched && one_by_one.hot.size() == n;
-  return {n, sequential, batch, identical, report.copied};
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  return values[values.size() / 2];
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
   std::vector<std::size_t> sizes;
-  std::optional<std::filesystem::path> dir;
-  std::size_t page_size = 1000;
-  std::size_t repeat = 3;
+  std::size_t page_size = 1000, sample = 10'000, repeat = 3;
+  bool servers = false;
+  std::string redis = cli::env("STRATA_DRILL_REDIS").value_or("redis://127.0.0.1:16379");
+  std::string postgres = cli::env("STRATA_DRILL_POSTGRES")
+                             .value_or("postgres://postgres:strata-test@127.0.0.1:16432/strata");
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
-    if (i + 1 >= argc) {
-      fmt::print(stderr, "usage: strata_drill [--keys N]... [--dir DIR] [--page N] [--repeat R]\n");
-      return 2;
-    }
-    if (arg == "--keys")
-      sizes.push_back(std::strtoull(argv[++i], nullptr, 10));
-    else if (arg == "--dir")
-      dir = argv[++i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        fmt::print(stderr, "strata_drill: {} needs a value\n", arg);
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (arg == "--servers")
+      servers = true;
+    else if (arg == "--keys")
+      sizes.push_back(std::stoull(value()));
     else if (arg == "--page")
-      page_size = std::strtoull(argv[++i], nullptr, 10);
+      page_size = std::max<std::size_t>(1, std::stoull(value()));
+    else if (arg == "--sample")
+      sample = std::max<std::size_t>(1, std::stoull(value()));
     else if (arg == "--repeat")
-      repeat = std::max<std::size_t>(1, std::strtoull(argv[++i], nullptr, 10));
+      repeat = std::max<std::size_t>(1, std::stoull(value()));
+    else if (arg == "--redis")
+      redis = value();
+    else if (arg == "--postgres")
+      postgres = value();
     else {
-      fmt::print(stderr, "strata_drill: unknown argument {}\n", arg);
+      fmt::print(stderr,
+                 "usage: strata_drill [--servers] [--keys N]... [--page N] [--sample N] "
+                 "[--repeat R] [--redis URL] [--postgres URL]\n");
       return 2;
     }
   }
   if (sizes.empty()) sizes.push_back(354);
-  const bool temporary = !dir;
-  if (temporary)
-    dir = std::filesystem::temp_directory_path() / fmt::format("strata-drill-{}", ::getpid());
+  const auto dir =
+      std::filesystem::temp_directory_path() / fmt::format("strata-drill-{}", ::getpid());
+  std::filesystem::create_directories(dir);
+  const std::string hot_url = servers ? redis : "memory:";
+  const std::string warm_url = servers ? postgres : "sqlite:" + (dir / "warm.sqlite3").string();
 
-  fmt::print("failover drill: HOT (memory) lost, rebuilt from WARM (SQLite) through the store\n");
-  fmt::print("embedded store in {}; rehydrate pages of {}; medians of {} runs\n\n", dir->string(),
-             page_size, repeat);
-  fmt::print("{:>8} {:>15} {:>10} {:>9} {:>12} {:>16}\n", "keys", "sequential ms", "batch ms",
-             "speedup", "batch keys/s", "byte-identical");
-  bool all_identical = true;
-  for (std::size_t n : sizes) {
-    std::vector<Row> runs;
-    runs.reserve(repeat);
-    for (std::size_t r = 0; r < repeat; ++r) runs.push_back(drill(*dir / "store", n, page_size));
-    const auto median = [&](double Row::*field) {
-      std::vector<double> values;
-      values.reserve(runs.size());
-      for (const Row& run : runs) values.push_back(run.*field);
-      std::sort(values.begin(), values.end());
-      return values[values.size() / 2];
-    };
-    Row row = runs.front();
-    row.sequential_ms = median(&Row::sequential_ms);
-    row.batch_ms = median(&Row::batch_ms);
-    for (const Row& run : runs) row.identical = row.identical && run.identical;
-    all_identical = all_identical && row.identical;
-    fmt::print("{:>8} {:>15.2f} {:>10.2f} {:>8.1f}x {:>12.0f} {:>16}\n", row.keys,
-               row.sequential_ms, row.batch_ms, row.sequential_ms / row.batch_ms,
-               static_cast<double>(row.copied) / (row.batch_ms / 1000.0),
-               row.identical ? "yes (HOT + cache)" : "NO");
+  fmt::print("failover drill: HOT lost, rebuilt from WARM through the store (medians of {})\n",
+             repeat);
+  int code = 0;
+  try {
+    fmt::print("pages of {}\n\n", page_size);
+    fmt::print("{:>9} {:>15} {:>10} {:>9} {:>12} {:>10} {:>15}\n", "keys", "sequential ms",
+               "batch ms", "speedup", "batch keys/s", "RSS +MiB", "byte-identical");
+    for (std::size_t n : sizes) {
+      std::vector<double> sequential, batch, rss;
+      DrillReport last;
+      bool identical = true;
+      for (std::size_t r = 0; r < repeat; ++r) {
+        DrillStore store(StoreOptions{}, cli::open_repository(hot_url),
+                         cli::open_repository(warm_url), NoTier{},
+                         LruCache<>(LruOptions{.max_entries = 100'000}));
+        if (n == sizes.front() && r == 0)
+          fmt::print("HOT  {}\nWARM {}\n", store.tier<Tier::hot>().description(),
+                     store.tier<Tier::warm>().description());
+        last = run_drill(store, DrillOptions{.keys = n,
+                                             .page_size = page_size,
+                                             .sequential_sample = n > 100'000 ? sample : 0});
+        sequential.push_back(last.sequential_ms);
+        batch.push_back(last.batch_ms);
+        rss.push_back(static_cast<double>(last.rss_growth) / (1 << 20));
+        identical = identical && last.identical;
+      }
+      const double seq = median(sequential), bat = median(batch);
+      fmt::print("{:>9} {:>14.2f}{} {:>10.2f} {:>8.1f}x {:>12.0f} {:>10.1f} {:>15}\n", n, seq,
+                 last.sampled() ? "*" : " ", bat, seq / bat,
+                 static_cast<double>(last.copied) / (bat / 1000.0), median(rss),
+                 identical ? "yes (HOT + cache)" : "NO");
+      if (last.sampled())
+        fmt::print("          * the one-key path was timed on {} of the keys and extrapolated\n",
+                   last.sequential_keys);
+      if (!identical) code = 1;
+    }
+  } catch (const Error& e) {
+    fmt::print(stderr, "strata_drill: {}\n", e.what());
+    code = 1;
   }
-  if (temporary) std::filesystem::remove_all(*dir);
-  return all_identical ? 0 : 1;
+  std::filesystem::remove_all(dir);
+  return code;
 }

@@ -1,0 +1,209 @@
+// The `strata` command, run as a user runs it: its exit codes and its output
+// for success, misconfiguration, partial failure, a backend failure, and an
+// interrupt followed by a resume. The binary's path comes from CMake.
+#include <strata/backends/filesystem.hpp>
+#include <strata/backends/sqlite.hpp>
+#include <strata/strata.hpp>
+
+#include "support/temp_dir.hpp"
+
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace strata::testing {
+namespace {
+
+struct CliRun {
+  int exit_code = -1;
+  std::string out;
+};
+
+/// Runs the command with `args`; with `interrupt_after`, sends SIGINT then.
+CliRun strata_cli(std::vector<std::string> args,
+                  std::optional<std::chrono::milliseconds> interrupt_after = std::nullopt) {
+  const auto out_file = fresh_dir() / "stdout";
+  args.insert(args.begin(), STRATA_CLI_PATH);
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_file.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  pid_t pid = 0;
+  CliRun run;
+  if (posix_spawn(&pid, STRATA_CLI_PATH, &actions, nullptr, argv.data(), environ) != 0) {
+    ADD_FAILURE() << "cannot run " << STRATA_CLI_PATH;
+    return run;
+  }
+  posix_spawn_file_actions_destroy(&actions);
+  if (interrupt_after) {
+    std::this_thread::sleep_for(*interrupt_after);
+    ::kill(pid, SIGINT);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  std::ifstream in(out_file);
+  std::stringstream text;
+  text << in.rdbuf();
+  run.out = text.str();
+  return run;
+}
+
+/// The value of the first "name: value" line.
+std::string field(const std::string& out, const std::string& name) {
+  const std::string tag = name + ": ";
+  std::istringstream lines(out);
+  for (std::string line; std::getline(lines, line);)
+    if (line.starts_with(tag)) return line.substr(tag.size());
+  return "<no " + name + " line>";
+}
+
+class Cli : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = fresh_dir();
+    SqliteRepository warm(SqliteOptions{.path = dir_ / "warm.sqlite3", .sync_every_commit = false});
+    const TimePoint now = Clock{}.now();
+    std::vector<std::string> keys, envelopes;
+    for (int i = 0; i < 3000; ++i) {
+      keys.push_back(fmt::format("pos:{:05}", i));
+      envelopes.push_back(encode_envelope({now, now, std::nullopt, 0}, fmt::format("v{}", i)));
+    }
+    std::vector<Record> records;
+    for (std::size_t i = 0; i < keys.size(); ++i) records.push_back({keys[i], envelopes[i], {}});
+    ASSERT_TRUE(warm.store_many(records).all_stored());
+  }
+  std::vector<std::string> with_dir(std::vector<std::string> args) const {
+    args.insert(args.begin(), {"--dir", dir_.string(), "--hot", "file:" + (dir_ / "hot").string()});
+    return args;
+  }
+  std::size_t files_in(const std::string& tier) const {
+    FilesystemRepository repo(FilesystemOptions{.root = dir_ / tier, .fsync = false});
+    std::size_t n = 0;
+    std::string cursor;
+    for (;;) {
+      const ScanPage page = repo.scan("", cursor, 1000);
+      n += page.records.size();
+      if (page.done || page.next_cursor.empty()) return n;
+      cursor = page.next_cursor;
+    }
+  }
+  std::filesystem::path dir_;
+};
+
+TEST_F(Cli, MisconfigurationIsExitTwoWithTheReason) {
+  const CliRun no_hot = strata_cli({"--dir", dir_.string(), "rehydrate"});
+  EXPECT_EQ(no_hot.exit_code, 2);
+  const CliRun bad_url = strata_cli({"--warm", "bogus://x", "stats"});
+  EXPECT_EQ(bad_url.exit_code, 2);
+  const CliRun bad_flag = strata_cli({"cleanup", "--keep-days", "many"});
+  EXPECT_EQ(bad_flag.exit_code, 2);
+  EXPECT_EQ(strata_cli({"--help"}).exit_code, 0);
+}
+
+TEST_F(Cli, RehydrateBackupSnapshotsRestoreAndCleanupEndToEnd) {
+  const CliRun copied = strata_cli(with_dir({"rehydrate", "--page", "500"}));
+  EXPECT_EQ(copied.exit_code, 0) << copied.out;
+  EXPECT_EQ(field(copied.out, "copied"), "3000");
+  EXPECT_EQ(field(copied.out, "status"), "complete");
+  EXPECT_EQ(files_in("hot"), 3000u);
+
+  const CliRun made = strata_cli(with_dir({"backup", "--id", "snap-1"}));
+  EXPECT_EQ(made.exit_code, 0) << made.out;
+  EXPECT_EQ(field(made.out, "snapshot"), "snap-1");
+  EXPECT_EQ(field(made.out, "records"), "3000");
+  const CliRun listed = strata_cli(with_dir({"snapshots"}));
+  EXPECT_EQ(listed.exit_code, 0);
+  EXPECT_NE(listed.out.find("snap-1 "), std::string::npos) << listed.out;
+
+  const CliRun restored =
+      strata_cli(with_dir({"restore", "snap-1", "--to", "file:" + (dir_ / "restored").string()}));
+  EXPECT_EQ(restored.exit_code, 0) << restored.out;
+  EXPECT_EQ(field(restored.out, "restored"), "3000 of 3000");
+  EXPECT_EQ(field(restored.out, "verified"), "yes");
+
+  // The policy keeps a fresh snapshot; with nothing kept, the dry run lists it
+  // and deletes nothing; --apply deletes it and writes the audit log.
+  const CliRun keep = strata_cli(with_dir({"cleanup"}));
+  EXPECT_EQ(keep.exit_code, 0);
+  EXPECT_NE(keep.out.find("keep   snap-1 (recent)"), std::string::npos) << keep.out;
+  const CliRun dry = strata_cli(with_dir({"cleanup", "--keep-days", "0", "--keep-months", "0"}));
+  EXPECT_EQ(dry.exit_code, 0);
+  EXPECT_NE(dry.out.find("would delete snap-1"), std::string::npos) << dry.out;
+  EXPECT_EQ(field(dry.out, "snapshots_deleted"), "0");
+  EXPECT_EQ(strata_cli(with_dir({"snapshots"})).out.find("snap-1 ") != std::string::npos, true);
+  const CliRun applied =
+      strata_cli(with_dir({"cleanup", "--keep-days", "0", "--keep-months", "0", "--apply"}));
+  EXPECT_EQ(applied.exit_code, 0) << applied.out;
+  EXPECT_EQ(field(applied.out, "snapshots_deleted"), "1");
+  EXPECT_EQ(strata_cli(with_dir({"snapshots"})).out.find("snap-1 "), std::string::npos);
+  std::ifstream audit(dir_ / "cleanup-audit.log");
+  std::string line;
+  ASSERT_TRUE(std::getline(audit, line));
+  EXPECT_NE(line.find("deleted snap-1 created "), std::string::npos) << line;
+}
+
+TEST_F(Cli, ADamagedRecordIsAPartialFailureExitThree) {
+  {
+    SqliteRepository warm(SqliteOptions{.path = dir_ / "warm.sqlite3", .sync_every_commit = false});
+    std::string damaged = encode_envelope({Clock{}.now(), Clock{}.now(), std::nullopt, 0}, "x");
+    damaged.back() ^= 1;
+    const Record record{"pos:bad", damaged, std::nullopt};
+    ASSERT_TRUE(warm.store_many(std::span(&record, 1)).all_stored());
+  }
+  const CliRun run = strata_cli(with_dir({"rehydrate"}));
+  EXPECT_EQ(run.exit_code, 3) << run.out;
+  EXPECT_EQ(field(run.out, "copied"), "3000");
+  EXPECT_EQ(field(run.out, "failed"), "1");
+  EXPECT_NE(run.out.find("  pos:bad: checksum mismatch"), std::string::npos) << run.out;
+  EXPECT_EQ(field(run.out, "status"), "partial");
+}
+
+TEST_F(Cli, AnUnreachableBackendIsExitOne) {
+  const CliRun run =
+      strata_cli({"--dir", dir_.string(), "--hot", "redis://127.0.0.1:1", "rehydrate"});
+  EXPECT_EQ(run.exit_code, 1) << run.out;
+  EXPECT_EQ(field(run.out, "status"), "failed");
+}
+
+TEST_F(Cli, SigintStopsAfterThePageInFlightAndTheCursorResumes) {
+  // 3000 keys at 2000 keys/s in pages of 100: about 1.5 s; interrupted early.
+  const CliRun stopped = strata_cli(with_dir({"rehydrate", "--page", "100", "--rate", "2000"}),
+                                    std::chrono::milliseconds(400));
+  EXPECT_EQ(stopped.exit_code, 130) << stopped.out;
+  EXPECT_EQ(field(stopped.out, "status"), "interrupted");
+  const std::string cursor = field(stopped.out, "cursor");
+  const std::size_t first = std::stoul(field(stopped.out, "copied"));
+  EXPECT_GT(first, 0u);
+  EXPECT_LT(first, 3000u);
+  EXPECT_EQ(first % 100, 0u);  // whole pages only
+  EXPECT_EQ(files_in("hot"), first);
+  EXPECT_NE(stopped.out.find("resume: strata rehydrate"), std::string::npos);
+
+  const CliRun resumed = strata_cli(with_dir({"rehydrate", "--resume", cursor}));
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out;
+  EXPECT_EQ(first + std::stoul(field(resumed.out, "copied")), 3000u);  // none twice, none lost
+  EXPECT_EQ(files_in("hot"), 3000u);
+}
+
+}  // namespace
+}  // namespace strata::testing
