@@ -177,9 +177,10 @@ class TieredStore {
   /// Writes already-encoded records into tier T verbatim (times, expiry and
   /// checksum preserved), whatever the router says: the path of rehydrate and
   /// restore. Each envelope is verified first; a bad key or envelope fails
-  /// alone. For keys that route to T the cache is kept coherent (populated per
-  /// its write policy); for others the store's answer does not change, so the
-  /// cache is not touched.
+  /// alone. For keys that route to T the cache is invalidated, never populated:
+  /// a bulk copy of a million records must not evict the working set the
+  /// cache holds (the next read of a key fills it). For other keys the
+  /// store's answer does not change, so the cache is not touched.
   template <Tier T>
   BatchResult store_records(std::span<const Record> records) {
     constexpr std::size_t I = index_of(T);
@@ -189,10 +190,7 @@ class TieredStore {
     result.attach_keys(records, &Record::key);
     Scratch<Record> valid(n);
     Scratch<std::size_t> position(n);
-    Scratch<std::string_view> values(n);
     Scratch<std::string_view> open_keys(n);
-    Scratch<std::optional<TimePoint>> expiry(n);
-    Scratch<std::uint8_t> tags(n);
     std::size_t m = 0;
     for (std::size_t i = 0; i < n; ++i) {
       open_keys[i] = {};
@@ -202,10 +200,7 @@ class TieredStore {
       } else if (!decoded) {
         result.mark_failed(i, decoded.error);
       } else {
-        values[i] = decoded.envelope.value;
-        expiry[i] = decoded.envelope.meta.expires_at;
-        tags[i] = decoded.envelope.meta.codec_tag;
-        valid[m] = Record{records[i].key, records[i].envelope, expiry[i]};
+        valid[m] = Record{records[i].key, records[i].envelope, decoded.envelope.meta.expires_at};
         position[m++] = i;
         if (router_(records[i].key) == T) open_keys[i] = records[i].key;
       }
@@ -213,10 +208,7 @@ class TieredStore {
     std::optional<OpenWrites> open;
     if constexpr (caching) open.emplace(*this, open_keys.span());
     if (m > 0) store_slice<I>(valid.span().first(m), position.data(), result);
-    if constexpr (caching)
-      open->close(
-          result, [&](std::size_t i) { return values[i]; },
-          [&](std::size_t i) { return expiry[i]; }, [&](std::size_t i) { return tags[i]; });
+    if constexpr (caching) open->close_invalidating();
     return result;
   }
 

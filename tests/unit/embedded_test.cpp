@@ -352,11 +352,18 @@ TEST(Rehydrate, ThroughTheStoreKeepsTheCacheCoherent) {
   const std::vector<Record> backup{{"hot:a", e1}, {"hot:b", e2}, {"w:c", e1}};
   ASSERT_TRUE(store.tier<Tier::warm>().store_many(backup).all_stored());
 
+  // What the cache held before: a stale value of a key HOT is about to get,
+  // and a key that routes to WARM.
+  store.cache().put("hot:a", "stale", std::nullopt);
+  store.cache().put("w:c", "one", std::nullopt);
+
   const RehydrateReport report = rehydrate<Tier::warm, Tier::hot>(store);
   EXPECT_EQ(report.copied, 3u);
-  EXPECT_EQ(store.cache().find("hot:a", now).value().value, "one");  // routed to HOT: cached
-  EXPECT_FALSE(store.cache().find("w:c", now));                      // routed to WARM: untouched
-  EXPECT_EQ(store.get("hot:b").value, "two");
+  EXPECT_FALSE(store.cache().find("hot:a", now));  // invalidated, never left stale
+  EXPECT_FALSE(store.cache().find("hot:b", now));  // a bulk copy does not fill the cache
+  EXPECT_EQ(store.cache().find("w:c", now).value().value, "one");  // routes to WARM: untouched
+  EXPECT_EQ(store.get("hot:a").value, "one");
+  EXPECT_EQ(store.cache().find("hot:a", now).value().value, "one");  // the read filled it
 }
 
 }  // namespace
