@@ -2,7 +2,7 @@
 # Builds in release mode and runs the benchmarks; the ratio tables at the end
 # of each are the figures quoted in issues and docs.
 #
-#   scripts/bench.sh [core|embedded|redis|postgres|s3|codec|all] [Google Benchmark flags...]
+#   scripts/bench.sh [core|embedded|redis|postgres|s3|codec|drill|all] [flags...]
 #
 # core:     strata_bench, medians of 9 repetitions in random interleaving (this
 #           machine is a noisy VM; interleaving spreads its drift over baseline
@@ -18,6 +18,10 @@
 #           and stops; medians of 3 (a sequential 2000-object run takes seconds).
 # codec:    strata_bench_codec, JsonCodec vs hand-written nlohmann-json; medians
 #           of 9, interleaved (CPU-bound, microseconds per call).
+# drill:    the failover drill on real servers (bench/failover_drill.cpp): Redis
+#           HOT and PostgreSQL WARM started here (a fresh cluster: no table
+#           bloat from earlier runs), 354, 10k and 1M keys in pages of 10k,
+#           medians of 3; the one-key path sampled on 10k keys at 1M.
 # Flags given after the selector replace those defaults.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -30,7 +34,7 @@ which=${1:-all}
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target strata_bench strata_bench_embedded \
-  strata_bench_redis strata_bench_postgres strata_bench_s3 strata_bench_codec
+  strata_bench_redis strata_bench_postgres strata_bench_s3 strata_bench_codec strata_drill
 
 if [[ $which == core || $which == all ]]; then
   if (($# > 0)); then flags=("$@"); else
@@ -77,4 +81,12 @@ if [[ $which == codec || $which == all ]]; then
       --benchmark_report_aggregates_only=true)
   fi
   build/release/bench/strata_bench_codec "${flags[@]}"
+fi
+if [[ $which == drill || $which == all ]]; then
+  if (($# > 0)); then flags=("$@"); else
+    flags=(--keys 354 --keys 10000 --keys 1000000 --page 10000 --repeat 3 --sample 10000)
+  fi
+  scripts/servers.sh start redis postgres
+  build/release/bench/strata_drill --servers "${flags[@]}"
+  scripts/servers.sh stop redis postgres
 fi

@@ -171,7 +171,7 @@ BackupReport backup_into(const Backends& backends, const std::string& from_name,
   AnyRepository to = backends.open(to_name);
   fmt::print("backup: {} -> {}\n", from.description(), to.description());
   Progress progress("backup", flags.total());
-  const BackupReport report = backup(
+  BackupReport report = backup(
       from, to,
       BackupOptions{.scan = flags.scan(),
                     .source = from_name,
