@@ -219,17 +219,11 @@ class TieredStore {
   EraseResult erase_records(std::span<const std::string_view> keys) {
     constexpr std::size_t I = index_of(T);
     static_assert(present<I>, "strata::TieredStore::erase_records: the store has no such tier");
-    Scratch<std::string_view> valid_keys(keys.size());
-    std::size_t m = 0;
-    for (std::string_view key : keys)
-      if (is_valid_key(key)) valid_keys[m++] = key;
-    const auto valid = std::span<const std::string_view>(valid_keys.data(), m);
-    std::optional<OpenWrites> open;
-    if constexpr (caching) open.emplace(*this, valid);
     EraseResult erased;
-    if (m > 0) erased = as_erase_result(boost::hana::at_c<I>(tiers_).erase_many(valid));
-    counters_.record(T, m, erased.error ? m : 0);
-    if constexpr (caching) open->close_invalidating();
+    erase_invalidating(keys, [&](std::span<const std::string_view> valid) {
+      erased = as_erase_result(boost::hana::at_c<I>(tiers_).erase_many(valid));
+      counters_.record(T, valid.size(), erased.error ? valid.size() : 0);
+    });
     return erased;
   }
 
@@ -595,19 +589,26 @@ class TieredStore {
 
   DeleteResult remove(std::span<const std::string_view> keys) {
     DeleteResult out;
-    // An invalid key cannot be stored anywhere, so it is not sent to a tier.
+    erase_invalidating(
+        keys, [&](std::span<const std::string_view> valid) { erase_everywhere(valid, out); });
+    return out;
+  }
+
+  /// Runs erase(valid keys) with the keys' writes open in the coherence guard,
+  /// then invalidates them whatever the tiers answered: a delete never leaves
+  /// a cached value behind. An invalid key cannot be stored anywhere, so no
+  /// tier is asked about it; erase is not called when no key is valid.
+  template <class Erase>
+  void erase_invalidating(std::span<const std::string_view> keys, Erase erase) {
     Scratch<std::string_view> valid_keys(keys.size());
     std::size_t m = 0;
     for (std::string_view key : keys)
       if (is_valid_key(key)) valid_keys[m++] = key;
     const auto valid = std::span<const std::string_view>(valid_keys.data(), m);
-
     std::optional<OpenWrites> open;
     if constexpr (caching) open.emplace(*this, valid);
-    if (!valid.empty()) erase_everywhere(valid, out);
-    // Whatever the tiers answered: a delete never leaves a cached value behind.
+    if (m > 0) erase(valid);
     if constexpr (caching) open->close_invalidating();
-    return out;
   }
 
   void erase_everywhere(std::span<const std::string_view> keys, DeleteResult& out) {

@@ -134,11 +134,7 @@ DemoteReport demote(Store& store, const DemoteOptions& options) {
     if (options.on_progress) options.on_progress(report);
     return true;
   });
-  if (!report.error) report.error = end.error;
-  report.cursor = end.cursor;
-  report.stopped = end.stopped;
-  report.complete = end.complete;
-  report.elapsed = detail::elapsed_since(started);
+  detail::finish_report(report, end, started);
   return report;
 }
 

@@ -85,6 +85,17 @@ struct RehydrateOptions {
 
 namespace detail {
 
+/// Copies how a page loop ended into a report (RehydrateReport, DemoteReport).
+template <class Report>
+void finish_report(Report& report, const PageStreamEnd& end,
+                   std::chrono::steady_clock::time_point started) {
+  if (!report.error) report.error = end.error;  // a destination error came first
+  report.cursor = end.cursor;
+  report.stopped = end.stopped;
+  report.complete = end.complete;
+  report.elapsed = elapsed_since(started);
+}
+
 /// The loop shared by both front ends: `write(span<const Record>)` stores a
 /// page and returns its BatchResult.
 template <ScannableRepository From, class WritePage>
@@ -141,11 +152,7 @@ RehydrateReport rehydrate_pages(From& from, WritePage write, const RehydrateOpti
     if (options.on_progress) options.on_progress(report);
     return true;
   });
-  if (!report.error) report.error = end.error;
-  report.cursor = end.cursor;
-  report.stopped = end.stopped;
-  report.complete = end.complete;
-  report.elapsed = elapsed_since(started);
+  finish_report(report, end, started);
   return report;
 }
 
