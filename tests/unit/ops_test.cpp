@@ -190,6 +190,22 @@ TEST_F(BackupFixture, RestoreGivesByteIdenticalRecords) {
   records.emplace("x:later", later);
   EXPECT_TRUE(contents(fresh) == records);  // byte for byte: times, expiry, checksums
 
+  // Stopped after its first page and resumed at next_page: the same records.
+  MemoryRepository resumed(MemoryOptions{.clock = clock.clock()});
+  std::size_t restored_pages = 0;
+  const RestoreReport part =
+      restore(cold, made.manifest.id, resumed,
+              {.on_progress = [&](const SnapshotProgress&) { ++restored_pages; },
+               .stop_requested = [&] { return restored_pages == 1; },
+               .clock = clock.clock()});
+  EXPECT_TRUE(part.stopped);
+  EXPECT_EQ(part.next_page, 1u);
+  const RestoreReport rest = restore(cold, made.manifest.id, resumed,
+                                     {.first_page = part.next_page, .clock = clock.clock()});
+  EXPECT_TRUE(rest.ok());
+  EXPECT_EQ(part.records + rest.records, 2346u);
+  EXPECT_TRUE(contents(resumed) == records);
+
   clock.advance(50ms);  // x:later has expired since the snapshot was taken
   MemoryRepository after_expiry(MemoryOptions{.clock = clock.clock()});
   const RestoreReport second =

@@ -188,12 +188,13 @@ BackupReport backup_into(const Backends& backends, const std::string& from_name,
 }
 
 int restore_command(const Backends& backends, const std::string& id, const std::string& from_name,
-                    const std::string& to_name, bool verify) {
+                    const std::string& to_name, bool verify, std::size_t first_page) {
   AnyRepository from = backends.open(from_name);
   AnyRepository to = backends.open(to_name);
   fmt::print("restore: {} from {} -> {}\n", id, from.description(), to.description());
   std::optional<Progress> progress;
-  RestoreOptions options{.verify = verify, .stop_requested = stop_requested};
+  RestoreOptions options{
+      .verify = verify, .stop_requested = stop_requested, .first_page = first_page};
   options.on_progress = [&](const SnapshotProgress& p) {
     if (!progress) progress.emplace("restore", std::nullopt);
     progress->update(p.records);
@@ -205,6 +206,9 @@ int restore_command(const Backends& backends, const std::string& id, const std::
              report.skipped_expired, verify ? "yes" : "no", report.failures.size());
   print_failures(report.failures);
   if (report.error) fmt::print("error: {}\n", report.error.message());
+  if ((report.error || report.stopped) && report.manifest.pages.size() > 0)
+    fmt::print("resume: strata restore {} --from {} --to {} --first-page {}\n", id, from_name,
+               to_name, report.next_page);
   return finish(report.stopped, report.error, !report.error && !report.stopped,
                 report.failures.size());
 }
@@ -370,9 +374,12 @@ int run(int argc, char** argv) {
   restore_cmd->add_option("--from", restore_from, "backup repository (default backups)");
   restore_cmd->add_option("--to", restore_to, "tier or URL to restore into (default warm)");
   restore_cmd->add_flag("--no-verify", no_verify, "do not read every record back to compare it");
+  std::size_t first_page = 0;
+  restore_cmd->add_option("--first-page", first_page,
+                          "resume at this page (a stopped run prints it)");
   restore_cmd->callback([&] {
     action = [&] {
-      return restore_command(backends, snapshot, restore_from, restore_to, !no_verify);
+      return restore_command(backends, snapshot, restore_from, restore_to, !no_verify, first_page);
     };
   });
 

@@ -68,7 +68,9 @@ struct RestoreOptions {
   bool verify = true;
   std::function<void(const SnapshotProgress&)> on_progress{};
   std::function<bool()> stop_requested{};  ///< polled between pages
-  Clock clock{};                           ///< decides what is expired
+  /// The page to start at: a stopped or failed restore's next_page resumes it.
+  std::size_t first_page = 0;
+  Clock clock{};  ///< decides what is expired
 };
 
 struct RestoreReport : SnapshotProgress {
@@ -136,7 +138,8 @@ RestoreReport restore_pages(Backups& backups, std::string_view id, const Restore
   std::string page;
   std::vector<Record> live;
   std::vector<std::string_view> keys;
-  for (std::size_t p = 0; p < manifest->pages.size(); ++p) {
+  report.next_page = options.first_page;
+  for (std::size_t p = options.first_page; p < manifest->pages.size(); ++p) {
     if (options.stop_requested && options.stop_requested()) {
       report.stopped = true;
       break;
@@ -188,7 +191,7 @@ RestoreReport restore_pages(Backups& backups, std::string_view id, const Restore
     }
     report.records += keys.size();
     report.bytes += page.size();
-    report.pages = p + 1;
+    ++report.pages;
     report.next_page = p + 1;
     report.elapsed = elapsed_since(started);
     if (options.on_progress) options.on_progress(report);
