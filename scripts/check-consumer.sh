@@ -4,7 +4,8 @@
 # the core alone, once with the sqlite component (the embedded default) and
 # once with the network components (redis, postgres, s3) and json, then checks
 # that asking for a component strata does not have fails configuration with a
-# message naming it.
+# message naming it; then checks the Conan recipe against the installed package
+# (scripts/check-conan-recipe.py) and builds and runs its test_package.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -39,4 +40,11 @@ grep -q "strata has no component 'warp_drive'" "$work/bad.log" || {
   echo "FAIL: the missing-component message does not name the component" >&2
   exit 1
 }
-echo "consumer: 4 passed, 0 failed"
+
+# The Conan recipe: it compiles, and declares exactly the targets CMake exports.
+python3 scripts/check-conan-recipe.py "$work/prefix/share/cmake/strata/strataTargets.cmake"
+# Its test_package builds and runs against the CMake install.
+cmake -S test_package -B "$work/test_package" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
+cmake --build "$work/test_package" -j "$(nproc)"
+"$work/test_package/test_package"
+echo "consumer: 6 passed, 0 failed"
