@@ -24,6 +24,21 @@ cmake -S tests/consumer -B "$work/embedded" -DCMAKE_PREFIX_PATH="$work/prefix" \
   "-DCONSUMER_COMPONENTS=core;sqlite" >/dev/null
 cmake --build "$work/embedded" -j "$(nproc)"
 "$work/embedded/strata_consumer"
+# The embedded consumer neither includes nor links a network client: no
+# hiredis, libpq, curl or pugixml header in its compile's dependencies, and
+# none of their libraries on its link line.
+if grep -Eq 'hiredis|libpq|postgresql|curl/|pugixml' \
+  "$work/embedded/CMakeFiles/strata_consumer.dir/main.cpp.o.d" \
+  "$work/embedded/CMakeFiles/strata_consumer.dir/link.txt"; then
+  echo "FAIL: the embedded-only consumer pulls in a network client library" >&2
+  exit 1
+fi
+
+# add_subdirectory(strata) instead of an install.
+cmake -S tests/consumer -B "$work/subdirectory" "-DCONSUMER_STRATA_SOURCE=$PWD" \
+  "-DCONSUMER_COMPONENTS=core;sqlite" >/dev/null
+cmake --build "$work/subdirectory" -j "$(nproc)"
+"$work/subdirectory/strata_consumer"
 
 cmake -S tests/consumer -B "$work/network" -DCMAKE_PREFIX_PATH="$work/prefix" \
   "-DCONSUMER_COMPONENTS=core;redis;postgres;s3;json" >/dev/null
@@ -47,4 +62,4 @@ python3 scripts/check-conan-recipe.py "$work/prefix/share/cmake/strata/strataTar
 cmake -S test_package -B "$work/test_package" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/test_package" -j "$(nproc)"
 "$work/test_package/test_package"
-echo "consumer: 6 passed, 0 failed"
+echo "consumer: 8 passed, 0 failed"
