@@ -206,7 +206,7 @@ int restore_command(const Backends& backends, const std::string& id, const std::
              report.skipped_expired, verify ? "yes" : "no", report.failures.size());
   print_failures(report.failures);
   if (report.error) fmt::print("error: {}\n", report.error.message());
-  if ((report.error || report.stopped) && report.manifest.pages.size() > 0)
+  if ((report.error || report.stopped) && !report.manifest.pages.empty())
     fmt::print("resume: strata restore {} --from {} --to {} --first-page {}\n", id, from_name,
                to_name, report.next_page);
   return finish(report.stopped, report.error, !report.error && !report.stopped,
