@@ -10,6 +10,7 @@
 #include <strata/backends/s3.hpp>
 #include <strata/strata.hpp>
 
+#include "batch_data.hpp"
 #include "ratio_reporter.hpp"
 
 #include <benchmark/benchmark.h>
@@ -46,20 +47,9 @@ Store make_store(bool count_erased = true) {
   return Store(StoreOptions{}, NoTier{}, NoTier{}, S3Repository(bench_options(count_erased)));
 }
 
-struct Data {
-  explicit Data(std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) {
-      keys.push_back(fmt::format("k{:06}", i));
-      values.push_back(std::string(4096, static_cast<char>('a' + i % 26)));
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      items.push_back({keys[i], values[i]});
-      views.push_back(keys[i]);
-    }
-  }
-  std::vector<std::string> keys, values;
-  std::vector<Item> items;
-  std::vector<std::string_view> views;
+/// 4096-byte values under "k..." keys.
+struct Data : bench::BatchData {
+  explicit Data(std::size_t n) : BatchData(n, "k", 4096) {}
 };
 
 std::size_t size_of(const benchmark::State& state) {

@@ -6,6 +6,7 @@
 // Run: build/release/bench/strata_bench   (scripts/bench.sh does it)
 #include <strata/strata.hpp>
 
+#include "batch_data.hpp"
 #include "ratio_reporter.hpp"
 
 #include <benchmark/benchmark.h>
@@ -19,20 +20,9 @@ namespace {
 using namespace strata;
 using HotOnly = TieredStore<NoCache, FixedRouter<Tier::hot>, MemoryRepository, NoTier, NoTier>;
 
-struct Data {
-  explicit Data(std::size_t n) {
-    for (std::size_t i = 0; i < n; ++i) {
-      keys.push_back(fmt::format("bench:key:{:08}", i));
-      values.push_back(std::string(100, static_cast<char>('a' + i % 26)));
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      items.push_back({keys[i], values[i]});
-      views.push_back(keys[i]);
-    }
-  }
-  std::vector<std::string> keys, values;
-  std::vector<Item> items;
-  std::vector<std::string_view> views;
+/// 100-byte values under "bench:key:..." keys.
+struct Data : bench::BatchData {
+  explicit Data(std::size_t n) : BatchData(n, "bench:key:", 100) {}
 };
 
 // ---- batch vs sequential ------------------------------------------------------

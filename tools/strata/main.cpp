@@ -89,7 +89,7 @@ std::string iso_time(TimePoint t) {
   return text;
 }
 
-void print_failures(const std::vector<RehydrateFailure>& failures) {
+void print_failures(const std::vector<RecordFailure>& failures) {
   constexpr std::size_t shown = 20;
   for (std::size_t i = 0; i < failures.size() && i < shown; ++i)
     fmt::print("  {}: {}\n", failures[i].key, failures[i].error.message());

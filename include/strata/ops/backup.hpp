@@ -55,10 +55,10 @@ struct BackupOptions {
 };
 
 struct BackupReport : SnapshotProgress {
-  SnapshotManifest manifest;               ///< complete only when ok()
-  std::vector<RehydrateFailure> failures;  ///< damaged source records, left out
-  std::error_code error{};                 ///< the source or the backup repository failed
-  bool stopped = false;                    ///< a stop was requested; nothing was kept
+  SnapshotManifest manifest;            ///< complete only when ok()
+  std::vector<RecordFailure> failures;  ///< damaged source records, left out
+  std::error_code error{};              ///< the source or the backup repository failed
+  bool stopped = false;                 ///< a stop was requested; nothing was kept
   bool ok() const noexcept { return !error && !stopped; }
 };
 
@@ -75,7 +75,7 @@ struct RestoreOptions {
 
 struct RestoreReport : SnapshotProgress {
   SnapshotManifest manifest;
-  std::vector<RehydrateFailure> failures;  ///< keys not restored, or restored but not identical
+  std::vector<RecordFailure> failures;  ///< keys not restored, or restored but not identical
   std::error_code error{};    ///< the manifest or a page was unreadable, or the destination failed
   std::size_t next_page = 0;  ///< the first page not restored (to resume after a stop)
   bool stopped = false;
@@ -83,9 +83,9 @@ struct RestoreReport : SnapshotProgress {
 };
 
 struct SnapshotListing {
-  std::vector<SnapshotManifest> snapshots;   ///< oldest first
-  std::vector<RehydrateFailure> unreadable;  ///< manifests that do not parse
-  std::error_code error{};                   ///< the listing could not complete
+  std::vector<SnapshotManifest> snapshots;  ///< oldest first
+  std::vector<RecordFailure> unreadable;    ///< manifests that do not parse
+  std::error_code error{};                  ///< the listing could not complete
 };
 
 namespace detail {

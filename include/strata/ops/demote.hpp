@@ -48,7 +48,7 @@ struct DemoteOptions {
 struct DemoteReport : RehydrateProgress {
   std::size_t kept = 0;     ///< records young enough to stay
   std::size_t changed = 0;  ///< records updated during the demote: copied down, left up
-  std::vector<RehydrateFailure> failures;
+  std::vector<RecordFailure> failures;
   std::optional<FailedRange> failed_range;  ///< the page a tier failed; the cursor resumes it
   std::error_code error{};
   std::string cursor{};
@@ -76,7 +76,7 @@ DemoteReport demote(Store& store, const DemoteOptions& options) {
     const TimePoint now = options.clock.now();
     old.clear();
     std::size_t kept = 0, expired = 0;
-    std::vector<RehydrateFailure> refused;
+    std::vector<RecordFailure> refused;
     for (const ScannedRecord& record : page.records) {
       const DecodedEnvelope decoded = decode_envelope(record.envelope);
       const auto& meta = decoded.envelope.meta;

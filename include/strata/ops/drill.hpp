@@ -101,10 +101,9 @@ struct Digest {
   std::uint64_t cache_mismatches = 0;
 };
 
-/// Calls f(span<const string_view>) on `keys` in chunks of 10,000.
+/// Calls f(span<const string_view>) on `keys` in chunks of `chunk` keys.
 template <class F>
-void for_each_chunk(std::span<const std::string> keys, F f) {
-  constexpr std::size_t chunk = 10'000;
+void for_each_chunk(std::span<const std::string> keys, F f, std::size_t chunk = 10'000) {
   std::vector<std::string_view> views;
   for (std::size_t first = 0; first < keys.size(); first += chunk) {
     const auto part = keys.subspan(first, std::min(chunk, keys.size() - first));
@@ -145,6 +144,23 @@ void lose_hot(Store& store, std::span<const std::string> keys) {
   store.cache().clear();  // the process restarted with HOT: its cache is gone too
 }
 
+/// Stores `envelope` under every key, `page` records per store_many; throws
+/// naming `tier` when a page is not stored whole.
+template <class Repo>
+void store_pages(Repo& repo, std::span<const std::string> keys, std::string_view envelope,
+                 std::size_t page, std::string_view tier) {
+  std::vector<Record> records;
+  for_each_chunk(
+      keys,
+      [&](std::span<const std::string_view> views) {
+        records.clear();
+        for (std::string_view key : views) records.push_back({key, envelope, std::nullopt});
+        if (!repo.store_many(std::span<const Record>(records)).all_stored())
+          throw Error(fmt::format("drill: writing {} failed", tier));
+      },
+      page);
+}
+
 }  // namespace detail
 
 /// Runs the drill on `store` (HOT and WARM present; every key routes to HOT).
@@ -163,20 +179,11 @@ DrillReport run_drill(Store& store, const DrillOptions& options) {
   for (std::size_t i = 0; i < options.keys; ++i)
     keys.push_back(fmt::format("{}{:08}", options.key_prefix, i));
 
+  const TimePoint now = store.options().clock.now();
+  const std::string envelope =
+      encode_envelope({now, now, std::nullopt, 0}, std::string(options.value_bytes, 'p'));
   step("writing WARM");
-  {
-    const TimePoint now = store.options().clock.now();
-    const std::string envelope =
-        encode_envelope({now, now, std::nullopt, 0}, std::string(options.value_bytes, 'p'));
-    std::vector<Record> records;
-    for (std::size_t first = 0; first < keys.size(); first += 10'000) {
-      records.clear();
-      for (std::size_t i = first; i < std::min(keys.size(), first + 10'000); ++i)
-        records.push_back({keys[i], envelope, std::nullopt});
-      if (!warm.store_many(std::span<const Record>(records)).all_stored())
-        throw Error("drill: writing WARM failed");
-    }
-  }
+  detail::store_pages(warm, keys, envelope, 10'000, "WARM");
 
   // One key per call, on all keys or on a sample.
   step("rebuilding HOT one key at a time");
@@ -237,21 +244,9 @@ DrillReport run_drill(Store& store, const DrillOptions& options) {
   step("timing HOT writes alone");
   detail::lose_hot(store, keys);
   std::this_thread::sleep_for(options.settle);
-  {
-    const TimePoint now = store.options().clock.now();
-    const std::string envelope =
-        encode_envelope({now, now, std::nullopt, 0}, std::string(options.value_bytes, 'p'));
-    std::vector<Record> page;
-    start = std::chrono::steady_clock::now();
-    for (std::size_t first = 0; first < keys.size(); first += options.page_size) {
-      page.clear();
-      for (std::size_t i = first; i < std::min(keys.size(), first + options.page_size); ++i)
-        page.push_back({keys[i], envelope, std::nullopt});
-      if (!store.template tier<Tier::hot>().store_many(std::span<const Record>(page)).all_stored())
-        throw Error("drill: writing HOT failed");
-    }
-    report.hot_write_ms = detail::ms_since(start);
-  }
+  start = std::chrono::steady_clock::now();
+  detail::store_pages(store.template tier<Tier::hot>(), keys, envelope, options.page_size, "HOT");
+  report.hot_write_ms = detail::ms_since(start);
 
   step("cleaning up");
   detail::lose_hot(store, keys);

@@ -46,8 +46,9 @@ struct RehydrateProgress {
   Millis elapsed{0};
 };
 
-/// A key that could not be copied for a reason of its own.
-struct RehydrateFailure {
+/// A key an operation could not handle for a reason of its own (damaged,
+/// invalid, not restored identically), with that reason.
+struct RecordFailure {
   std::string key;
   std::error_code error;
 };
@@ -62,7 +63,7 @@ struct FailedRange {
 };
 
 struct RehydrateReport : RehydrateProgress {
-  std::vector<RehydrateFailure> failures;   ///< each key refused for itself, with its error
+  std::vector<RecordFailure> failures;      ///< each key refused for itself, with its error
   std::optional<FailedRange> failed_range;  ///< set when the destination failed a page
   /// Set when the run ended early: the source could not be scanned, or the
   /// destination failed (then equal to failed_range->error).
@@ -107,7 +108,7 @@ RehydrateReport rehydrate_pages(From& from, WritePage write, const RehydrateOpti
     const TimePoint now = options.clock.now();
     page_records.clear();
     std::size_t expired = 0;
-    std::vector<RehydrateFailure> refused;
+    std::vector<RecordFailure> refused;
     for (const ScannedRecord& record : page.records) {
       const DecodedEnvelope decoded = decode_envelope(record.envelope);
       if (!decoded) {

@@ -118,7 +118,7 @@ struct CleanupReport {
   RetentionPlan plan;
   std::size_t objects = 0;  ///< objects deleted (or, in a dry run, that would be)
   bool applied = false;
-  std::vector<RehydrateFailure> unreadable;  ///< manifests that did not parse: never deleted
+  std::vector<RecordFailure> unreadable;  ///< manifests that did not parse: never deleted
   std::error_code error{};
   bool ok() const noexcept { return !error; }
 };
