@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# Installs strata into a temporary prefix and builds and runs a separate
-# project that finds it with find_package(strata CONFIG REQUIRED), once with
-# the core alone, once with the sqlite component (the embedded default) and
-# once with the network components (redis, postgres, s3) and json, then checks
-# that asking for a component strata does not have fails configuration with a
-# message naming it; then checks the Conan recipe against the installed package
-# (scripts/check-conan-recipe.py) and builds and runs its test_package.
+# Installs strata into a temporary prefix and builds and runs separate
+# projects that use it as a user does: find_package(strata CONFIG REQUIRED
+# COMPONENTS ...) with the core alone; with sqlite (the embedded default) on a
+# machine path without hiredis and libpq, where it must neither include nor
+# link them; with redis, postgres, s3 and json; and by add_subdirectory. Then
+# checks that asking for a component that does not exist, or for one whose
+# dependency is missing, fails configuration with a message naming it; that
+# the Conan recipe declares what CMake exports (scripts/check-conan-recipe.py);
+# and builds and runs the recipe's test_package against the install.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -20,19 +22,55 @@ cmake -S tests/consumer -B "$work/consumer" -DCMAKE_PREFIX_PATH="$work/prefix" >
 cmake --build "$work/consumer" -j "$(nproc)"
 "$work/consumer/strata_consumer"
 
-cmake -S tests/consumer -B "$work/embedded" -DCMAKE_PREFIX_PATH="$work/prefix" \
-  "-DCONSUMER_COMPONENTS=core;sqlite" >/dev/null
+# A machine without the network clients' development files: find_* calls
+# are re-rooted into a copy of /usr/include and the library directory that
+# lacks hiredis and libpq, and the compiler finds headers of those names that
+# stop the build (#error) ahead of the real ones. The embedded-only consumer
+# configures, builds and runs there; asking for redis or postgres fails with a
+# message naming the component and the missing dependency.
+multiarch=$(gcc -print-multiarch)
+without_clients="$work/without-clients"
+mkdir -p "$without_clients/usr/include" "$without_clients/usr/lib/$multiarch" "$work/poison/hiredis"
+for entry in /usr/include/*; do
+  case ${entry##*/} in hiredis | postgresql | libpq-fe.h) continue ;; esac
+  ln -s "$entry" "$without_clients/usr/include/"
+done
+for entry in "/usr/lib/$multiarch"/*; do
+  case ${entry##*/} in libhiredis* | libpq.* | libpq-*) continue ;; esac
+  ln -s "$entry" "$without_clients/usr/lib/$multiarch/"
+done
+for header in hiredis/hiredis.h libpq-fe.h postgresql/libpq-fe.h curl/curl.h pugixml.hpp; do
+  mkdir -p "$work/poison/$(dirname "$header")"
+  echo "#error \"the embedded-only consumer included $header\"" >"$work/poison/$header"
+done
+without_clients_args=(-DCMAKE_PREFIX_PATH="$work/prefix" -DCMAKE_FIND_ROOT_PATH="$without_clients"
+  -DCMAKE_FIND_ROOT_PATH_MODE_INCLUDE=ONLY -DCMAKE_FIND_ROOT_PATH_MODE_LIBRARY=ONLY)
+
+cmake -S tests/consumer -B "$work/embedded" "${without_clients_args[@]}" \
+  "-DCMAKE_CXX_FLAGS=-I$work/poison" "-DCONSUMER_COMPONENTS=core;sqlite" >/dev/null
 cmake --build "$work/embedded" -j "$(nproc)"
 "$work/embedded/strata_consumer"
-# The embedded consumer neither includes nor links a network client: no
-# hiredis, libpq, curl or pugixml header in its compile's dependencies, and
-# none of their libraries on its link line.
-if grep -Eq 'hiredis|libpq|postgresql|curl/|pugixml' \
-  "$work/embedded/CMakeFiles/strata_consumer.dir/main.cpp.o.d" \
-  "$work/embedded/CMakeFiles/strata_consumer.dir/link.txt"; then
-  echo "FAIL: the embedded-only consumer pulls in a network client library" >&2
+# Nor does it link them: none of their libraries on its link line.
+if grep -Eq 'hiredis|libpq|curl|pugixml' "$work/embedded/CMakeFiles/strata_consumer.dir/link.txt"; then
+  echo "FAIL: the embedded-only consumer links a network client library" >&2
   exit 1
 fi
+
+for case in "redis:Hiredis:libhiredis-dev" "postgres:PostgreSQL:libpq-dev"; do
+  IFS=: read -r component dependency package <<<"$case"
+  if cmake -S tests/consumer -B "$work/without-$component" "${without_clients_args[@]}" \
+    "-DCONSUMER_COMPONENTS=core;$component" >"$work/without-$component.log" 2>&1; then
+    echo "FAIL: component '$component' configured without $dependency installed" >&2
+    exit 1
+  fi
+  expected="strata component '$component' needs $dependency, which was not found (on Debian: apt install $package)"
+  # CMake wraps the message: compare with the log's lines joined.
+  tr -s ' \n' '  ' <"$work/without-$component.log" | grep -qF "$expected" || {
+    cat "$work/without-$component.log" >&2
+    echo "FAIL: the message for a missing $dependency does not say: $expected" >&2
+    exit 1
+  }
+done
 
 # add_subdirectory(strata) instead of an install.
 cmake -S tests/consumer -B "$work/subdirectory" "-DCONSUMER_STRATA_SOURCE=$PWD" \
@@ -62,4 +100,4 @@ python3 scripts/check-conan-recipe.py "$work/prefix/share/cmake/strata/strataTar
 cmake -S test_package -B "$work/test_package" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/test_package" -j "$(nproc)"
 "$work/test_package/test_package"
-echo "consumer: 8 passed, 0 failed"
+echo "consumer: 10 passed, 0 failed"

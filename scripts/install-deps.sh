@@ -19,6 +19,7 @@ packages=(
   libgtest-dev libbenchmark-dev   # tests and benchmarks
   clang-format clang-tidy         # the style and static-analysis checks in scripts/test.sh
   clang-14 libclang-rt-14-dev     # libFuzzer for scripts/fuzz.sh
+  doxygen                         # the API reference, checked by scripts/check-docs.sh
 )
 
 missing=()

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Everything CI checks, in order: dependencies, style, the dev build with
-# -Werror and its tests, the same tests under ASan + UBSan, a bounded libFuzzer
-# run of the JSON codec, and a consumer project built against an installed
-# strata.
+# Everything CI checks, in order: dependencies, style, the API reference, the
+# dev build with -Werror and its tests, the same tests under ASan + UBSan, a
+# bounded libFuzzer run of the JSON codec, and consumer projects built against
+# an installed strata.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 jobs=$(nproc)
@@ -16,6 +16,9 @@ trap 'scripts/servers.sh stop' EXIT
 
 echo "== style (clang-format)"
 git ls-files -co --exclude-standard -- '*.hpp' '*.cpp' | xargs clang-format --dry-run -Werror
+
+echo "== API reference (Doxygen: every public entity documented)"
+scripts/check-docs.sh
 
 echo "== dev build and tests"
 cmake --preset dev

@@ -6,8 +6,8 @@
 ///     auto store = strata::open_embedded_store("/var/lib/myapp/state");
 ///
 /// HOT is in memory (MemoryRepository: gone with the process, like a Redis
-/// without persistence), WARM is SQLite (<dir>/warm.sqlite3), COLD is the
-/// filesystem (<dir>/cold/), and an LRU cache sits in front. Keys starting
+/// without persistence), WARM is SQLite (`<dir>/warm.sqlite3`), COLD is the
+/// filesystem (`<dir>/cold/`), and an LRU cache sits in front. Keys starting
 /// with "hot:" live in HOT, "cold:" in COLD, everything else in WARM; pass
 /// another router to change that. Requires the strata::sqlite CMake component.
 
@@ -26,16 +26,21 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// The embedded stack's default routing: keys starting "hot:" go to HOT, "cold:" to COLD,
+/// everything else to WARM.
 using EmbeddedRouter =
     PrefixRouter<Route<"hot:", Tier::hot>, Route<"cold:", Tier::cold>, Fallback<Tier::warm>>;
 
+/// The store that needs no server: an LRU cache, HOT in memory, WARM in SQLite, COLD in files. Made
+/// by open_embedded_store.
 template <class Router = EmbeddedRouter>
 using EmbeddedStore =
     TieredStore<LruCache<>, Router, MemoryRepository, SqliteRepository, FilesystemRepository>;
 
+/// What open_embedded_store builds the embedded stack with.
 struct EmbeddedOptions {
   StoreOptions store{};  ///< its clock is handed to every tier
-  LruOptions cache{};
+  LruOptions cache{};    ///< the LRU cache's capacities
   /// Durability of WARM and COLD: fsync every commit and every object. false
   /// survives a process crash but not a power loss, for many times the rate.
   bool durable = true;

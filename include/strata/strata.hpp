@@ -2,7 +2,7 @@
 /// \file
 /// The core of strata in one include: the store, the concepts, the caches,
 /// the routers, the embedded in-memory tier and the typed facade. Backends that need a client
-/// library have a header each (strata/backends/<name>.hpp).
+/// library have a header each (`strata/backends/<name>.hpp`).
 
 #include "strata/backends/memory.hpp"
 #include "strata/cache/lru_cache.hpp"

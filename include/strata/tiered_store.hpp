@@ -62,6 +62,10 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// The batch-first repository: a `Cache` in front of up to three tiers (`Hot`, `Warm`, `Cold`;
+/// NoTier for an absent one), with `Router` sending each key to one tier. Every policy is checked
+/// against its concept at compile time (core/concepts.hpp); see the file's description for the
+/// guarantees.
 template <class Cache, class Router, class Hot, class Warm, class Cold>
 class TieredStore {
   static_assert(detail::diagnose_cache_policy<Cache>());
@@ -100,9 +104,10 @@ class TieredStore {
   using Scratch = detail::SmallArray<T, 16>;
   static constexpr std::uint8_t unrouted = 0xFF;
 
+  /// The CachePolicy.
  public:
   using cache_type = Cache;
-  using router_type = Router;
+  using router_type = Router;  ///< the Router
 
   /// Default-constructs every policy. A store is neither copyable nor movable
   /// (it owns live counters and the cache's coherence state): share it by
@@ -143,6 +148,7 @@ class TieredStore {
   /// tiers in one store_many per tier. The result names, per input position,
   /// stored or the error, and carries the input keys.
   BatchResult batch_set(std::span<const Item> items) { return write(items, true); }
+  /// The same, for a braced list of items.
   BatchResult batch_set(std::initializer_list<Item> items) {
     return write(std::span<const Item>(items.begin(), items.size()), true);
   }
@@ -150,6 +156,7 @@ class TieredStore {
   /// Per key, in input order: the value, absent, or the error. Cache first,
   /// then one load_many per tier for the misses.
   LoadResult batch_get(std::span<const std::string_view> keys) { return read(keys); }
+  /// The same, for a braced list of keys.
   LoadResult batch_get(std::initializer_list<std::string_view> keys) {
     return read(std::span<const std::string_view>(keys.begin(), keys.size()));
   }
@@ -164,9 +171,11 @@ class TieredStore {
   /// Erases the keys from every tier and invalidates them in the cache,
   /// whatever the tiers answered.
   DeleteResult batch_delete(std::span<const std::string_view> keys) { return remove(keys); }
+  /// The same, for a braced list of keys.
   DeleteResult batch_delete(std::initializer_list<std::string_view> keys) {
     return remove(std::span<const std::string_view>(keys.begin(), keys.size()));
   }
+  /// Any range of things convertible to std::string_view.
   template <class KeyRange>
   requires(!std::is_convertible_v<const KeyRange&, std::span<const std::string_view>>) DeleteResult
       batch_delete(const KeyRange& keys) {
@@ -234,9 +243,13 @@ class TieredStore {
   auto& tier() noexcept {
     return boost::hana::at_c<index_of(T)>(tiers_);
   }
+  /// The cache, for tests and for operations that invalidate around the store.
   Cache& cache() noexcept { return cache_; }
+  /// The router.
   const Router& router() const noexcept { return router_; }
+  /// The options the store was made with.
   const StoreOptions& options() const noexcept { return options_; }
+  /// The store's counters, as a snapshot (see StoreStats).
   StoreStats stats() const noexcept { return counters_.snapshot(); }
 
  private:

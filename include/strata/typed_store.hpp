@@ -52,23 +52,28 @@ STRATA_BEGIN_NAMESPACE
 /// for the call.
 template <class T>
 struct TypedItem {
-  std::string_view key;
-  const T& value;
-  Millis ttl{0};  ///< as Item::ttl
+  std::string_view key;  ///< a valid key
+  const T& value;        ///< the value; referenced, not copied, until batch_set returns
+  Millis ttl{0};         ///< as Item::ttl
 };
 
 /// The outcome for one key: the value, absent, or the error. For
 /// errc::decode_failed and errc::codec_mismatch, `codec_error` says where and why.
 template <class T>
 struct TypedLookup {
-  LookupStatus status = LookupStatus::absent;
-  std::optional<T> value{};
+  LookupStatus status = LookupStatus::absent;  ///< found, absent or failed
+  std::optional<T> value{};                    ///< the decoded value when found
+  /// Why the read failed: the store's error, errc::codec_mismatch or errc::decode_failed.
   std::error_code error{};
-  CodecError codec_error{};
+  CodecError codec_error{};  ///< for errc::decode_failed: the field and why
 
+  /// True when `value` holds the decoded value.
   bool found() const noexcept { return status == LookupStatus::found; }
+  /// True when there is no record.
   bool absent() const noexcept { return status == LookupStatus::absent; }
+  /// True when the key could not be read or decoded; `error` says why.
   bool failed() const noexcept { return status == LookupStatus::failed; }
+  /// True when found.
   explicit operator bool() const noexcept { return found(); }
 };
 
@@ -77,6 +82,7 @@ struct TypedLookup {
 class TypedBatchResult : public BatchResult {
  public:
   TypedBatchResult() = default;
+  /// Takes over a store's result, with no encode errors.
   explicit TypedBatchResult(BatchResult result) : BatchResult(std::move(result)) {}
 
   /// The encode error at position i, or nullptr.
@@ -105,6 +111,8 @@ concept KeyValueRange = std::ranges::forward_range<R> &&
   { std::get<1>(element) } -> std::convertible_to<const T&>;
 };
 
+/// The batch API of a store over values of type `T` encoded by codec `C` (see the file's
+/// description). A view: `Store` must outlive it.
 template <class T, class C, class Store>
 class TypedStore {
   static_assert(Codec<C, T>,
@@ -114,11 +122,13 @@ class TypedStore {
   static_assert(C::tag >= 1 && C::tag <= envelope_max_codec_tag,
                 "strata::TypedStore: a codec's tag is 1-15 (0 means raw bytes)");
 
+  /// The values' type.
  public:
   using value_type = T;
-  using codec_type = C;
-  using store_type = Store;
+  using codec_type = C;      ///< the Codec
+  using store_type = Store;  ///< the store it views
 
+  /// A view of `store`.
   explicit TypedStore(Store& store) noexcept : store_(&store) {}
 
   // ---- single key: one-element batches -------------------------------------
@@ -129,7 +139,9 @@ class TypedStore {
     const TypedItem<T> item{key, value, ttl};
     return write(std::span<const TypedItem<T>>(&item, 1)).error(0);
   }
+  /// Get: a one-element batch_get.
   TypedLookup<T> get(std::string_view key) { return std::move(batch_get({key})[0]); }
+  /// Erase: a one-element batch_delete.
   DeleteResult erase(std::string_view key) { return store_->erase(key); }
 
   // ---- batches -------------------------------------------------------------
@@ -138,6 +150,7 @@ class TypedStore {
   /// store batch_set: a value the codec cannot represent fails alone
   /// (errc::encode_failed, with its CodecError), the rest proceed.
   TypedBatchResult batch_set(std::span<const TypedItem<T>> items) { return write(items); }
+  /// The same, for a braced list of items.
   TypedBatchResult batch_set(std::initializer_list<TypedItem<T>> items) {
     return write(std::span<const TypedItem<T>>(items.begin(), items.size()));
   }
@@ -154,6 +167,7 @@ class TypedStore {
   std::vector<TypedLookup<T>> batch_get(std::span<const std::string_view> keys) {
     return decode_all(store_->batch_get(keys));
   }
+  /// The same, for a braced list of keys.
   std::vector<TypedLookup<T>> batch_get(std::initializer_list<std::string_view> keys) {
     return batch_get(std::span<const std::string_view>(keys.begin(), keys.size()));
   }
@@ -164,18 +178,23 @@ class TypedStore {
     return decode_all(store_->batch_get(keys));
   }
 
+  /// Erases the keys from every tier of the store (records of any codec), as
+  /// TieredStore::batch_delete.
   DeleteResult batch_delete(std::span<const std::string_view> keys) {
     return store_->batch_delete(keys);
   }
+  /// The same, for a braced list of keys.
   DeleteResult batch_delete(std::initializer_list<std::string_view> keys) {
     return store_->batch_delete(keys);
   }
+  /// Any range of things convertible to std::string_view.
   template <class KeyRange>
   requires(!std::is_convertible_v<const KeyRange&, std::span<const std::string_view>>) DeleteResult
       batch_delete(const KeyRange& keys) {
     return store_->batch_delete(keys);
   }
 
+  /// The store it views.
   Store& store() noexcept { return *store_; }
 
  private:

@@ -58,10 +58,11 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// Where the filesystem tier keeps its objects and how durably it writes them.
 struct FilesystemOptions {
   std::filesystem::path root;  ///< created if missing
   Clock clock{};               ///< decides expiry; the system clock by default
-  /// fsync each object and its directory before reporting it stored. false
+  /// Fsync each object and its directory before reporting it stored. false
   /// trades durability across power loss for speed (tests, scratch data).
   bool fsync = true;
   /// Temp files older than this are removed at open; zero removes all (only
@@ -87,7 +88,7 @@ class Fd {
   int fd_;
 };
 
-/// errno of a failed file operation as strata's error: the tier cannot serve.
+/// Errno of a failed file operation as strata's error: the tier cannot serve.
 inline std::error_code io_error() noexcept { return make_error_code(errc::backend_unavailable); }
 
 inline bool fsync_directory(const std::filesystem::path& dir) noexcept {
@@ -97,9 +98,14 @@ inline bool fsync_directory(const std::filesystem::path& dir) noexcept {
 
 }  // namespace detail
 
+/// The embedded COLD tier: one file per key under a root directory, written by rename (see the
+/// file's description for the layout). Models ScannableRepository.
 class FilesystemRepository {
  public:
+  /// False: each record is stored or fails alone, so a failed batch may be half written.
   static constexpr bool atomic_batches = false;
+  /// An encoded key name longer than this continues in sub-directories, keeping each component
+  /// under NAME_MAX.
   static constexpr std::size_t max_component_bytes = 240;
 
   /// Creates the root's layout if missing and removes stale temp files.
@@ -163,6 +169,7 @@ class FilesystemRepository {
   /// twice instead of each object and directory.
   static constexpr std::size_t syncfs_batch = 8;
 
+  /// Reads each key's object; a missing file is absent, an unreadable one fails that key alone.
   LoadResult load_many(std::span<const std::string_view> keys) const {
     LoadResult result(keys.size());
     const TimePoint now = options_.clock.now();
@@ -180,6 +187,7 @@ class FilesystemRepository {
     return result;
   }
 
+  /// Removes each key's object and counts the unexpired ones that existed.
   EraseResult erase_many(std::span<const std::string_view> keys) {
     EraseResult result;
     const TimePoint now = options_.clock.now();
@@ -282,6 +290,7 @@ class FilesystemRepository {
     return path / name.substr(at);
   }
 
+  /// The file name a key is stored under: [A-Za-z0-9_-] as they are, every other byte as %XX.
   static std::string encode_key(std::string_view key) {
     std::string out;
     out.reserve(key.size());
@@ -319,6 +328,7 @@ class FilesystemRepository {
     return key;
   }
 
+  /// The directory the objects live under.
   const std::filesystem::path& root() const noexcept { return options_.root; }
 
  private:

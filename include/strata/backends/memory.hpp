@@ -32,22 +32,29 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// Sharding and expiry of the in-memory tier.
 struct MemoryOptions {
   std::size_t shards = 16;  ///< rounded up to a power of two; 0 means 1
   Clock clock{};            ///< decides expiry; the system clock by default
 };
 
+/// The embedded HOT tier: records in ordered maps, one per shard, each behind a reader-writer lock;
+/// what a test or a single process wants when it needs no server. Models ScannableRepository.
 class MemoryRepository {
  public:
+  /// True: a batch takes every shard lock it needs, so readers see all of it or none.
   static constexpr bool atomic_batches = true;
+  /// True: calls do no I/O, so the store never hands them to another thread.
   static constexpr bool in_process = true;
 
   MemoryRepository() : MemoryRepository(MemoryOptions{}) {}
+  /// A repository with `options.shards` shards (rounded up to a power of two).
   explicit MemoryRepository(MemoryOptions options)
       : clock_(options.clock),
         shard_count_(std::bit_ceil(options.shards == 0 ? std::size_t{1} : options.shards)),
         shards_(std::make_unique<Shard[]>(shard_count_)) {}
 
+  /// Stores every record, all under the locks of the shards they touch.
   BatchResult store_many(std::span<const Record> records) {
     BatchResult result(records.size());
     {
@@ -65,6 +72,7 @@ class MemoryRepository {
     return result;
   }
 
+  /// Per key the unexpired value, or absent.
   LoadResult load_many(std::span<const std::string_view> keys) const {
     LoadResult result(keys.size());
     const TimePoint now = clock_.now();
@@ -77,6 +85,7 @@ class MemoryRepository {
     return result;
   }
 
+  /// Erases the keys and counts the unexpired ones that existed.
   EraseResult erase_many(std::span<const std::string_view> keys) {
     const TimePoint now = clock_.now();
     std::size_t erased = 0;

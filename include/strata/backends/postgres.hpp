@@ -74,13 +74,14 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// Where the WARM tier's table lives and how the repository talks to it.
 struct PostgresOptions {
   /// A libpq connection string or URI. Its password is never logged or thrown.
   std::string conninfo = "host=127.0.0.1 dbname=strata";
   /// 1 to 48 of [A-Za-z0-9_], not starting with a digit; anything else is a
   /// ConfigError at construction. Used quoted, so case is kept.
   std::string table = "strata_records";
-  PoolOptions pool{};
+  PoolOptions pool{};            ///< connections kept and their limits (see PoolOptions)
   Millis connect_timeout{5000};  ///< rounded up to seconds; zero: the conninfo's or libpq's default
   Millis statement_timeout{30'000};  ///< per statement, server side; zero: none
   std::size_t chunk_size = 10'000;   ///< records per transaction, keys per load; 0 means 10000
@@ -114,16 +115,19 @@ inline bool is_plain_identifier(std::string_view name) noexcept {
 
 }  // namespace detail
 
+/// The WARM tier on PostgreSQL through libpq: one table keyed by the record key, binary parameters
+/// and results, pooled connections with prepared statements. Models ScannableRepository.
 class PostgresRepository {
  public:
+  /// True: each chunk of a batch is one transaction, all or none.
   static constexpr bool atomic_batches = true;
   /// The schema version this header creates and understands.
   static constexpr int schema_version = 1;
 
   /// A pooled connection with this repository's statements prepared on it.
   struct Connection {
-    std::unique_ptr<PGconn, detail::FinishPg> conn;
-    bool staging_ready = false;  // the COPY staging table exists in this session
+    std::unique_ptr<PGconn, detail::FinishPg> conn;  ///< the libpq connection
+    bool staging_ready = false;  ///< the COPY staging table exists in this session
   };
 
   /// Validates the options, connects and migrates the schema. Throws
@@ -134,6 +138,10 @@ class PostgresRepository {
     state_->open();
   }
 
+  /// Writes each chunk of `chunk_size` records in one transaction: below `copy_threshold` records a
+  /// DELETE plus an INSERT from binary arrays, from it on binary COPY. An invalid key fails alone;
+  /// a chunk that fails fails whole, and the chunks after it are not sent
+  /// (errc::backend_unavailable).
   BatchResult store_many(std::span<const Record> records) {
     BatchResult result(records.size());
     if (records.empty()) return result;
@@ -172,6 +180,7 @@ class PostgresRepository {
     return result;
   }
 
+  /// Reads each chunk of keys in one query (the keys as one binary array).
   LoadResult load_many(std::span<const std::string_view> keys) {
     LoadResult result(keys.size());
     if (keys.empty()) return result;
@@ -221,6 +230,7 @@ class PostgresRepository {
     return result;
   }
 
+  /// Deletes the keys in one statement and counts the unexpired rows that existed.
   EraseResult erase_many(std::span<const std::string_view> keys) {
     std::size_t bytes = 0, count = 0;
     for (std::string_view key : keys)
@@ -305,7 +315,9 @@ class PostgresRepository {
     return lease ? std::error_code{} : lease.error();
   }
 
+  /// Connections open, idle and leased, and how often a lease waited or failed.
   PoolStats pool_stats() const { return state_->pool.stats(); }
+  /// The table's name, as configured.
   const std::string& table() const noexcept { return state_->options.table; }
 
  private:
@@ -753,7 +765,7 @@ class PostgresRepository {
       run("COMMIT");
     }
 
-    /// libpq's message for `c`, without the conninfo's password.
+    /// Libpq's message for `c`, without the conninfo's password.
     std::string message_of(const PGconn* c) const {
       std::string text = c ? PQerrorMessage(c) : "out of memory";
       while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();

@@ -12,7 +12,7 @@
 /// - load_many: one MGET per chunk, all chunks in one pipeline.
 /// - erase_many: one variadic UNLINK per chunk, pipelined; the count is what
 ///   Redis reports (an expired key is already gone there).
-/// - scan: SCAN with MATCH <prefix>* and Redis' own cursor, then MGET of the
+/// - scan: SCAN with MATCH `<prefix>*` and Redis' own cursor, then MGET of the
 ///   page. SCAN may return a key twice across pages (Redis' guarantee is "at
 ///   least once"); rehydrate copies are idempotent, so that is harmless.
 ///
@@ -57,15 +57,16 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// Where the HOT tier's server is and how the repository talks to it.
 struct RedisOptions {
-  std::string host = "127.0.0.1";
-  int port = 6379;
-  int db = 0;                    ///< SELECTed on connect; 0 sends nothing
-  std::string password{};        ///< AUTH on connect; empty sends nothing. Never logged.
-  std::string key_prefix{};      ///< prepended to every key (a namespace); stripped by scan
-  Millis connect_timeout{1000};  ///< zero means the OS default
-  Millis command_timeout{1000};  ///< per reply; zero means wait for ever
-  PoolOptions pool{};
+  std::string host = "127.0.0.1";   ///< the server's address; the scripts start one on 127.0.0.1
+  int port = 6379;                  ///< the server's TCP port
+  int db = 0;                       ///< SELECTed on connect; 0 sends nothing
+  std::string password{};           ///< AUTH on connect; empty sends nothing. Never logged.
+  std::string key_prefix{};         ///< prepended to every key (a namespace); stripped by scan
+  Millis connect_timeout{1000};     ///< zero means the OS default
+  Millis command_timeout{1000};     ///< per reply; zero means wait for ever
+  PoolOptions pool{};               ///< connections kept and their limits (see PoolOptions)
   std::size_t chunk_size = 10'000;  ///< records per MULTI/EXEC, keys per MGET/UNLINK; 0 means 10000
   Clock clock{};                    ///< turns expiry times into PX; the system clock by default
 };
@@ -93,19 +94,26 @@ inline bool is_status(const redisReply* r, std::string_view text) noexcept {
 
 }  // namespace detail
 
+/// The HOT tier on Redis through hiredis: per chunk one pipelined MULTI/EXEC, MGET and UNLINK;
+/// expiry is Redis's own (PX). Models ScannableRepository.
 class RedisRepository {
  public:
+  /// True: each chunk of a batch is one MULTI/EXEC, all or none.
   static constexpr bool atomic_batches = true;
 
   /// A pooled connection.
   struct Connection {
-    std::unique_ptr<redisContext, detail::FreeRedisContext> context;
+    std::unique_ptr<redisContext, detail::FreeRedisContext> context;  ///< the hiredis connection
   };
 
   /// Connects lazily: construction never blocks on the network.
   explicit RedisRepository(RedisOptions options)
       : state_(std::make_unique<State>(std::move(options))) {}
 
+  /// Writes each chunk of `chunk_size` records as one MULTI/EXEC (MSET for records without expiry,
+  /// SET PX for the others), encoding the next chunk while the server applies the current one. A
+  /// connection cut after a chunk was sent makes that chunk errc::outcome_unknown and the chunks
+  /// after it errc::backend_unavailable.
   BatchResult store_many(std::span<const Record> records) {
     BatchResult result(records.size());
     if (records.empty()) return result;
@@ -148,6 +156,7 @@ class RedisRepository {
     return result;
   }
 
+  /// Reads each chunk of keys with one MGET, pipelined.
   LoadResult load_many(std::span<const std::string_view> keys) {
     LoadResult result(keys.size());
     if (keys.empty()) return result;
@@ -188,6 +197,7 @@ class RedisRepository {
     return result;
   }
 
+  /// Deletes each chunk of keys with one UNLINK and counts what existed.
   EraseResult erase_many(std::span<const std::string_view> keys) {
     if (keys.empty()) return {};
     auto lease = state_->pool.acquire();
@@ -283,6 +293,7 @@ class RedisRepository {
     return lease ? std::error_code{} : lease.error();
   }
 
+  /// Connections open, idle and leased, and how often a lease waited or failed.
   PoolStats pool_stats() const { return state_->pool.stats(); }
 
  private:
@@ -290,8 +301,10 @@ class RedisRepository {
 
   /// One chunk of store_many, encoded: MULTI, its commands, EXEC.
   struct EncodedChunk {
+    /// One MULTI/EXEC's command and the records it writes.
     struct Command {
-      std::size_t first, last;  // the records it writes
+      std::size_t first;  ///< the first record it writes (a position in the batch)
+      std::size_t last;   ///< one past the last record it writes
     };
     detail::RespWriter resp;
     std::vector<Command> commands;  // between MULTI and EXEC, in order

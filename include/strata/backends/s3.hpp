@@ -65,29 +65,33 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// Static credentials for S3Options::credentials.
 struct S3Credentials {
-  std::string access_key;
+  std::string access_key;     ///< the access key id (AWS_ACCESS_KEY_ID)
   std::string secret_key;     ///< only ever fed to HMAC: never formatted or logged
   std::string session_token;  ///< for temporary credentials; empty: none
 };
 
+/// How an object's URL names its bucket.
 enum class S3Addressing : unsigned char {
   virtual_hosted,  ///< https://bucket.host/key (AWS's default)
   path_style,      ///< https://host/bucket/key (most S3-compatible servers)
 };
 
+/// Where the COLD tier's bucket is, how requests are signed, and how failures are retried.
 struct S3Options {
   std::string endpoint = "https://s3.amazonaws.com";  ///< scheme://host[:port]
-  std::string region{};  ///< empty: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1
-  std::string bucket{};
+  std::string region{};      ///< empty: AWS_REGION, then AWS_DEFAULT_REGION, then us-east-1
+  std::string bucket{};      ///< the bucket; must exist
   std::string key_prefix{};  ///< prepended to every object name, e.g. "strata/"
+  /// Virtual-hosted for AWS, path-style for most S3-compatible servers.
   S3Addressing addressing = S3Addressing::virtual_hosted;
   /// Empty: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
   std::optional<S3Credentials> credentials{};
-  std::size_t concurrency = 16;  ///< requests in flight per call; 0 means 1
-  Millis connect_timeout{2000};
-  Millis request_timeout{10000};  ///< per attempt
-  S3RetryPolicy retry{};
+  std::size_t concurrency = 16;     ///< requests in flight per call; 0 means 1
+  Millis connect_timeout{2000};     ///< per connection attempt
+  Millis request_timeout{10000};    ///< per attempt
+  S3RetryPolicy retry{};            ///< which failures are retried, how often and for how long
   PoolOptions pool{};               ///< curl multi handles, one per concurrent call
   std::size_t delete_batch = 1000;  ///< keys per DeleteObjects request, 1 to 1000
   bool count_erased = true;         ///< HEAD before delete so erase_many counts what existed
@@ -96,12 +100,12 @@ struct S3Options {
 
 /// Requests sent so far, retries included, by kind.
 struct S3RequestCounts {
-  std::uint64_t put_object = 0;
-  std::uint64_t get_object = 0;
-  std::uint64_t head_object = 0;
-  std::uint64_t delete_objects = 0;
-  std::uint64_t list_objects = 0;
-  std::uint64_t retries = 0;
+  std::uint64_t put_object = 0;      ///< PutObject requests
+  std::uint64_t get_object = 0;      ///< GetObject requests
+  std::uint64_t head_object = 0;     ///< HeadObject requests (erase_many's counting)
+  std::uint64_t delete_objects = 0;  ///< DeleteObjects requests
+  std::uint64_t list_objects = 0;    ///< ListObjectsV2 requests
+  std::uint64_t retries = 0;         ///< of all the above, how many were retries
 };
 
 namespace detail::s3 {
@@ -162,7 +166,10 @@ inline std::error_code failure(const HttpResponse& response, bool write) {
 
 }  // namespace detail::s3
 
+/// The COLD tier on S3 or an S3-compatible server through libcurl: one object per key, concurrent
+/// requests signed with SigV4, retried with backoff. Models ScannableRepository.
 class S3Repository {
+  /// False: each object is stored or fails alone.
  public:
   static constexpr bool atomic_batches = false;
 
@@ -170,6 +177,9 @@ class S3Repository {
   /// they are unusable. Never touches the network.
   explicit S3Repository(S3Options options) : state_(std::make_unique<State>(std::move(options))) {}
 
+  /// PUTs every object, `concurrency` at a time; each is stored or fails alone. A request that may
+  /// have reached the server and then failed is errc::outcome_unknown, never
+  /// errc::backend_unavailable.
   BatchResult store_many(std::span<const Record> records) {
     BatchResult result(records.size());
     std::vector<detail::s3::HttpRequest> requests;
@@ -207,6 +217,7 @@ class S3Repository {
     return result;
   }
 
+  /// GETs every key, `concurrency` at a time; an object past its expiry is absent.
   LoadResult load_many(std::span<const std::string_view> keys) {
     LoadResult result(keys.size());
     std::vector<std::size_t> positions;
@@ -225,6 +236,8 @@ class S3Repository {
     return result;
   }
 
+  /// Deletes the keys with DeleteObjects of up to `delete_batch` keys; with `count_erased` it first
+  /// HEADs each key to count the ones that existed.
   EraseResult erase_many(std::span<const std::string_view> keys) {
     return erase(keys, state_->options.count_erased);
   }
@@ -274,6 +287,7 @@ class S3Repository {
     return purged;
   }
 
+  /// The requests sent so far, by kind.
   S3RequestCounts request_counts() const noexcept {
     const auto& sent = state_->counters.sent;
     const auto get = [&](detail::s3::Operation op) {
@@ -539,7 +553,7 @@ class S3Repository {
       transfer.retry = options.retry;
     }
 
-    /// prefix + escaped key, or nullopt for a key S3 cannot hold.
+    /// Prefix + escaped key, or nullopt for a key S3 cannot hold.
     std::optional<std::string> object_name(std::string_view key) const {
       if (!is_valid_key(key)) return std::nullopt;
       std::string name = options.key_prefix + detail::s3::escape_key(key);

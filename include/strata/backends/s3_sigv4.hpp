@@ -27,8 +27,8 @@ namespace sigv4 {
 
 /// Credentials; the secret is only ever fed to HMAC, never formatted.
 struct Credentials {
-  std::string access_key;
-  std::string secret_key;
+  std::string access_key;  ///< the access key id
+  std::string secret_key;  ///< fed to HMAC only
 };
 
 /// What is signed. Header names may be in any case; values are trimmed and
@@ -41,12 +41,14 @@ struct Request {
   std::string_view payload_sha256;                           ///< hex, or "UNSIGNED-PAYLOAD"
 };
 
+/// The credential scope a signature is bound to.
 struct Scope {
-  std::string_view date;  ///< YYYYMMDD, the day of amz_date
-  std::string_view region;
+  std::string_view date;     ///< YYYYMMDD, the day of amz_date
+  std::string_view region;   ///< the bucket's region, e.g. us-east-1
   std::string_view service;  ///< "s3"
 };
 
+/// Lower-case hex of `n` bytes.
 inline std::string hex(const unsigned char* bytes, std::size_t n) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out(2 * n, '0');
@@ -57,6 +59,7 @@ inline std::string hex(const unsigned char* bytes, std::size_t n) {
   return out;
 }
 
+/// Lower-case hex SHA-256 of `data`: a payload hash.
 inline std::string sha256_hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int n = 0;
@@ -119,6 +122,8 @@ inline std::pair<std::string, std::string> canonical_headers(
   return {block, signed_names};
 }
 
+/// The canonical request SigV4 hashes: method, path, sorted query, canonical headers, signed header
+/// names and payload hash, one per line.
 inline std::string canonical_request(const Request& request) {
   const auto [headers, signed_names] = canonical_headers(request.headers);
   std::string out;
@@ -130,11 +135,14 @@ inline std::string canonical_request(const Request& request) {
   return out;
 }
 
+/// `date/region/service/aws4_request`.
 inline std::string credential_scope(const Scope& scope) {
   return std::string(scope.date) + "/" + std::string(scope.region) + "/" +
          std::string(scope.service) + "/aws4_request";
 }
 
+/// The string SigV4 signs: the algorithm, the request time, the scope and the canonical request's
+/// hash.
 inline std::string string_to_sign(std::string_view amz_date, const Scope& scope,
                                   std::string_view canonical) {
   return "AWS4-HMAC-SHA256\n" + std::string(amz_date) + "\n" + credential_scope(scope) + "\n" +
@@ -158,6 +166,8 @@ inline std::string signature_with_key(std::string_view key, const Scope& scope,
   return hex(reinterpret_cast<const unsigned char*>(mac.data()), mac.size());
 }
 
+/// The request's signature: hex HMAC-SHA256 of the string to sign with the key derived from the
+/// secret.
 inline std::string signature(const Credentials& credentials, const Scope& scope,
                              std::string_view amz_date, const Request& request) {
   return signature_with_key(signing_key(credentials.secret_key, scope), scope, amz_date, request);

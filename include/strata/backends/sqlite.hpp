@@ -50,11 +50,12 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// The database file and how SQLite is asked to keep it.
 struct SqliteOptions {
   std::filesystem::path path;  ///< the database file; created, with its schema, if missing
   Clock clock{};               ///< decides expiry; the system clock by default
   Millis busy_timeout{5000};   ///< wait for another connection's lock; zero means fail at once
-  /// synchronous=FULL: every commit reaches the disk before it is reported
+  /// Synchronous=FULL: every commit reaches the disk before it is reported
   /// stored. false: NORMAL, which in WAL mode survives a process crash but can
   /// lose the last commits on power loss, for several times the write rate.
   bool sync_every_commit = true;
@@ -66,8 +67,11 @@ struct SqliteOptions {
   bool exclusive = true;
 };
 
+/// The embedded WARM tier: one SQLite database file, one transaction per batch. Models
+/// ScannableRepository.
 class SqliteRepository {
  public:
+  /// True: a batch is one transaction, all stored or none.
   static constexpr bool atomic_batches = true;
   /// The schema version this strata writes; older files are migrated at open.
   static constexpr int schema_version = 2;
@@ -77,6 +81,7 @@ class SqliteRepository {
   explicit SqliteRepository(SqliteOptions options)
       : state_(std::make_unique<State>(std::move(options))) {}
 
+  /// Stores the batch in one transaction: all stored, or all failed with the error.
   BatchResult store_many(std::span<const Record> records) {
     BatchResult result(records.size());
     if (records.empty()) return result;
@@ -113,6 +118,7 @@ class SqliteRepository {
     return result;
   }
 
+  /// Reads the keys in one statement (a JSON array of keys joined on the primary key).
   LoadResult load_many(std::span<const std::string_view> keys) {
     LoadResult result(keys.size());
     if (keys.empty()) return result;
@@ -142,6 +148,7 @@ class SqliteRepository {
     return result;
   }
 
+  /// Erases the keys in one statement and counts the unexpired ones that existed.
   EraseResult erase_many(std::span<const std::string_view> keys) {
     if (keys.empty()) return {};
     const std::string json = json_array(keys);
@@ -201,6 +208,7 @@ class SqliteRepository {
     return static_cast<std::size_t>(sqlite3_changes(state_->db.get()));
   }
 
+  /// The database file.
   const std::filesystem::path& path() const noexcept { return state_->options.path; }
 
  private:

@@ -29,18 +29,25 @@ enum class OnWrite {
   invalidate,  ///< only drop the old entry; the next read fills it
 };
 
+/// Capacity and sharding of an LruCache.
 struct LruOptions {
   std::size_t max_entries = 100'000;  ///< across all shards; 0 means no entry limit
   std::size_t max_bytes = 64u << 20;  ///< key + value bytes across all shards; 0 means no limit
   std::size_t shards = 16;            ///< rounded up to a power of two; 0 means 1
 };
 
+/// The CachePolicy most stores want: a sharded LRU bounded in entries and bytes, with per-entry
+/// expiry. `Policy` says whether a confirmed write fills the cache or only drops the old entry.
 template <OnWrite Policy = OnWrite::populate>
 class LruCache {
  public:
+  /// Whether TieredStore puts a confirmed write's value (OnWrite::populate) or only erases the
+  /// key.
   static constexpr bool populate_on_write = Policy == OnWrite::populate;
 
   LruCache() : LruCache(LruOptions{}) {}
+  /// A cache of `options.shards` shards (rounded up to a power of two) sharing the capacities
+  /// equally.
   explicit LruCache(LruOptions options)
       : shard_count_(std::bit_ceil(options.shards == 0 ? std::size_t{1} : options.shards)),
         shards_(std::make_unique<Shard[]>(shard_count_)) {
@@ -54,6 +61,8 @@ class LruCache {
     }
   }
 
+  /// The key's value and codec tag, or nullopt when absent or expired at `now` (an expired entry is
+  /// dropped). A hit makes the key the most recently used.
   std::optional<CachedValue> find(std::string_view key, TimePoint now) {
     Shard& shard = shard_of(key);
     std::lock_guard lock(shard.mutex);
@@ -68,6 +77,9 @@ class LruCache {
     return CachedValue{node->value, node->codec_tag};
   }
 
+  /// Inserts or replaces the key's entry as the most recently used, then evicts the least recently
+  /// used entries of its shard until the shard is within capacity. An entry larger than a shard's
+  /// byte capacity is not kept.
   void put(std::string_view key, std::string_view value, std::optional<TimePoint> expires_at,
            std::uint8_t codec_tag = 0) {
     Shard& shard = shard_of(key);
@@ -81,12 +93,14 @@ class LruCache {
     shard.evict_to_capacity();
   }
 
+  /// Drops the key's entry, if any.
   void erase(std::string_view key) {
     Shard& shard = shard_of(key);
     std::lock_guard lock(shard.mutex);
     if (auto it = shard.index.find(key); it != shard.index.end()) shard.remove(it);
   }
 
+  /// Drops every entry.
   void clear() {
     for (std::size_t i = 0; i < shard_count_; ++i) {
       std::lock_guard lock(shards_[i].mutex);
@@ -96,6 +110,7 @@ class LruCache {
     }
   }
 
+  /// The number of entries across all shards.
   std::size_t size() const {
     std::size_t n = 0;
     for (std::size_t i = 0; i < shard_count_; ++i) {

@@ -14,16 +14,22 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// The CachePolicy that caches nothing: every read goes to the tiers.
 struct NoCache {
-  static constexpr bool populate_on_write = false;
+  static constexpr bool populate_on_write = false;  ///< there is nothing to fill
 
+  /// Always a miss.
   std::optional<CachedValue> find(std::string_view, TimePoint) const noexcept {
     return std::nullopt;
   }
+  /// Discards the value.
   void put(std::string_view, std::string_view, std::optional<TimePoint>,
            std::uint8_t = 0) noexcept {}
+  /// Nothing to drop.
   void erase(std::string_view) noexcept {}
+  /// Nothing to drop.
   void clear() noexcept {}
+  /// Always 0.
   std::size_t size() const noexcept { return 0; }
 };
 

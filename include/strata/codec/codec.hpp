@@ -23,6 +23,7 @@ STRATA_BEGIN_NAMESPACE
 struct CodecError {
   std::string path;     ///< "$", "$.legs[2].qty", ...
   std::string message;  ///< "expected integer", "missing required field", ...
+  /// "path: message", for logs and exceptions.
   std::string to_string() const { return path + ": " + message; }
 };
 
@@ -30,14 +31,23 @@ struct CodecError {
 template <class T>
 class Decoded {
  public:
+  /// A decoded value, or the error that kept the bytes from decoding; implicit so that a codec
+  /// returns either.
+  ///@{
   Decoded(T value) : value_(std::move(value)) {}  // NOLINT: implicit, like std::optional
   Decoded(CodecError error) : error_(std::move(error)) {}
+  ///@}
 
+  /// True when decoding succeeded.
   explicit operator bool() const noexcept { return value_.has_value(); }
+  /// The decoded value; only when decoding succeeded.
+  ///@{
   T& operator*() & noexcept { return *value_; }
   const T& operator*() const& noexcept { return *value_; }
   T&& operator*() && noexcept { return std::move(*value_); }
   const T* operator->() const noexcept { return &*value_; }
+  ///@}
+  /// The error; empty when decoding succeeded.
   const CodecError& error() const noexcept { return error_; }
 
  private:

@@ -64,9 +64,14 @@ STRATA_BEGIN_NAMESPACE
 template <class E>
 inline constexpr std::nullptr_t enum_names = nullptr;
 
+/// What JsonCodec does with a JSON member that names no field of the struct: skip it (a reader
+/// older than the writer) or fail with a CodecError.
 enum class UnknownMembers : unsigned char { ignore, reject };
 
+/// Deepest nesting JsonCodec decodes; deeper input fails before it is parsed (no recursion on
+/// hostile input).
 inline constexpr std::size_t json_max_depth = 64;
+/// Largest input JsonCodec decodes (16 MiB); a larger one fails without being parsed.
 inline constexpr std::size_t json_max_bytes = std::size_t{16} << 20;
 
 namespace detail::json {
@@ -435,8 +440,12 @@ struct JsonCodec {
                 "strata::JsonCodec<T>: T must be declared with BOOST_HANA_DEFINE_STRUCT or "
                 "adapted with BOOST_HANA_ADAPT_STRUCT");
   static_assert(Tag >= 1 && Tag <= 15, "strata::JsonCodec: the tag must be 1 to 15 (0 is raw)");
+  /// Goes into the envelope's flags; Lookup::codec_tag reports it back.
   static constexpr std::uint8_t tag = Tag;
 
+  /// Appends the JSON of `value` to `out`. A value JSON cannot represent (a NaN, a string that is
+  /// not UTF-8, an enum value without a name) is a CodecError with its path, and `out` is left as
+  /// it was.
   static std::optional<CodecError> encode(const T& value, std::string& out) {
     nlohmann::json json;
     detail::json::Walk walk;
@@ -445,6 +454,8 @@ struct JsonCodec {
     return std::nullopt;
   }
 
+  /// The struct the JSON in `bytes` describes, or a CodecError with the path of the first member
+  /// that does not fit.
   static Decoded<T> decode(std::string_view bytes) {
     if (bytes.size() > json_max_bytes)
       return CodecError{"$", "input of " + std::to_string(bytes.size()) + " bytes exceeds " +

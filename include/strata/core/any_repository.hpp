@@ -25,23 +25,30 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// A ScannableRepository whose backend is chosen at run time: owns any ScannableRepository and
+/// forwards each call with one virtual call per batch.
 class AnyRepository {
  public:
   /// Whatever the repository inside, a caller must not assume all-or-none.
   static constexpr bool atomic_batches = false;
 
+  /// Takes ownership of `repository`; `description` names it in reports and logs (e.g. the URL it
+  /// came from).
   template <ScannableRepository R>
   requires(!std::is_same_v<std::remove_cvref_t<R>, AnyRepository>) explicit AnyRepository(
       R repository, std::string description = {})
       : self_(std::make_unique<Model<R>>(std::move(repository))),
         description_(std::move(description)) {}
 
+  /// The wrapped repository's batch operations, forwarded as they are.
+  ///@{
   BatchResult store_many(std::span<const Record> records) { return self_->store_many(records); }
   LoadResult load_many(std::span<const std::string_view> keys) { return self_->load_many(keys); }
   EraseResult erase_many(std::span<const std::string_view> keys) { return self_->erase_many(keys); }
   ScanPage scan(std::string_view prefix, std::string_view cursor, std::size_t limit) {
     return self_->scan(prefix, cursor, limit);
   }
+  ///@}
   /// Removes expired records; nullopt when the repository expires them itself.
   std::optional<std::size_t> purge_expired() { return self_->purge_expired(); }
 

@@ -26,11 +26,14 @@ STRATA_BEGIN_NAMESPACE
 
 /// One position that was not stored.
 struct Failure {
-  std::size_t index;
-  std::string_view key;  ///< empty unless the result carries keys
-  std::error_code error;
+  std::size_t index;      ///< the position in the batch's input
+  std::string_view key;   ///< empty unless the result carries keys
+  std::error_code error;  ///< why: an errc of strata's category, or a backend's own code
 };
 
+/// For every input position of a batch write: stored, or the error that kept it from being stored.
+/// Repositories fill it with mark_stored and mark_failed; callers read it by position, as
+/// failures(), or as the set of stored keys.
 class BatchResult {
  public:
   BatchResult() = default;
@@ -41,9 +44,10 @@ class BatchResult {
     if (size > 64) heap_bits_.assign((size + 63) / 64, 0);
   }
 
+  /// Copyable; a moved-from result is empty, not a size without its bitmap.
+  ///@{
   BatchResult(const BatchResult&) = default;
   BatchResult& operator=(const BatchResult&) = default;
-  // A moved-from result is empty, not a size without its bitmap.
   BatchResult(BatchResult&& other) noexcept
       : size_(std::exchange(other.size_, 0)),
         inline_bits_(std::exchange(other.inline_bits_, 0)),
@@ -62,11 +66,15 @@ class BatchResult {
     }
     return *this;
   }
+  ///@}
   ~BatchResult() = default;
 
+  /// The number of positions in the batch.
   std::size_t size() const noexcept { return size_; }
+  /// True for an empty batch.
   bool empty() const noexcept { return size_ == 0; }
 
+  /// Whether position i was stored.
   bool stored(std::size_t i) const noexcept { return (words()[i / 64] >> (i % 64)) & 1u; }
 
   /// The error of position i: empty when stored.
@@ -76,27 +84,34 @@ class BatchResult {
     return errors_[i];
   }
 
+  /// How many positions were stored.
   std::size_t stored_count() const noexcept {
     std::size_t n = 0;
     const std::uint64_t* w = words();
     for (std::size_t i = 0, count = word_count(); i < count; ++i) n += std::popcount(w[i]);
     return n;
   }
+  /// How many positions were not stored.
   std::size_t failed_count() const noexcept { return size_ - stored_count(); }
+  /// True when every position was stored.
   bool all_stored() const noexcept { return stored_count() == size_; }
 
+  /// Marks position i stored, clearing an error marked before.
   void mark_stored(std::size_t i) noexcept {
     words()[i / 64] |= std::uint64_t{1} << (i % 64);
     if (!errors_.empty()) errors_[i].clear();
   }
+  /// Marks position i failed with `error`.
   void mark_failed(std::size_t i, std::error_code error) {
     words()[i / 64] &= ~(std::uint64_t{1} << (i % 64));
     if (errors_.empty()) errors_.resize(size_);
     errors_[i] = error;
   }
+  /// Marks every position stored.
   void mark_all_stored() noexcept {
     for (std::size_t i = 0; i < size_; ++i) mark_stored(i);
   }
+  /// Marks every position failed with `error`.
   void mark_all_failed(std::error_code error) {
     for (std::size_t i = 0; i < size_; ++i) mark_failed(i, error);
   }
@@ -116,6 +131,7 @@ class BatchResult {
       key_ends_.push_back(static_cast<std::uint32_t>(key_bytes_.size()));
     }
   }
+  /// Whether key(i) names the keys: attach_keys was called, or the batch is empty.
   bool has_keys() const noexcept { return !key_ends_.empty() || size_ == 0; }
 
   /// The key at position i; empty unless keys were attached.
@@ -134,17 +150,25 @@ class BatchResult {
   }
   operator std::set<std::string, std::less<>>() const { return stored_keys(); }
 
+  /// Walks the positions that were not stored, in input order, yielding a Failure for each.
   class FailureIterator {
    public:
+    /// Standard iterator traits; the iterator yields Failure by value.
+    ///@{
     using iterator_category = std::forward_iterator_tag;
     using value_type = Failure;
     using difference_type = std::ptrdiff_t;
     using pointer = void;
     using reference = Failure;
+    ///@}
 
     FailureIterator() = default;
+    /// The first failed position at or after i.
     FailureIterator(const BatchResult* result, std::size_t i) : result_(result), i_(i) { skip(); }
+    /// The failure at the current position.
     Failure operator*() const { return {i_, result_->key(i_), result_->error(i_)}; }
+    /// Advances to the next failed position.
+    ///@{
     FailureIterator& operator++() {
       ++i_;
       skip();
@@ -155,6 +179,8 @@ class BatchResult {
       ++*this;
       return copy;
     }
+    /// Equal when at the same position.
+    ///@}
     bool operator==(const FailureIterator& other) const noexcept { return i_ == other.i_; }
 
    private:
@@ -165,9 +191,12 @@ class BatchResult {
     std::size_t i_ = 0;
   };
 
+  /// The failed positions as a range, for range-for.
   struct FailureRange {
-    const BatchResult* result;
+    const BatchResult* result;  ///< the result walked; must outlive the range
+    /// The first failure.
     FailureIterator begin() const { return {result, 0}; }
+    /// Past the last position.
     FailureIterator end() const { return {result, result->size_}; }
   };
 

@@ -14,6 +14,7 @@ STRATA_BEGIN_NAMESPACE
 /// Wall-clock time at millisecond resolution, the resolution every tier stores
 /// (Redis PX, the envelope, SQL columns).
 using TimePoint = std::chrono::sys_time<std::chrono::milliseconds>;
+/// Durations, at the resolution every tier stores.
 using Millis = std::chrono::milliseconds;
 
 /// A handle on "now": the system clock by default, or a ManualClock that a test
@@ -22,6 +23,7 @@ class Clock {
  public:
   constexpr Clock() noexcept = default;
 
+  /// The current time, to the millisecond.
   TimePoint now() const noexcept {
     if (manual_ != nullptr) return TimePoint{Millis{manual_->load(std::memory_order_relaxed)}};
     return std::chrono::time_point_cast<Millis>(std::chrono::system_clock::now());
@@ -38,14 +40,20 @@ class Clock {
 /// out by clock().
 class ManualClock {
  public:
+  /// A clock stopped at `start` (by default 2023-11-14, an arbitrary fixed instant, so that tests
+  /// never depend on the date).
   explicit ManualClock(TimePoint start = TimePoint{Millis{1'700'000'000'000}}) noexcept
       : ms_(start.time_since_epoch().count()) {}
   ManualClock(const ManualClock&) = delete;
   ManualClock& operator=(const ManualClock&) = delete;
 
+  /// A Clock that reads this one; valid while this ManualClock lives.
   Clock clock() const noexcept { return Clock{&ms_}; }
+  /// The time it is stopped at.
   TimePoint now() const noexcept { return clock().now(); }
+  /// Moves the time forward by `by` (backwards when negative).
   void advance(Millis by) noexcept { ms_.fetch_add(by.count(), std::memory_order_relaxed); }
+  /// Sets the time to `to`.
   void set(TimePoint to) noexcept {
     ms_.store(to.time_since_epoch().count(), std::memory_order_relaxed);
   }

@@ -22,9 +22,12 @@
 #define STRATA_DEFAULT_MAX_VALUE_BYTES (std::size_t{16} << 20)
 #endif
 
+/// Opens strata's namespace and the versioned inline namespace inside it (`strata::v1`), so that
+/// two major versions can link into one program.
 #define STRATA_BEGIN_NAMESPACE \
   namespace strata {           \
   inline namespace v1 {
+/// Closes what STRATA_BEGIN_NAMESPACE opened.
 #define STRATA_END_NAMESPACE \
   }                          \
   }

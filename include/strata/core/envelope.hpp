@@ -37,14 +37,16 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// The layout version this header writes and reads.
 inline constexpr std::uint8_t envelope_version = 1;
+/// The header's size in bytes, before the value.
 inline constexpr std::size_t envelope_header_bytes = 48;
 /// The flags byte has four bits for the codec tag.
 inline constexpr std::uint8_t envelope_max_codec_tag = 15;
 
 namespace envelope_flags {
-inline constexpr std::uint8_t has_expiry = 0x01;
-inline constexpr std::uint8_t codec_mask = 0xF0;
+inline constexpr std::uint8_t has_expiry = 0x01;  ///< bit 0: the header's expires field is set
+inline constexpr std::uint8_t codec_mask = 0xF0;  ///< bits 4-7: the codec tag
 /// Bits a version-1 reader does not know; a record that sets one is refused.
 inline constexpr std::uint8_t reserved_mask = 0x0E;
 }  // namespace envelope_flags
@@ -56,19 +58,22 @@ inline std::uint64_t value_checksum(std::string_view value) noexcept {
 
 /// What a writer supplies besides the value.
 struct EnvelopeMeta {
+  /// When the record was created; TieredStore::batch_set stamps it and `updated` with the time of
+  /// the write.
   TimePoint created{};
-  TimePoint updated{};
+  TimePoint updated{};                    ///< when the value was last written
   std::optional<TimePoint> expires_at{};  ///< nullopt: never expires
   std::uint8_t codec_tag = 0;             ///< 0-15, set by a typed codec; 0 means raw bytes
 };
 
 /// A decoded envelope. `value` points into the bytes it was decoded from.
 struct EnvelopeView {
-  EnvelopeMeta meta{};
-  std::uint64_t checksum = 0;
-  std::string_view value{};
+  EnvelopeMeta meta{};         ///< times, expiry and codec tag from the header
+  std::uint64_t checksum = 0;  ///< the XXH3-64 of the value the header declares (already verified)
+  std::string_view value{};    ///< the value bytes
 };
 
+/// The envelope's size for a value of `value_bytes` bytes.
 constexpr std::size_t encoded_envelope_size(std::size_t value_bytes) noexcept {
   return envelope_header_bytes + value_bytes;
 }
@@ -114,6 +119,7 @@ inline void encode_envelope_into(char* out, const EnvelopeMeta& meta,
   if (!value.empty()) std::memcpy(out + envelope_header_bytes, value.data(), value.size());
 }
 
+/// The envelope of `value` with `meta`, in a new string.
 inline std::string encode_envelope(const EnvelopeMeta& meta, std::string_view value) {
   std::string out(encoded_envelope_size(value.size()), '\0');
   encode_envelope_into(out.data(), meta, value);
@@ -134,8 +140,9 @@ inline std::optional<TimePoint> peek_expiry(std::string_view header) noexcept {
 
 /// The result of decoding: the view, or the error that stopped it.
 struct DecodedEnvelope {
-  EnvelopeView envelope{};
-  std::error_code error{};
+  EnvelopeView envelope{};  ///< the decoded view; meaningful only when `error` is empty
+  std::error_code error{};  ///< errc::corrupt_record or errc::checksum_mismatch
+  /// True when the bytes decoded and verified.
   explicit operator bool() const noexcept { return !error; }
 };
 

@@ -100,6 +100,8 @@ inline const std::error_category& error_category() noexcept {
   return category;
 }
 
+/// Makes an errc a std::error_code of strata's category (found by ADL, so `std::error_code ec =
+/// errc::timeout;` works).
 inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};
 }
@@ -119,5 +121,9 @@ class ConfigError : public Error {
 
 STRATA_END_NAMESPACE
 
+/// \cond
+// Specialisations of fmt's and std's templates: documented in the \file
+// comment above, kept out of the reference (Doxygen cannot place them).
 template <>
 struct std::is_error_code_enum<strata::errc> : std::true_type {};
+/// \endcond

@@ -27,6 +27,9 @@ inline constexpr std::size_t formatted_failures = 3;
 
 STRATA_END_NAMESPACE
 
+/// \cond
+// Specialisations of fmt's and std's templates: documented in the \file
+// comment above, kept out of the reference (Doxygen cannot place them).
 template <>
 struct fmt::formatter<strata::errc> {
   constexpr auto parse(fmt::format_parse_context& ctx) { return ctx.begin(); }
@@ -82,3 +85,4 @@ struct fmt::formatter<Result> {
     return out;
   }
 };
+/// \endcond

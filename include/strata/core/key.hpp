@@ -14,6 +14,7 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// The longest key in bytes (STRATA_MAX_KEY_BYTES, 512 unless the user defines it).
 inline constexpr std::size_t max_key_bytes = STRATA_MAX_KEY_BYTES;
 
 /// Whether one byte may appear in a key.
@@ -22,6 +23,8 @@ constexpr bool is_key_byte(char c) noexcept {
   return byte >= 0x21 && byte <= 0x7E;
 }
 
+/// Whether `key` is a valid key: 1 to max_key_bytes bytes, each printable ASCII other than space
+/// (0x21-0x7E). An invalid key fails its item with errc::invalid_key.
 constexpr bool is_valid_key(std::string_view key) noexcept {
   if (key.empty() || key.size() > max_key_bytes) return false;
   for (char c : key)

@@ -14,6 +14,7 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// What a read found for one key.
 enum class LookupStatus : unsigned char {
   absent,  ///< no record (never stored, erased, or expired)
   found,   ///< `value` holds the bytes
@@ -23,16 +24,20 @@ enum class LookupStatus : unsigned char {
 /// The outcome for one key. From a Repository, `value` is the stored envelope;
 /// from a TieredStore, the user's value (envelope decoded and verified).
 struct Lookup {
-  LookupStatus status = LookupStatus::absent;
-  std::string value{};
-  std::error_code error{};
+  LookupStatus status = LookupStatus::absent;  ///< found, absent or failed
+  std::string value{};                         ///< the bytes when found; empty otherwise
+  std::error_code error{};                     ///< why the read failed; empty unless failed
   /// From a TieredStore: the codec tag the value was written with (0: raw
   /// bytes), for a typed reader to check. From a Repository: always 0.
   std::uint8_t codec_tag = 0;
 
+  /// True when `value` holds the record.
   bool found() const noexcept { return status == LookupStatus::found; }
+  /// True when there is no record (never stored, erased or expired).
   bool absent() const noexcept { return status == LookupStatus::absent; }
+  /// True when the key could not be read; `error` says why.
   bool failed() const noexcept { return status == LookupStatus::failed; }
+  /// True when found.
   explicit operator bool() const noexcept { return found(); }
 };
 
@@ -40,39 +45,53 @@ struct Lookup {
 class LoadResult {
  public:
   LoadResult() = default;
+  /// `size` lookups, each absent until set.
   explicit LoadResult(std::size_t size) : slots_(size) {}
 
+  /// The number of keys looked up.
   std::size_t size() const noexcept { return slots_.size(); }
+  /// The lookup of the i-th key, in input order.
+  ///@{
   const Lookup& operator[](std::size_t i) const noexcept { return slots_[i]; }
   Lookup& operator[](std::size_t i) noexcept { return slots_[i]; }
+  ///@}
+  /// Iteration over the lookups in input order.
+  ///@{
   auto begin() const noexcept { return slots_.begin(); }
   auto end() const noexcept { return slots_.end(); }
+  ///@}
 
+  /// Sets key i found with `value` (and its codec tag).
   void set_found(std::size_t i, std::string value, std::uint8_t codec_tag = 0) {
     slots_[i].status = LookupStatus::found;
     slots_[i].value = std::move(value);
     slots_[i].error.clear();
     slots_[i].codec_tag = codec_tag;
   }
+  /// Sets key i absent.
   void set_absent(std::size_t i) noexcept {
     slots_[i].status = LookupStatus::absent;
     slots_[i].value.clear();
     slots_[i].error.clear();
   }
+  /// Sets key i failed with `error`.
   void set_failed(std::size_t i, std::error_code error) noexcept {
     slots_[i].status = LookupStatus::failed;
     slots_[i].value.clear();
     slots_[i].error = error;
   }
+  /// Sets every key failed with `error` (the backend could not be reached).
   void fail_all(std::error_code error) noexcept {
     for (std::size_t i = 0; i < slots_.size(); ++i) set_failed(i, error);
   }
 
+  /// How many lookups have `status`.
   std::size_t count(LookupStatus status) const noexcept {
     std::size_t n = 0;
     for (const auto& slot : slots_) n += slot.status == status;
     return n;
   }
+  /// How many keys were found.
   std::size_t found_count() const noexcept { return count(LookupStatus::found); }
 
  private:

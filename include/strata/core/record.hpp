@@ -19,8 +19,8 @@ STRATA_BEGIN_NAMESPACE
 /// caller owns the bytes for the duration of the store_many call, which lets a
 /// batch encode every envelope into one buffer.
 struct Record {
-  std::string_view key;
-  std::string_view envelope;
+  std::string_view key;       ///< a valid key (see is_valid_key)
+  std::string_view envelope;  ///< the whole envelope: header and value
   /// The envelope's expiry, decoded once by the store so that a backend with
   /// native expiry (Redis PX, an SQL column) need not parse the envelope.
   std::optional<TimePoint> expires_at{};
@@ -34,16 +34,18 @@ struct EraseResult {
 
 /// One record returned by a scan.
 struct ScannedRecord {
-  std::string key;
+  std::string key;  ///< the key, as the caller wrote it (without a backend's namespace prefix)
+  /// The envelope, not yet verified: a scan hands over what the backend holds.
   std::string envelope;
 };
 
 /// One page of a prefix scan. Pass next_cursor back to get the next page; a
 /// page with done == true is the last. An empty cursor starts a scan.
 struct ScanPage {
+  /// Up to the requested number of records, in the backend's order.
   std::vector<ScannedRecord> records;
-  std::string next_cursor;
-  bool done = false;
+  std::string next_cursor;  ///< where the next page starts; opaque, backend-specific
+  bool done = false;        ///< true on the last page
   std::error_code error{};  ///< set when the page could not be read; records is then empty
 };
 

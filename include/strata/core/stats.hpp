@@ -14,6 +14,7 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// What one tier of a store has been asked, since the store was made.
 struct TierStats {
   std::uint64_t calls = 0;            ///< store_many + load_many + erase_many calls
   std::uint64_t keys = 0;             ///< keys passed in those calls
@@ -21,11 +22,14 @@ struct TierStats {
   std::uint64_t checksum_errors = 0;  ///< loads whose envelope failed verification
 };
 
+/// Counters of a TieredStore, a snapshot taken by TieredStore::stats(). Counted with relaxed
+/// atomics: totals are exact, but a snapshot taken during calls may mix before and after.
 struct StoreStats {
-  std::array<TierStats, tier_count> tiers{};
-  std::uint64_t cache_hits = 0;
-  std::uint64_t cache_misses = 0;
+  std::array<TierStats, tier_count> tiers{};  ///< per tier, indexed by index_of(Tier)
+  std::uint64_t cache_hits = 0;               ///< keys a read answered from the cache
+  std::uint64_t cache_misses = 0;             ///< keys a read had to look up in a tier
 
+  /// The stats of one tier.
   const TierStats& operator[](Tier tier) const noexcept { return tiers[index_of(tier)]; }
 };
 
@@ -71,6 +75,9 @@ class StoreCounters {
 
 STRATA_END_NAMESPACE
 
+/// \cond
+// Specialisations of fmt's and std's templates: documented in the \file
+// comment above, kept out of the reference (Doxygen cannot place them).
 template <>
 struct fmt::formatter<strata::Tier> : fmt::formatter<std::string_view> {
   template <class FormatContext>
@@ -95,3 +102,4 @@ struct fmt::formatter<strata::StoreStats> {
     return out;
   }
 };
+/// \endcond

@@ -17,8 +17,9 @@ STRATA_BEGIN_NAMESPACE
 
 /// One key/value pair to write. Views: the caller keeps the bytes alive for the call.
 struct Item {
+  /// A valid key (see is_valid_key), else the item fails with errc::invalid_key.
   std::string_view key;
-  std::string_view value;
+  std::string_view value;  ///< the bytes to store, up to StoreOptions::max_value_bytes
   Millis ttl{0};  ///< time to live; zero means the record never expires; negative is invalid_ttl
   /// The codec that encoded `value` (1-15, see codec/codec.hpp), carried in the
   /// envelope and handed back by reads; 0 for raw bytes; above 15 is invalid_codec_tag.
@@ -33,9 +34,11 @@ enum class ReadFallback {
                      ///< if no lower tier has it the original error is reported, never "absent"
 };
 
+/// How a TieredStore validates writes, falls back on reads and tells time.
 struct StoreOptions {
   /// Largest value accepted, in bytes; a larger one fails with value_too_large.
   std::size_t max_value_bytes = STRATA_DEFAULT_MAX_VALUE_BYTES;
+  /// What a read does when the routed tier has no value (see ReadFallback).
   ReadFallback read_fallback = ReadFallback::none;
   /// Stamps created/updated times and decides expiry; the system clock by default.
   Clock clock{};
@@ -47,11 +50,13 @@ struct DeleteResult {
   /// tier only; one copied to several tiers (rehydrate, demote) counts once per
   /// tier that held it.
   std::size_t erased = 0;
+  /// `erased` split by tier, indexed by index_of(Tier)
   std::array<std::size_t, tier_count> erased_by_tier{};
   /// Per tier: set when that tier could not complete the erase (its keys may
   /// remain there). The cache is invalidated regardless.
   std::array<std::error_code, tier_count> errors{};
 
+  /// True when no tier reported an error.
   bool ok() const noexcept {
     for (const auto& e : errors)
       if (e) return false;

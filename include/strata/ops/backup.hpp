@@ -38,34 +38,41 @@ STRATA_BEGIN_NAMESPACE
 
 /// Where a backup or restore stands, passed to the progress callback per page.
 struct SnapshotProgress {
-  std::size_t pages = 0;
+  std::size_t pages = 0;            ///< pages written (to the snapshot, or restored)
   std::size_t records = 0;          ///< records written (to the snapshot, or restored)
   std::size_t skipped_expired = 0;  ///< expired records left out
   std::size_t bytes = 0;            ///< packed page bytes
-  Millis elapsed{0};
+  Millis elapsed{0};                ///< since the run started
 };
 
+/// What backup reads, where it writes the snapshot and how it reports.
 struct BackupOptions {
   PageScan scan{};  ///< what to read (prefix, page size, rate limit, stop request)
   std::string root{default_backup_root};  ///< key prefix of every snapshot object
   std::string source{};                   ///< recorded in the manifest: what was backed up
   std::string id{};                       ///< the snapshot's id; empty: from the clock
+  /// Called after each page written; may be empty.
   std::function<void(const SnapshotProgress&)> on_progress{};
   Clock clock{};  ///< stamps the snapshot and decides what is expired
 };
 
+/// What a backup did. The snapshot exists (its manifest was written) only when ok().
 struct BackupReport : SnapshotProgress {
   SnapshotManifest manifest;            ///< complete only when ok()
   std::vector<RecordFailure> failures;  ///< damaged source records, left out
   std::error_code error{};              ///< the source or the backup repository failed
   bool stopped = false;                 ///< a stop was requested; nothing was kept
+  /// True when the snapshot is complete.
   bool ok() const noexcept { return !error && !stopped; }
 };
 
+/// Which snapshot restore reads and how it checks what it wrote.
 struct RestoreOptions {
-  std::string root{default_backup_root};
+  std::string root{
+      default_backup_root};  ///< key prefix of every snapshot object, as the backup wrote it
   /// Read every restored record back and compare it byte for byte.
   bool verify = true;
+  /// Called after each page restored; may be empty.
   std::function<void(const SnapshotProgress&)> on_progress{};
   std::function<bool()> stop_requested{};  ///< polled between pages
   /// The page to start at: a stopped or failed restore's next_page resumes it.
@@ -73,15 +80,18 @@ struct RestoreOptions {
   Clock clock{};  ///< decides what is expired
 };
 
+/// What a restore did. next_page resumes a stopped or failed one.
 struct RestoreReport : SnapshotProgress {
-  SnapshotManifest manifest;
+  SnapshotManifest manifest;            ///< the manifest of the snapshot restored
   std::vector<RecordFailure> failures;  ///< keys not restored, or restored but not identical
   std::error_code error{};    ///< the manifest or a page was unreadable, or the destination failed
   std::size_t next_page = 0;  ///< the first page not restored (to resume after a stop)
-  bool stopped = false;
+  bool stopped = false;       ///< a stop was requested; next_page resumes the restore
+  /// True when every record of the snapshot was restored (and verified, with `verify`).
   bool ok() const noexcept { return !error && !stopped && failures.empty(); }
 };
 
+/// The snapshots under a root, from list_snapshots.
 struct SnapshotListing {
   std::vector<SnapshotManifest> snapshots;  ///< oldest first
   std::vector<RecordFailure> unreadable;    ///< manifests that do not parse

@@ -38,25 +38,33 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// Which records demote moves down and how it reports.
 struct DemoteOptions {
   Millis older_than{0};  ///< records whose last update is at least this old move down
   PageScan scan{};       ///< prefix, page size, resume cursor, rate limit, stop request
+  /// Called after each page; may be empty.
   std::function<void(const RehydrateProgress&)> on_progress{};
-  Clock clock{};
+  Clock clock{};  ///< decides each record's age and what is expired
 };
 
+/// What a demote did. `copied` counts records moved down and erased from the upper tier.
 struct DemoteReport : RehydrateProgress {
   std::size_t kept = 0;     ///< records young enough to stay
   std::size_t changed = 0;  ///< records updated during the demote: copied down, left up
+  /// Records that could not be read, copied or erased, each with its error.
   std::vector<RecordFailure> failures;
   std::optional<FailedRange> failed_range;  ///< the page a tier failed; the cursor resumes it
-  std::error_code error{};
-  std::string cursor{};
-  bool stopped = false;
-  bool complete = false;
+  std::error_code error{};  ///< the tier that failed and stopped the run, if one did
+  std::string cursor{};  ///< resumes the run at the first page not handled whole (PageScan::cursor)
+  bool stopped = false;  ///< a stop was requested; `cursor` resumes the run
+  bool complete = false;  ///< every page of the scan was handled
+  /// True when every record was handled and none failed.
   bool ok() const noexcept { return complete && !error && failures.empty(); }
 };
 
+/// Moves the records of tier `From` not updated for `options.older_than` down to tier `To`, page by
+/// page: written to `To` first, then re-read from `From` and erased there only if unchanged (see
+/// the file's description). The store's tiers `From` and `To` must be scannable.
 template <Tier From, Tier To, class Store>
 DemoteReport demote(Store& store, const DemoteOptions& options) {
   static_assert(index_of(From) < index_of(To), "strata::demote moves records to a lower tier");

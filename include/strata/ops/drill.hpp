@@ -38,13 +38,16 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// The size and shape of a failover drill.
 struct DrillOptions {
+  /// Records written to WARM and lost from HOT (the seed's 354 by default)
   std::size_t keys = 354;
-  std::size_t value_bytes = 100;
-  std::size_t page_size = 1000;  ///< rehydrate's page size
+  std::size_t value_bytes = 100;  ///< bytes of each record's value
+  std::size_t page_size = 1000;   ///< rehydrate's page size
   /// Keys rebuilt one by one: 0 means all; fewer times the one-key path on
   /// that many and extrapolates (the report says so).
   std::size_t sequential_sample = 0;
+  /// Prefix of the drill's keys, which it writes and erases: pick one nothing else uses.
   std::string key_prefix = "drill:";
   /// A pause before each timed rebuild, for the servers' background work.
   std::chrono::milliseconds settle{0};
@@ -52,19 +55,23 @@ struct DrillOptions {
   std::function<void(std::string_view)> on_step{};
 };
 
+/// The drill's measurements: both rebuild paths timed, compared and checked.
 struct DrillReport {
-  std::size_t keys = 0;
+  std::size_t keys = 0;             ///< records in the drill
   std::size_t sequential_keys = 0;  ///< keys timed on the one-key path
   double sequential_ms = 0;         ///< for all keys (extrapolated when sampled)
-  double batch_ms = 0;
+  double batch_ms = 0;  ///< the batch rebuild (rehydrate from WARM into HOT), in milliseconds
   /// The same records written straight into HOT in the same pages: what the
   /// HOT server alone costs, the floor under batch_ms.
   double hot_write_ms = 0;
-  std::size_t copied = 0;
+  std::size_t copied = 0;      ///< records the batch rebuild copied
   bool identical = false;      ///< HOT and the cache match after both paths
   std::size_t rss_growth = 0;  ///< bytes: peak RSS during the batch rebuild minus RSS before
+  /// True when the one-key path was timed on a sample and extrapolated.
   bool sampled() const noexcept { return sequential_keys < keys; }
+  /// How many times faster the batch rebuild was than the one-key path.
   double speedup() const noexcept { return batch_ms > 0 ? sequential_ms / batch_ms : 0; }
+  /// Records per second of the batch rebuild.
   double keys_per_second() const noexcept {
     return batch_ms > 0 ? static_cast<double>(copied) / (batch_ms / 1000.0) : 0;
   }

@@ -18,10 +18,13 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// What purge_expired removed, per tier.
 struct PurgeReport {
-  std::size_t purged = 0;
+  std::size_t purged = 0;  ///< expired records removed, all tiers together
+  /// `purged` split by tier, indexed by index_of(Tier)
   std::array<std::size_t, tier_count> purged_by_tier{};
   std::array<std::string, tier_count> errors{};  ///< per tier, why its purge failed
+  /// True when no tier's purge failed.
   bool ok() const noexcept {
     for (const auto& e : errors)
       if (!e.empty()) return false;
@@ -29,6 +32,9 @@ struct PurgeReport {
   }
 };
 
+/// Removes expired records from every tier of `store` that keeps them until asked (memory, SQLite,
+/// PostgreSQL, filesystem, S3); a tier that expires records itself (Redis) and an absent tier count
+/// 0. A failing tier does not stop the others.
 template <class Store>
 PurgeReport purge_expired(Store& store) {
   PurgeReport report;

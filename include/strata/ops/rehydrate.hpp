@@ -38,30 +38,32 @@ STRATA_BEGIN_NAMESPACE
 
 /// Where a rehydrate stands, passed to the progress callback after each page.
 struct RehydrateProgress {
-  std::size_t pages = 0;
+  std::size_t pages = 0;            ///< pages handled whole
   std::size_t scanned = 0;          ///< records read from the source
   std::size_t copied = 0;           ///< records of completed pages the destination stored
   std::size_t skipped_expired = 0;  ///< records already expired, not copied
   std::size_t failed = 0;           ///< records refused for themselves (damaged, invalid)
-  Millis elapsed{0};
+  Millis elapsed{0};                ///< since the run started
 };
 
 /// A key an operation could not handle for a reason of its own (damaged,
 /// invalid, not restored identically), with that reason.
 struct RecordFailure {
-  std::string key;
-  std::error_code error;
+  std::string key;        ///< the key
+  std::error_code error;  ///< why it was not handled
 };
 
 /// The page a destination could not take (it went down, timed out, ...): the
 /// run stopped there, and its cursor resumes at this page.
 struct FailedRange {
-  std::string first_key;
-  std::string last_key;
-  std::size_t keys = 0;
-  std::error_code error{};
+  std::string first_key;    ///< the page's first key
+  std::string last_key;     ///< the page's last key
+  std::size_t keys = 0;     ///< records in the page
+  std::error_code error{};  ///< the destination's error
 };
 
+/// What a rehydrate did. Runs add up: `copied` counts whole pages only, and `cursor` resumes after
+/// them.
 struct RehydrateReport : RehydrateProgress {
   std::vector<RecordFailure> failures;      ///< each key refused for itself, with its error
   std::optional<FailedRange> failed_range;  ///< set when the destination failed a page
@@ -74,9 +76,11 @@ struct RehydrateReport : RehydrateProgress {
   bool stopped = false;   ///< a stop was requested; `cursor` resumes
   bool complete = false;  ///< the whole source was read and every page handled
 
+  /// True when the whole source was copied and no record failed.
   bool ok() const noexcept { return complete && !error && failures.empty(); }
 };
 
+/// What rehydrate copies, and how it reports and tells time.
 struct RehydrateOptions {
   PageScan scan{};  ///< page size, prefix, resume cursor, rate limit, stop request
   /// Called after every page; empty means no callback.

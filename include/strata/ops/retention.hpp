@@ -33,16 +33,19 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// Which snapshots a cleanup keeps.
 struct RetentionPolicy {
-  int keep_days = 30;    ///< every snapshot younger than this many days is kept
-  int keep_months = 12;  ///< plus the newest snapshot of each of this many months (UTC),
-                         ///< the current month included
+  int keep_days = 30;  ///< every snapshot younger than this many days is kept
+  /// Plus the newest snapshot of each of this many months (UTC), the current month included.
+  int keep_months = 12;
   /// Snapshot ids matching one of these shell patterns (fnmatch) are never deleted.
   std::vector<std::string> exclude{};
 };
 
+/// Why a snapshot is kept (recent, monthly, excluded) or removed (expired).
 enum class RetentionReason { recent, monthly, excluded, expired };
 
+/// The reason's name, as the `strata cleanup` report prints it.
 constexpr std::string_view to_string(RetentionReason reason) noexcept {
   switch (reason) {
     case RetentionReason::recent:
@@ -57,11 +60,13 @@ constexpr std::string_view to_string(RetentionReason reason) noexcept {
   return "?";
 }
 
+/// A snapshot and the reason for its fate.
 struct RetentionVerdict {
-  SnapshotManifest snapshot;
-  RetentionReason reason;
+  SnapshotManifest snapshot;  ///< the snapshot's manifest
+  RetentionReason reason;     ///< why it is kept or removed
 };
 
+/// Which snapshots a policy keeps and which it removes, from plan_retention.
 struct RetentionPlan {
   std::vector<RetentionVerdict> keep;    ///< oldest first
   std::vector<RetentionVerdict> remove;  ///< oldest first; reason is always `expired`
@@ -104,25 +109,31 @@ inline RetentionPlan plan_retention(std::span<const SnapshotManifest> snapshots,
   return plan;
 }
 
+/// Which backups a cleanup looks at, the policy it applies and whether it deletes.
 struct CleanupOptions {
-  RetentionPolicy policy{};
-  bool apply = false;  ///< false: a dry run, which lists and deletes nothing
-  std::string root{default_backup_root};
+  RetentionPolicy policy{};               ///< which snapshots to keep
+  bool apply = false;                     ///< false: a dry run, which lists and deletes nothing
+  std::string root{default_backup_root};  ///< key prefix of the snapshots, as the backup wrote them
   /// Called once per snapshot actually deleted, after its objects are gone,
   /// with a line for an audit log ("deleted <id> created <ms> objects <n>").
   std::function<void(const std::string&)> audit{};
   Clock clock{};  ///< "now" for the policy
 };
 
+/// What a cleanup did, or in a dry run would do.
 struct CleanupReport {
-  RetentionPlan plan;
+  RetentionPlan plan;       ///< the snapshots kept and removed, with reasons
   std::size_t objects = 0;  ///< objects deleted (or, in a dry run, that would be)
-  bool applied = false;
+  bool applied = false;     ///< true when the removals were carried out (CleanupOptions::apply)
   std::vector<RecordFailure> unreadable;  ///< manifests that did not parse: never deleted
-  std::error_code error{};
+  std::error_code error{};  ///< listing or deleting failed; what was deleted before stays deleted
+  /// True when the listing and every deletion succeeded.
   bool ok() const noexcept { return !error; }
 };
 
+/// Applies `options.policy` to the snapshots in `backups`: plans with plan_retention and, with
+/// `options.apply`, deletes every removed snapshot's pages, then their manifests. Snapshots whose
+/// manifest does not parse are reported and never deleted.
 template <ScannableRepository Backups>
 CleanupReport cleanup(Backups& backups, const CleanupOptions& options = {}) {
   CleanupReport report;

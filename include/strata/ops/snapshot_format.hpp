@@ -50,31 +50,39 @@ STRATA_BEGIN_NAMESPACE
 
 /// One page of a snapshot as the manifest lists it.
 struct SnapshotPage {
-  std::size_t records = 0;
-  std::size_t bytes = 0;
+  std::size_t records = 0;     ///< records packed in the page
+  std::size_t bytes = 0;       ///< the packed page's size in bytes
   std::uint64_t checksum = 0;  ///< XXH3-64 of the packed page
+  /// Equal when every field is.
   bool operator==(const SnapshotPage&) const = default;
 };
 
 /// What a snapshot holds.
 struct SnapshotManifest {
+  /// The snapshot's id: its UTC creation time to the millisecond, unless BackupOptions::id named
+  /// it.
   std::string id;
-  TimePoint created{};
-  std::string source;  ///< what was backed up (a tier name, a URL without secrets)
-  std::string prefix;  ///< the key prefix backed up; empty for all keys
-  std::size_t records = 0;
-  std::vector<SnapshotPage> pages;
+  TimePoint created{};              ///< when the backup started
+  std::string source;               ///< what was backed up (a tier name, a URL without secrets)
+  std::string prefix;               ///< the key prefix backed up; empty for all keys
+  std::size_t records = 0;          ///< records in the snapshot, all pages together
+  std::vector<SnapshotPage> pages;  ///< the pages, in order
+  /// Equal when every field is.
   bool operator==(const SnapshotManifest&) const = default;
 };
 
+/// The key prefix backups write under unless told otherwise.
 inline constexpr std::string_view default_backup_root = "strata-backup/";
 
+/// The key of a snapshot's manifest: `<root>snapshots/<id>`.
 inline std::string manifest_key(std::string_view root, std::string_view id) {
   return fmt::format("{}snapshots/{}", root, id);
 }
+/// The prefix every manifest under `root` starts with.
 inline std::string manifests_prefix(std::string_view root) {
   return fmt::format("{}snapshots/", root);
 }
+/// The key of a snapshot's page `index`: `<root>pages/<id>/<index, six digits>`.
 inline std::string page_key(std::string_view root, std::string_view id, std::size_t index) {
   return fmt::format("{}pages/{}/{:06}", root, id, index);
 }
@@ -130,6 +138,8 @@ inline std::optional<std::vector<Record>> unpack_page(std::string_view page) {
 
 // ---- manifest --------------------------------------------------------------------
 
+/// The manifest as text: one `name value` line per field, then one line per page; what
+/// parse_manifest reads.
 inline std::string format_manifest(const SnapshotManifest& m) {
   std::string out = fmt::format(
       "strata-snapshot 1\nid {}\ncreated {}\nsource {}\nprefix {}\nrecords {}\npages {}\n", m.id,

@@ -33,6 +33,7 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// Sizes and timeouts of a ConnectionPool.
 struct PoolOptions {
   std::size_t size = 4;           ///< connections kept open; 0 means 1
   std::size_t max_overflow = 4;   ///< extra connections under load, closed when returned; 0: none
@@ -46,13 +47,15 @@ struct PoolOptions {
 
 /// What a pool holds right now and has done so far.
 struct PoolStats {
-  std::size_t open = 0;  ///< connections that exist: idle + leased
-  std::size_t idle = 0;
+  std::size_t open = 0;       ///< connections that exist: idle + leased
+  std::size_t idle = 0;       ///< connections waiting in the pool
   std::size_t created = 0;    ///< successful connects
   std::size_t discarded = 0;  ///< closed after an error or a failed health check
   std::size_t reaped = 0;     ///< closed after max_idle
 };
 
+/// A thread-safe pool of `Conn` connections for the network tiers; see the file's description for
+/// the rules it follows.
 template <class Conn>
 class ConnectionPool {
  public:
@@ -61,10 +64,15 @@ class ConnectionPool {
   /// Whether an idle connection is still usable (e.g. a PING); empty: always.
   using HealthCheck = std::function<bool(Conn&)>;
 
+  /// A connection borrowed from the pool, given back when the lease is destroyed (or closed, after
+  /// discard()). Move-only.
   class Lease {
    public:
     Lease() = default;
+    /// A lease without a connection, carrying why acquire() gave none.
     explicit Lease(std::error_code error) : error_(error) {}
+    /// Moves the connection; the source is left without one.
+    ///@{
     Lease(Lease&& other) noexcept
         : pool_(std::exchange(other.pool_, nullptr)),
           conn_(std::move(other.conn_)),
@@ -80,13 +88,18 @@ class ConnectionPool {
       }
       return *this;
     }
+    ///@}
     ~Lease() { give_back(); }
 
+    /// True when the lease holds a connection.
     explicit operator bool() const noexcept { return pool_ != nullptr; }
     /// Why acquire() gave no connection (pool_exhausted, or the connect error).
     std::error_code error() const noexcept { return error_; }
+    /// The connection; only when the lease holds one.
+    ///@{
     Conn& operator*() noexcept { return *conn_; }
     Conn* operator->() noexcept { return &*conn_; }
+    ///@}
 
     /// The connection saw an error: close it instead of returning it.
     void discard() noexcept { broken_ = true; }
@@ -105,6 +118,8 @@ class ConnectionPool {
     std::error_code error_;
   };
 
+  /// A pool that opens connections with `connect` and, when given, checks an idle one with
+  /// `healthy` before handing it out. Connects lazily: no connection is opened here.
   ConnectionPool(PoolOptions options, Connector connect, HealthCheck healthy = {})
       : options_(options), connect_(std::move(connect)), healthy_(std::move(healthy)) {
     if (options_.size == 0) options_.size = 1;
@@ -164,6 +179,7 @@ class ConnectionPool {
     return n;  // `closing` closes them here, outside the lock
   }
 
+  /// What the pool holds now and has done so far.
   PoolStats stats() const {
     std::lock_guard lock(mutex_);
     PoolStats out = stats_;
@@ -172,6 +188,7 @@ class ConnectionPool {
     return out;
   }
 
+  /// The options, a `size` of 0 made 1.
   const PoolOptions& options() const noexcept { return options_; }
 
  private:

@@ -9,14 +9,17 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// A string literal as a template argument (`Route<"pos:", Tier::hot>`).
 template <std::size_t N>
 struct FixedString {
-  // Public so that FixedString is a structural type (a valid template argument).
+  /// Public so that FixedString is a structural type (a valid template argument).
   char chars[N]{};
 
+  /// Copies the literal, its terminating NUL included.
   constexpr FixedString(const char (&text)[N]) noexcept {  // NOLINT: implicit by design
     for (std::size_t i = 0; i < N; ++i) chars[i] = text[i];
   }
+  /// The text, without the terminating NUL.
   constexpr std::string_view view() const noexcept { return {chars, N - 1}; }
 };
 

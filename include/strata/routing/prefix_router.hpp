@@ -22,14 +22,14 @@ STRATA_BEGIN_NAMESPACE
 /// Keys starting with Prefix go to tier T.
 template <FixedString Prefix, Tier T>
 struct Route {
-  static constexpr std::string_view prefix = Prefix.view();
-  static constexpr Tier tier = T;
+  static constexpr std::string_view prefix = Prefix.view();  ///< the prefix, as a string view
+  static constexpr Tier tier = T;                            ///< where the prefix's keys go
 };
 
 /// The tier of keys that no Route matches.
 template <Tier T>
 struct Fallback {
-  static constexpr Tier tier = T;
+  static constexpr Tier tier = T;  ///< where keys no Route matches go
 };
 
 namespace detail {
@@ -46,6 +46,8 @@ struct RouteEntry {
 
 }  // namespace detail
 
+/// A Router whose table is fixed at compile time: Route entries, longest prefix first, and exactly
+/// one Fallback (checked by static_assert, as are duplicate prefixes).
 template <class... Entries>
 class PrefixRouter {
   static constexpr std::size_t fallback_count = (std::size_t{detail::is_fallback<Entries>} + ...);
@@ -84,6 +86,8 @@ class PrefixRouter {
   static_assert(prefixes_unique, "strata::PrefixRouter: two Routes have the same prefix");
 
  public:
+  /// Whether any key can reach `tier`: the store rejects at compile time a table that routes to an
+  /// absent tier.
   static constexpr bool routes_to(Tier tier) noexcept {
     if (tier == fallback_tier) return true;
     for (const auto& route : table)
@@ -91,6 +95,7 @@ class PrefixRouter {
     return false;
   }
 
+  /// The tier of `key`: its longest matching Route's, else the Fallback's.
   constexpr Tier operator()(std::string_view key) const noexcept {
     for (const auto& route : table)  // longest first, so the first match is the longest
       if (key.starts_with(route.prefix)) return route.tier;

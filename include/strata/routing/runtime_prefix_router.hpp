@@ -15,11 +15,14 @@
 
 STRATA_BEGIN_NAMESPACE
 
+/// One entry of a RuntimePrefixRouter's table.
 struct PrefixRoute {
-  std::string prefix;
-  Tier tier;
+  std::string prefix;  ///< keys starting with this
+  Tier tier;           ///< go to this tier
 };
 
+/// A Router whose table is built at run time (from configuration): longest matching prefix wins,
+/// else the fallback tier.
 class RuntimePrefixRouter {
  public:
   /// Every key goes to `fallback`.
@@ -41,13 +44,16 @@ class RuntimePrefixRouter {
                         "'");
   }
 
+  /// The tier of `key`: its longest matching route's, else the fallback.
   Tier operator()(std::string_view key) const noexcept {
     for (const auto& route : routes_)  // longest first
       if (key.starts_with(route.prefix)) return route.tier;
     return fallback_;
   }
 
+  /// The routes, longest prefix first.
   const std::vector<PrefixRoute>& routes() const noexcept { return routes_; }
+  /// Where keys no route matches go.
   Tier fallback() const noexcept { return fallback_; }
 
  private:
