@@ -13,6 +13,7 @@ import importlib.util
 import py_compile
 import re
 import sys
+import tempfile
 import types
 from pathlib import Path
 
@@ -105,11 +106,15 @@ def exported_targets(targets_file):
 def main():
     if len(sys.argv) != 2:
         fail("usage: check-conan-recipe.py PATH/strataTargets.cmake")
-    for recipe in (ROOT / "conanfile.py", ROOT / "test_package" / "conanfile.py"):
-        try:
-            py_compile.compile(str(recipe), doraise=True)
-        except py_compile.PyCompileError as error:
-            fail(f"{recipe.relative_to(ROOT)} does not compile: {error}")
+    # Compiled into a temporary directory, and imported without writing
+    # bytecode, so the check leaves no __pycache__ in the source tree.
+    sys.dont_write_bytecode = True
+    with tempfile.TemporaryDirectory() as scratch:
+        for recipe in (ROOT / "conanfile.py", ROOT / "test_package" / "conanfile.py"):
+            try:
+                py_compile.compile(str(recipe), cfile=f"{scratch}/{recipe.parent.name}.pyc", doraise=True)
+            except py_compile.PyCompileError as error:
+                fail(f"{recipe.relative_to(ROOT)} does not compile: {error}")
     declared = recipe_targets()
     exported = exported_targets(sys.argv[1])
     if not exported:

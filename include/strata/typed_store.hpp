@@ -139,9 +139,9 @@ class TypedStore {
     const TypedItem<T> item{key, value, ttl};
     return write(std::span<const TypedItem<T>>(&item, 1)).error(0);
   }
-  /// Get: a one-element batch_get.
+  /// One key: a one-element batch_get.
   TypedLookup<T> get(std::string_view key) { return std::move(batch_get({key})[0]); }
-  /// Erase: a one-element batch_delete.
+  /// One key: a one-element batch_delete.
   DeleteResult erase(std::string_view key) { return store_->erase(key); }
 
   // ---- batches -------------------------------------------------------------

@@ -62,7 +62,7 @@ STRATA_BEGIN_NAMESPACE
 struct FilesystemOptions {
   std::filesystem::path root;  ///< created if missing
   Clock clock{};               ///< decides expiry; the system clock by default
-  /// Fsync each object and its directory before reporting it stored. false
+  /// fsync each object and its directory before reporting it stored. false
   /// trades durability across power loss for speed (tests, scratch data).
   bool fsync = true;
   /// Temp files older than this are removed at open; zero removes all (only
@@ -88,7 +88,7 @@ class Fd {
   int fd_;
 };
 
-/// Errno of a failed file operation as strata's error: the tier cannot serve.
+/// errno of a failed file operation as strata's error: the tier cannot serve.
 inline std::error_code io_error() noexcept { return make_error_code(errc::backend_unavailable); }
 
 inline bool fsync_directory(const std::filesystem::path& dir) noexcept {

@@ -765,7 +765,7 @@ class PostgresRepository {
       run("COMMIT");
     }
 
-    /// Libpq's message for `c`, without the conninfo's password.
+    /// libpq's message for `c`, without the conninfo's password.
     std::string message_of(const PGconn* c) const {
       std::string text = c ? PQerrorMessage(c) : "out of memory";
       while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();

@@ -553,7 +553,7 @@ class S3Repository {
       transfer.retry = options.retry;
     }
 
-    /// Prefix + escaped key, or nullopt for a key S3 cannot hold.
+    /// prefix + escaped key, or nullopt for a key S3 cannot hold.
     std::optional<std::string> object_name(std::string_view key) const {
       if (!is_valid_key(key)) return std::nullopt;
       std::string name = options.key_prefix + detail::s3::escape_key(key);

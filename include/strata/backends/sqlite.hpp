@@ -55,7 +55,7 @@ struct SqliteOptions {
   std::filesystem::path path;  ///< the database file; created, with its schema, if missing
   Clock clock{};               ///< decides expiry; the system clock by default
   Millis busy_timeout{5000};   ///< wait for another connection's lock; zero means fail at once
-  /// Synchronous=FULL: every commit reaches the disk before it is reported
+  /// synchronous=FULL: every commit reaches the disk before it is reported
   /// stored. false: NORMAL, which in WAL mode survives a process crash but can
   /// lose the last commits on power loss, for several times the write rate.
   bool sync_every_commit = true;

@@ -179,8 +179,8 @@ class BatchResult {
       ++*this;
       return copy;
     }
-    /// Equal when at the same position.
     ///@}
+    /// Equal when at the same position.
     bool operator==(const FailureIterator& other) const noexcept { return i_ == other.i_; }
 
    private:

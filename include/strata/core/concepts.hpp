@@ -75,7 +75,7 @@ concept HasScan = requires(R& r, std::string_view prefix, std::string_view curso
 ///   - An expired record is absent from load_many, scan and the erase count.
 ///   - The envelope bytes come back exactly as they were stored.
 ///   - Malformed bytes from the backend are an error, never a crash.
-/// Models: MemoryRepository, NoTier (vacuously), FaultInjecting<R> in tests.
+/// Models: every ScannableRepository below, NoTier (vacuously), FaultInjecting<R> in tests.
 template <class R>
 concept Repository = detail::HasStoreMany<R> && detail::HasLoadMany<R> && detail::HasEraseMany<R> &&
     detail::HasAtomicBatches<R>;
@@ -86,8 +86,10 @@ concept Repository = detail::HasStoreMany<R> && detail::HasLoadMany<R> && detail
 /// std::size_t limit) -> ScanPage`; an empty cursor starts the scan, the
 /// page's next_cursor continues it, done marks the last page.
 /// Laws: a full scan returns every live record with the prefix exactly once,
-/// even across pages; at most `limit` records per page.
-/// Models: MemoryRepository.
+/// even across pages (Redis's SCAN may repeat a key across pages: see
+/// RedisRepository); at most `limit` records per page.
+/// Models: MemoryRepository, SqliteRepository, FilesystemRepository,
+/// RedisRepository, PostgresRepository, S3Repository, AnyRepository.
 template <class R>
 concept ScannableRepository = Repository<R> && detail::HasScan<R>;
 

@@ -50,7 +50,7 @@ struct DeleteResult {
   /// tier only; one copied to several tiers (rehydrate, demote) counts once per
   /// tier that held it.
   std::size_t erased = 0;
-  /// `erased` split by tier, indexed by index_of(Tier)
+  /// `erased` split by tier, indexed by index_of(Tier).
   std::array<std::size_t, tier_count> erased_by_tier{};
   /// Per tier: set when that tier could not complete the erase (its keys may
   /// remain there). The cache is invalidated regardless.

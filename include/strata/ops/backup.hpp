@@ -68,8 +68,8 @@ struct BackupReport : SnapshotProgress {
 
 /// Which snapshot restore reads and how it checks what it wrote.
 struct RestoreOptions {
-  std::string root{
-      default_backup_root};  ///< key prefix of every snapshot object, as the backup wrote it
+  /// Key prefix of every snapshot object, as the backup wrote it.
+  std::string root{default_backup_root};
   /// Read every restored record back and compare it byte for byte.
   bool verify = true;
   /// Called after each page restored; may be empty.

@@ -21,7 +21,7 @@ STRATA_BEGIN_NAMESPACE
 /// What purge_expired removed, per tier.
 struct PurgeReport {
   std::size_t purged = 0;  ///< expired records removed, all tiers together
-  /// `purged` split by tier, indexed by index_of(Tier)
+  /// `purged` split by tier, indexed by index_of(Tier).
   std::array<std::size_t, tier_count> purged_by_tier{};
   std::array<std::string, tier_count> errors{};  ///< per tier, why its purge failed
   /// True when no tier's purge failed.
