@@ -8,6 +8,7 @@
 #include <strata/core/any_repository.hpp>
 #include <strata/ops/backup.hpp>
 #include <strata/ops/drill.hpp>
+#include <strata/ops/page_stream.hpp>
 #include <strata/ops/rehydrate.hpp>
 #include <strata/ops/retention.hpp>
 #include <strata/strata.hpp>
@@ -278,16 +279,16 @@ int stats_command(const Backends& backends, const std::vector<std::string>& tier
   for (const std::string& tier : tiers) {
     AnyRepository repo = backends.open(tier);
     std::size_t records = 0, bytes = 0;
-    std::string cursor;
-    std::error_code error;
-    for (;;) {
-      const ScanPage page = repo.scan(prefix, cursor, 1000);
-      if ((error = page.error)) break;
-      records += page.records.size();
-      for (const auto& r : page.records) bytes += r.key.size() + r.envelope.size();
-      if (page.done || page.next_cursor.empty() || stop_requested()) break;
-      cursor = page.next_cursor;
-    }
+    const std::error_code error =
+        strata::detail::stream_pages(repo,
+                                     PageScan{.prefix = prefix, .stop_requested = stop_requested},
+                                     [&](const ScanPage& page) {
+                                       records += page.records.size();
+                                       for (const auto& r : page.records)
+                                         bytes += r.key.size() + r.envelope.size();
+                                       return true;
+                                     })
+            .error;
     if (error) {
       fmt::print("{:<8} {:>12} {:>14}  {} ({})\n", tier, "-", "-", repo.description(),
                  error.message());

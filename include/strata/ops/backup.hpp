@@ -313,25 +313,22 @@ RestoreReport restore(Backups& backups, std::string_view id, Store& store,
 template <ScannableRepository Backups>
 SnapshotListing list_snapshots(Backups& backups, std::string_view root = default_backup_root) {
   SnapshotListing listing;
-  std::string cursor;
-  for (;;) {
-    const ScanPage page = backups.scan(manifests_prefix(root), cursor, 1000);
-    if (page.error) {
-      listing.error = page.error;
-      break;
-    }
-    for (const ScannedRecord& record : page.records) {
-      const DecodedEnvelope decoded = decode_envelope(record.envelope);
-      auto manifest = decoded ? parse_manifest(decoded.envelope.value) : std::nullopt;
-      if (manifest && record.key == manifest_key(root, manifest->id))
-        listing.snapshots.push_back(std::move(*manifest));
-      else
-        listing.unreadable.push_back(
-            {record.key, decoded ? make_error_code(errc::corrupt_record) : decoded.error});
-    }
-    if (page.done || page.next_cursor.empty()) break;
-    cursor = page.next_cursor;
-  }
+  listing.error =
+      detail::stream_pages(
+          backups, PageScan{.prefix = manifests_prefix(root)},
+          [&](const ScanPage& page) {
+            for (const ScannedRecord& record : page.records) {
+              const DecodedEnvelope decoded = decode_envelope(record.envelope);
+              auto manifest = decoded ? parse_manifest(decoded.envelope.value) : std::nullopt;
+              if (manifest && record.key == manifest_key(root, manifest->id))
+                listing.snapshots.push_back(std::move(*manifest));
+              else
+                listing.unreadable.push_back(
+                    {record.key, decoded ? make_error_code(errc::corrupt_record) : decoded.error});
+            }
+            return true;
+          })
+          .error;
   std::sort(listing.snapshots.begin(), listing.snapshots.end(),
             [](const SnapshotManifest& a, const SnapshotManifest& b) {
               return a.created != b.created ? a.created < b.created : a.id < b.id;
