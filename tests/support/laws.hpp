@@ -13,6 +13,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
 #include <random>
 #include <string>
 #include <thread>
@@ -297,6 +298,8 @@ TYPED_TEST_P(Laws, ConcurrentBatchesStayCoherent) {
   this->store_.template tier<Tier::cold>().set_latency(std::chrono::microseconds(100));
 
   std::atomic<int> torn{0};
+  std::mutex first_torn_mutex;
+  std::string first_torn;
   for (int episode = 0; episode < episodes; ++episode) {
     std::vector<std::thread> workers;
     for (int t = 0; t < threads; ++t) {
@@ -324,8 +327,14 @@ TYPED_TEST_P(Laws, ConcurrentBatchesStayCoherent) {
               const LoadResult read = this->store_.batch_get(some);
               for (std::size_t i = 0; i < some.size(); ++i)
                 if (read[i].failed() ||
-                    (read[i].found() && !read[i].value.starts_with(std::string(some[i]) + "|")))
-                  ++torn;
+                    (read[i].found() && !read[i].value.starts_with(std::string(some[i]) + "|"))) {
+                  if (torn++ == 0) {  // the first one says why
+                    const std::lock_guard lock(first_torn_mutex);
+                    first_torn = std::string(some[i]) + ": " +
+                                 (read[i].failed() ? read[i].error.message()
+                                                   : "value '" + read[i].value + "'");
+                  }
+                }
               break;
             }
             default:
@@ -347,7 +356,7 @@ TYPED_TEST_P(Laws, ConcurrentBatchesStayCoherent) {
       ASSERT_EQ(in_cache->value, in_storage.value) << key << " (episode " << episode << ")";
     }
   }
-  EXPECT_EQ(torn.load(), 0);
+  EXPECT_EQ(torn.load(), 0) << "first: " << first_torn;
 }
 
 TYPED_TEST_P(Laws, CodecTagTravelsWithTheValueOnEveryPath) {
