@@ -31,7 +31,8 @@ struct Data {
     const TimePoint now = Clock{}.now();
     for (std::size_t i = 0; i < n; ++i) {
       keys.push_back(fmt::format("pos:{:08}", i));
-      envelopes.push_back(encode_envelope({now, now, std::nullopt, 0}, std::string(100, 'p')));
+      envelopes.push_back(
+          encode_envelope(keys.back(), {now, now, std::nullopt, 0}, std::string(100, 'p')));
     }
     for (std::size_t i = 0; i < n; ++i) {
       records.push_back({keys[i], envelopes[i], std::nullopt});

@@ -54,7 +54,7 @@ struct Data {
     for (std::size_t i = 0; i < n; ++i) {
       keys.push_back(fmt::format("k:{:08}", i));
       values.push_back(std::string(100, static_cast<char>('a' + i % 26)));
-      envelopes.push_back(encode_envelope({now, now, std::nullopt, 0}, values.back()));
+      envelopes.push_back(encode_envelope(keys.back(), {now, now, std::nullopt, 0}, values.back()));
     }
     for (std::size_t i = 0; i < n; ++i) {
       items.push_back({keys[i], values[i]});

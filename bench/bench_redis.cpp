@@ -44,7 +44,7 @@ struct Data {
       keys.push_back(fmt::format("k:{:08}", i));
       values.push_back(std::string(100, static_cast<char>('a' + i % 26)));
       // What strata puts on the wire for that value, and under that name.
-      envelopes.push_back(encode_envelope({now, now, std::nullopt, 0}, values.back()));
+      envelopes.push_back(encode_envelope(keys.back(), {now, now, std::nullopt, 0}, values.back()));
       wire_keys.push_back("bench:" + keys.back());
     }
     for (std::size_t i = 0; i < n; ++i) {

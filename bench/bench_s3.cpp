@@ -145,7 +145,7 @@ void raw_put(benchmark::State& state) {
   const Data data(size_of(state));
   std::vector<std::string> envelopes, urls;
   for (std::size_t i = 0; i < data.keys.size(); ++i) {
-    envelopes.push_back(encode_envelope({}, data.values[i]));
+    envelopes.push_back(encode_envelope(data.keys[i], {}, data.values[i]));
     urls.push_back(fmt::format("http://127.0.0.1:{}/strata/raw-{}", port(), data.keys[i]));
   }
   CURL* easy = curl_easy_init();

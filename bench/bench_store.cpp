@@ -88,7 +88,7 @@ void direct_set(benchmark::State& state) {
   std::string envelope(encoded_envelope_size(value.size()), '\0');
   for (auto _ : state) {
     const TimePoint now = clock.now();
-    encode_envelope_into(envelope.data(), {now, now, std::nullopt, 0}, value);
+    encode_envelope_into(envelope.data(), key, {now, now, std::nullopt, 0}, value);
     const Record record{key, envelope, std::nullopt};
     benchmark::DoNotOptimize(repo.store_many(std::span(&record, 1)).all_stored());
   }
@@ -101,12 +101,12 @@ void store_set(benchmark::State& state) {
 void direct_get(benchmark::State& state) {
   MemoryRepository repo;
   const std::string_view key = "bench:key";
-  const std::string envelope = encode_envelope({}, std::string(100, 'v'));
+  const std::string envelope = encode_envelope(key, {}, std::string(100, 'v'));
   const Record record{key, envelope, std::nullopt};
   repo.store_many(std::span(&record, 1));
   for (auto _ : state) {
     LoadResult loaded = repo.load_many(std::span(&key, 1));
-    const DecodedEnvelope decoded = decode_envelope(loaded[0].value);
+    const DecodedEnvelope decoded = decode_envelope(key, loaded[0].value);
     std::string value(decoded.envelope.value);
     benchmark::DoNotOptimize(value);
   }

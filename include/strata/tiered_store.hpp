@@ -18,6 +18,11 @@
 ///    invalidates the cache for every key whatever the tiers answered.
 ///  - set/get/erase are one-element batches: same bytes, TTL and cache state.
 ///  - an expired record is never returned by any path.
+///  - of several writes of one key in a batch only the last is sent; the
+///    earlier ones report its outcome.
+///  - a value a lower tier answered because an upper tier failed is served,
+///    never cached; a key whose write ended with an unknown outcome is not
+///    filled into the cache until StoreOptions::unknown_outcome_hold passed.
 ///  - the cache stays a subset of storage under concurrent use
 ///    (cache/coherence.hpp explains how).
 ///
@@ -33,6 +38,7 @@
 #include "strata/core/envelope.hpp"
 #include "strata/core/error.hpp"
 #include "strata/core/key.hpp"
+#include "strata/core/last_write_wins.hpp"
 #include "strata/core/load_result.hpp"
 #include "strata/core/no_tier.hpp"
 #include "strata/core/record.hpp"
@@ -125,15 +131,18 @@ class TieredStore {
 
   // ---- single key: one-element batches, so the two paths cannot drift -----
 
-  /// Stores one value; the error is empty when it was stored.
-  std::error_code set(std::string_view key, std::string_view value, Millis ttl = Millis{0}) {
-    const Item item{key, value, ttl};
-    return write(std::span<const Item>(&item, 1), /*attach_keys=*/false).error(0);
+  /// Stores one value (with the codec tag a typed writer gives it); the error
+  /// is empty when it was stored. Exactly batch_set({{key, value, ttl, codec_tag}}).
+  std::error_code set(std::string_view key, std::string_view value, Millis ttl = Millis{0},
+                      std::uint8_t codec_tag = 0) {
+    const Item item{key, value, ttl, codec_tag};
+    const BatchResult result = write(std::span<const Item>(&item, 1), /*attach_keys=*/false);
+    return result.stored(0) ? std::error_code{} : result.error(0);
   }
 
-  /// The value, absent, or the error; exactly batch_get({key})[0].
-  Lookup get(std::string_view key) {
-    LoadResult result = read(std::span<const std::string_view>(&key, 1));
+  /// The value, absent, or the error; exactly batch_get({key}, mode)[0].
+  Lookup get(std::string_view key, ReadMode mode = ReadMode::cached) {
+    LoadResult result = read(std::span<const std::string_view>(&key, 1), mode);
     return std::move(result[0]);
   }
 
@@ -153,19 +162,22 @@ class TieredStore {
     return write(std::span<const Item>(items.begin(), items.size()), true);
   }
 
-  /// Per key, in input order: the value, absent, or the error. Cache first,
-  /// then one load_many per tier for the misses.
-  LoadResult batch_get(std::span<const std::string_view> keys) { return read(keys); }
+  /// Per key, in input order: the value, absent, or the error. Cache first
+  /// (unless `mode` is ReadMode::refresh), then one load_many per tier for the misses.
+  LoadResult batch_get(std::span<const std::string_view> keys, ReadMode mode = ReadMode::cached) {
+    return read(keys, mode);
+  }
   /// The same, for a braced list of keys.
-  LoadResult batch_get(std::initializer_list<std::string_view> keys) {
-    return read(std::span<const std::string_view>(keys.begin(), keys.size()));
+  LoadResult batch_get(std::initializer_list<std::string_view> keys,
+                       ReadMode mode = ReadMode::cached) {
+    return read(std::span<const std::string_view>(keys.begin(), keys.size()), mode);
   }
   /// Any range of things convertible to std::string_view (std::vector<std::string>, ...).
   template <class KeyRange>
   requires(!std::is_convertible_v<const KeyRange&, std::span<const std::string_view>>) LoadResult
-      batch_get(const KeyRange& keys) {
+      batch_get(const KeyRange& keys, ReadMode mode = ReadMode::cached) {
     const auto views = to_views(keys);
-    return read(views);
+    return read(views, mode);
   }
 
   /// Erases the keys from every tier and invalidates them in the cache,
@@ -200,24 +212,41 @@ class TieredStore {
     Scratch<Record> valid(n);
     Scratch<std::size_t> position(n);
     Scratch<std::string_view> open_keys(n);
-    std::size_t m = 0;
+    Scratch<std::uint8_t> usable(n);
+    Scratch<std::optional<TimePoint>> expiry(n);
     for (std::size_t i = 0; i < n; ++i) {
       open_keys[i] = {};
-      const DecodedEnvelope decoded = decode_envelope(records[i].envelope);
+      usable[i] = false;
+      const DecodedEnvelope decoded = decode_envelope(records[i].key, records[i].envelope);
       if (!is_valid_key(records[i].key)) {
         result.mark_failed(i, errc::invalid_key);
       } else if (!decoded) {
         result.mark_failed(i, decoded.error);
       } else {
-        valid[m] = Record{records[i].key, records[i].envelope, decoded.envelope.meta.expires_at};
-        position[m++] = i;
-        if (router_(records[i].key) == T) open_keys[i] = records[i].key;
+        usable[i] = true;
+        expiry[i] = decoded.envelope.meta.expires_at;
       }
+    }
+    Scratch<std::uint32_t> next_same(n);
+    detail::find_superseded(
+        n, [&](std::size_t i) { return records[i].key; }, [&](std::size_t i) { return usable[i]; },
+        next_same.data());
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!usable[i] || next_same[i] != detail::not_superseded) continue;
+      valid[m] = Record{records[i].key, records[i].envelope, expiry[i]};
+      position[m++] = i;
+      if (router_(records[i].key) == T) open_keys[i] = records[i].key;
     }
     std::optional<OpenWrites> open;
     if constexpr (caching) open.emplace(*this, open_keys.span());
     if (m > 0) store_slice<I>(valid.span().first(m), position.data(), result);
-    if constexpr (caching) open->close_invalidating();
+    if constexpr (caching) {
+      hold_unsettled(*open, result);
+      open->close_invalidating();
+    }
+    settle_superseded(
+        result, n, [&](std::size_t i) { return usable[i] != 0; }, next_same.data());
     return result;
   }
 
@@ -229,10 +258,13 @@ class TieredStore {
     constexpr std::size_t I = index_of(T);
     static_assert(present<I>, "strata::TieredStore::erase_records: the store has no such tier");
     EraseResult erased;
-    erase_invalidating(keys, [&](std::span<const std::string_view> valid) {
-      erased = as_erase_result(boost::hana::at_c<I>(tiers_).erase_many(valid));
-      counters_.record(T, valid.size(), erased.error ? valid.size() : 0);
-    });
+    erase_invalidating(
+        keys,
+        [&](std::span<const std::string_view> valid) {
+          erased = as_erase_result(boost::hana::at_c<I>(tiers_).erase_many(valid));
+          counters_.record(T, valid.size(), erased.error ? valid.size() : 0);
+        },
+        [&] { return write_may_still_land(erased.error); });
     return erased;
   }
 
@@ -339,6 +371,19 @@ class TieredStore {
     void close_invalidating() {
       settle([&](bool, std::size_t i) { store.cache_.erase(keys[i]); });
     }
+    /// Holds the fills of every stripe with an open key for which
+    /// `may_land(i)` is true, until `until`. Before close: the writes still
+    /// count as in flight, so no read can begin in between.
+    template <class MayLand>
+    void hold_fills(TimePoint until, MayLand may_land) {
+      for_each_group([&](std::size_t first, std::size_t last) {
+        for (std::size_t j = first; j < last; ++j)
+          if (may_land(order[j])) {
+            store.coherence_.hold_fills(stripe[order[first]], until);
+            return;
+          }
+      });
+    }
     ~OpenWrites() {
       if (!closed) close_invalidating();
     }
@@ -369,11 +414,13 @@ class TieredStore {
     BatchResult result(n);
     if (attach_keys) result.attach_keys(items, &Item::key);
     const TimePoint now = options_.clock.now();
+    // The longest TTL whose expiry every tier can hold; computed once, so the
+    // check below cannot overflow however large a TTL is.
+    const Millis longest_ttl = latest_expiry - now;
 
     // Validate and route every item; each bad one fails alone.
     Scratch<std::uint8_t> route(n, unrouted);
     std::array<std::size_t, tier_count> count{};
-    std::size_t arena_bytes = 0;
     for (std::size_t i = 0; i < n; ++i) {
       const Item& item = items[i];
       std::error_code error;
@@ -381,7 +428,7 @@ class TieredStore {
         error = errc::invalid_key;
       else if (item.value.size() > options_.max_value_bytes)
         error = errc::value_too_large;
-      else if (item.ttl < Millis{0})
+      else if (item.ttl < Millis{0} || item.ttl > longest_ttl)
         error = errc::invalid_ttl;
       else if (item.codec_tag > envelope_max_codec_tag)
         error = errc::invalid_codec_tag;
@@ -389,15 +436,29 @@ class TieredStore {
         error = errc::tier_not_configured;
       else {
         route[i] = static_cast<std::uint8_t>(index_of(tier));
-        ++count[route[i]];
-        arena_bytes += encoded_envelope_size(item.value.size());
         continue;
       }
       result.mark_failed(i, error);
     }
 
+    // Only the last write of a key is sent (see core/last_write_wins.hpp).
+    Scratch<std::uint32_t> next_same(n);
+    const bool any_superseded =
+        detail::find_superseded(
+            n, [&](std::size_t i) { return items[i].key; },
+            [&](std::size_t i) { return route[i] != unrouted; }, next_same.data()) > 0;
+    const auto sent = [&](std::size_t i) {
+      return route[i] != unrouted && next_same[i] == detail::not_superseded;
+    };
+    std::size_t arena_bytes = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!sent(i)) continue;
+      ++count[route[i]];
+      arena_bytes += encoded_envelope_size(items[i].value.size());
+    }
+
     // Encode every envelope into one buffer, records grouped by tier in input
-    // order (a stable counting sort), so that the last of duplicate keys wins.
+    // order (a stable counting sort).
     std::array<std::size_t, tier_count> begin{0, count[0], count[0] + count[1]};
     std::array<std::size_t, tier_count> next = begin;
     const std::size_t valid = count[0] + count[1] + count[2];
@@ -406,12 +467,12 @@ class TieredStore {
     detail::SmallArray<char, 512> arena(arena_bytes);
     std::size_t offset = 0;
     for (std::size_t i = 0; i < n; ++i) {
-      if (route[i] == unrouted) continue;
+      if (!sent(i)) continue;
       const Item& item = items[i];
       EnvelopeMeta meta{now, now, std::nullopt, item.codec_tag};
       if (item.ttl > Millis{0}) meta.expires_at = now + item.ttl;
       const std::size_t size = encoded_envelope_size(item.value.size());
-      encode_envelope_into(arena.data() + offset, meta, item.value);
+      encode_envelope_into(arena.data() + offset, item.key, meta, item.value);
       const std::size_t slot = next[route[i]]++;
       records[slot] =
           Record{item.key, std::string_view(arena.data() + offset, size), meta.expires_at};
@@ -424,7 +485,7 @@ class TieredStore {
     if constexpr (caching) {
       open_keys.emplace(n);
       for (std::size_t i = 0; i < n; ++i)
-        (*open_keys)[i] = route[i] != unrouted ? items[i].key : std::string_view{};
+        (*open_keys)[i] = sent(i) ? items[i].key : std::string_view{};
       open.emplace(*this, open_keys->span());
     }
 
@@ -436,6 +497,7 @@ class TieredStore {
     });
 
     if constexpr (caching) {
+      hold_unsettled(*open, result);
       open->close(
           result, [&](std::size_t i) { return items[i].value; },
           [&](std::size_t i) {
@@ -444,7 +506,41 @@ class TieredStore {
           },
           [&](std::size_t i) { return items[i].codec_tag; });
     }
+    if (any_superseded)
+      settle_superseded(
+          result, n, [&](std::size_t i) { return route[i] != unrouted; }, next_same.data());
     return result;
+  }
+
+  /// Gives every superseded position (`next[i]`, see detail::find_superseded)
+  /// the outcome of the last write of its key. Walks backwards, so a chain of
+  /// several writes of one key settles in one pass.
+  template <class Taken>
+  static void settle_superseded(BatchResult& result, std::size_t n, Taken taken,
+                                const std::uint32_t* next) {
+    for (std::size_t i = n; i-- > 0;) {
+      if (!taken(i) || next[i] == detail::not_superseded) continue;
+      if (result.stored(next[i]))
+        result.mark_stored(i);
+      else
+        result.mark_failed(i, result.error(next[i]));
+    }
+  }
+
+  /// Holds cache fills for the open keys whose write may still land.
+  void hold_unsettled(OpenWrites& open, const BatchResult& result) {
+    if (options_.unknown_outcome_hold <= Millis{0} || result.all_stored()) return;
+    open.hold_fills(hold_deadline(), [&](std::size_t i) {
+      return !result.stored(i) && write_may_still_land(result.error(i));
+    });
+  }
+
+  /// When a hold begun now ends (saturating: a huge hold never overflows).
+  TimePoint hold_deadline() const noexcept {
+    const TimePoint now = options_.clock.now();
+    return options_.unknown_outcome_hold >= TimePoint::max() - now
+               ? TimePoint::max()
+               : now + options_.unknown_outcome_hold;
   }
 
   /// One store_many on tier I; each record's outcome lands at its input
@@ -469,7 +565,7 @@ class TieredStore {
 
   // ---- read ------------------------------------------------------------------
 
-  LoadResult read(std::span<const std::string_view> keys) {
+  LoadResult read(std::span<const std::string_view> keys, ReadMode mode = ReadMode::cached) {
     const std::size_t n = keys.size();
     // Sized on first use: when one tier answers for every key (a single-key
     // get, a single-tier batch) the store adopts that tier's LoadResult and
@@ -484,6 +580,11 @@ class TieredStore {
     Scratch<std::uint8_t> route(n, unrouted);
     Scratch<detail::CoherenceGuard::Ticket> tickets(caching ? n : 0,
                                                     detail::CoherenceGuard::no_fill);
+    // Which keys an upper tier failed, when a failure falls back to a lower
+    // tier: their first error is kept, and a lower tier's value is served but
+    // never cached (the upper tier may hold a newer one once it recovers).
+    Scratch<std::uint8_t> failed_above(
+        options_.read_fallback == ReadFallback::on_miss_or_error ? n : 0, 0);
     std::uint64_t hits = 0;
     for (std::size_t i = 0; i < n; ++i) {
       if (!is_valid_key(keys[i])) {
@@ -491,12 +592,14 @@ class TieredStore {
         continue;
       }
       if constexpr (caching) {
-        if (auto cached = cache_.find(keys[i], now)) {
+        if (mode == ReadMode::refresh) {
+          cache_.erase(keys[i]);  // what the tiers answer replaces it, or nothing does
+        } else if (auto cached = cache_.find(keys[i], now)) {
           sized().set_found(i, std::move(cached->value), cached->codec_tag);
           ++hits;
           continue;
         }
-        tickets[i] = coherence_.begin_read(keys[i]);
+        tickets[i] = coherence_.begin_read(keys[i], now);
       }
       const Tier tier = router_(keys[i]);
       if (!present_tiers[index_of(tier)]) {
@@ -536,36 +639,38 @@ class TieredStore {
         route[i] = unrouted;
         if (j >= source.size()) {
           ++failures;
-          settle_failure(result, route, i, I, make_error_code(errc::outcome_unknown));
+          settle_failure(result, route, failed_above, i, I, make_error_code(errc::outcome_unknown));
           continue;
         }
         Lookup& slot = source[j];
         if (slot.failed()) {
           ++failures;
-          settle_failure(result, route, i, I, slot.error);
+          settle_failure(result, route, failed_above, i, I, slot.error);
           continue;
         }
         if (slot.absent()) {
-          settle_absent(result, route, i, I);
+          settle_absent(result, route, failed_above, i, I);
           continue;
         }
-        const DecodedEnvelope decoded = decode_envelope(slot.value);
+        const DecodedEnvelope decoded = decode_envelope(keys[i], slot.value);
         if (!decoded) {
           ++failures;
           bad_checksums += decoded.error == errc::checksum_mismatch;
-          settle_failure(result, route, i, I, decoded.error);
+          settle_failure(result, route, failed_above, i, I, decoded.error);
           continue;
         }
         const auto expires = decoded.envelope.meta.expires_at;
         if (expires && is_expired(*expires, now)) {
-          settle_absent(result, route, i, I);
+          settle_absent(result, route, failed_above, i, I);
           continue;
         }
         // The value is the envelope's tail: shift it down in place, no allocation.
-        slot.value.erase(0, envelope_header_bytes);
+        slot.value.erase(0, decoded.envelope.header_size);
         const std::uint8_t tag = decoded.envelope.meta.codec_tag;
-        if constexpr (caching)
-          coherence_.end_read(cache_, keys[i], tickets[i], slot.value, expires, tag);
+        if constexpr (caching) {
+          if (!(failed_above.size() != 0 && failed_above[i]))
+            coherence_.end_read(cache_, keys[i], tickets[i], slot.value, expires, tag);
+        }
         result.set_found(i, std::move(slot.value), tag);
       }
       counters_.record(static_cast<Tier>(I), m, failures, bad_checksums);
@@ -580,39 +685,53 @@ class TieredStore {
     return tier_count;
   }
 
-  void settle_absent(LoadResult& result, Scratch<std::uint8_t>& route, std::size_t i,
-                     std::size_t tier) {
+  void settle_absent(LoadResult& result, Scratch<std::uint8_t>& route,
+                     const Scratch<std::uint8_t>& failed_above, std::size_t i, std::size_t tier) {
     const std::size_t lower = lower_present(tier);
     // A key that failed in an upper tier stays failed: "absent" would hide the failure.
     if (options_.read_fallback != ReadFallback::none && lower < tier_count)
       route[i] = static_cast<std::uint8_t>(lower);
-    else if (!result[i].failed())
+    else if (!(failed_above.size() != 0 && failed_above[i]))
       result.set_absent(i);
   }
 
-  void settle_failure(LoadResult& result, Scratch<std::uint8_t>& route, std::size_t i,
-                      std::size_t tier, std::error_code error) {
-    if (!result[i].failed()) result.set_failed(i, error);  // the first (upper) error is kept
+  void settle_failure(LoadResult& result, Scratch<std::uint8_t>& route,
+                      Scratch<std::uint8_t>& failed_above, std::size_t i, std::size_t tier,
+                      std::error_code error) {
     const std::size_t lower = lower_present(tier);
-    if (options_.read_fallback == ReadFallback::on_miss_or_error && lower < tier_count)
-      route[i] = static_cast<std::uint8_t>(lower);
+    if (failed_above.size() == 0) {  // no fallback on error: this answer is final
+      result.set_failed(i, error);
+      return;
+    }
+    if (!failed_above[i]) result.set_failed(i, error);  // the first (upper) error is kept
+    failed_above[i] = 1;
+    if (lower < tier_count) route[i] = static_cast<std::uint8_t>(lower);
   }
 
   // ---- delete ----------------------------------------------------------------
 
   DeleteResult remove(std::span<const std::string_view> keys) {
     DeleteResult out;
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (!is_valid_key(keys[i])) out.invalid_keys.push_back(i);
     erase_invalidating(
-        keys, [&](std::span<const std::string_view> valid) { erase_everywhere(valid, out); });
+        keys, [&](std::span<const std::string_view> valid) { erase_everywhere(valid, out); },
+        [&] {
+          for (const std::error_code& error : out.errors)
+            if (write_may_still_land(error)) return true;
+          return false;
+        });
     return out;
   }
 
   /// Runs erase(valid keys) with the keys' writes open in the coherence guard,
   /// then invalidates them whatever the tiers answered: a delete never leaves
-  /// a cached value behind. An invalid key cannot be stored anywhere, so no
-  /// tier is asked about it; erase is not called when no key is valid.
-  template <class Erase>
-  void erase_invalidating(std::span<const std::string_view> keys, Erase erase) {
+  /// a cached value behind. When `may_land()` says an erase may still be
+  /// applied later, the keys' fills are held as after a write (hold_unsettled).
+  /// An invalid key cannot be stored anywhere, so no tier is asked about it;
+  /// erase is not called when no key is valid.
+  template <class Erase, class MayLand>
+  void erase_invalidating(std::span<const std::string_view> keys, Erase erase, MayLand may_land) {
     Scratch<std::string_view> valid_keys(keys.size());
     std::size_t m = 0;
     for (std::string_view key : keys)
@@ -621,7 +740,11 @@ class TieredStore {
     std::optional<OpenWrites> open;
     if constexpr (caching) open.emplace(*this, valid);
     if (m > 0) erase(valid);
-    if constexpr (caching) open->close_invalidating();
+    if constexpr (caching) {
+      if (m > 0 && options_.unknown_outcome_hold > Millis{0} && may_land())
+        open->hold_fills(hold_deadline(), [](std::size_t) { return true; });
+      open->close_invalidating();
+    }
   }
 
   void erase_everywhere(std::span<const std::string_view> keys, DeleteResult& out) {

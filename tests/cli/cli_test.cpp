@@ -86,7 +86,8 @@ class Cli : public ::testing::Test {
     std::vector<std::string> keys, envelopes;
     for (int i = 0; i < 3000; ++i) {
       keys.push_back(fmt::format("pos:{:05}", i));
-      envelopes.push_back(encode_envelope({now, now, std::nullopt, 0}, fmt::format("v{}", i)));
+      envelopes.push_back(
+          encode_envelope(keys.back(), {now, now, std::nullopt, 0}, fmt::format("v{}", i)));
     }
     std::vector<Record> records;
     for (std::size_t i = 0; i < keys.size(); ++i) records.push_back({keys[i], envelopes[i], {}});
@@ -165,7 +166,8 @@ TEST_F(Cli, RehydrateBackupSnapshotsRestoreAndCleanupEndToEnd) {
 TEST_F(Cli, ADamagedRecordIsAPartialFailureExitThree) {
   {
     SqliteRepository warm(SqliteOptions{.path = dir_ / "warm.sqlite3", .sync_every_commit = false});
-    std::string damaged = encode_envelope({Clock{}.now(), Clock{}.now(), std::nullopt, 0}, "x");
+    std::string damaged =
+        encode_envelope("pos:bad", {Clock{}.now(), Clock{}.now(), std::nullopt, 0}, "x");
     damaged.back() ^= 1;
     const Record record{"pos:bad", damaged, std::nullopt};
     ASSERT_TRUE(warm.store_many(std::span(&record, 1)).all_stored());

@@ -93,7 +93,7 @@ TEST(RedisKill, AcknowledgedWritesSurviveKillNineAndFailuresAreAbsent) {
         ASSERT_FALSE(loaded[j].failed()) << loaded[j].error.message();
         if (loaded[j].found()) {
           ++present;
-          const DecodedEnvelope decoded = decode_envelope(loaded[j].value);
+          const DecodedEnvelope decoded = decode_envelope(views[j], loaded[j].value);
           ASSERT_TRUE(decoded) << keys[i];
           EXPECT_EQ(decoded.envelope.value, values[i]) << keys[i];
         }

@@ -31,9 +31,11 @@ TEST(RedisRehydrate, AServerKilledMidwayIsAFailedRangeAndARerunCompletesIt) {
   std::map<std::string, std::string> expected;
   std::vector<Record> records;
   const TimePoint now = Clock{}.now();
-  for (int i = 0; i < 20'000; ++i)
-    expected.emplace(fmt::format("outage:{:06}", i),
-                     encode_envelope({now, now, std::nullopt, 0}, fmt::format("position {}", i)));
+  for (int i = 0; i < 20'000; ++i) {
+    const std::string key = fmt::format("outage:{:06}", i);
+    expected.emplace(
+        key, encode_envelope(key, {now, now, std::nullopt, 0}, fmt::format("position {}", i)));
+  }
   for (const auto& [key, envelope] : expected) records.push_back({key, envelope, std::nullopt});
   ASSERT_TRUE(warm.store_many(records).all_stored());
 

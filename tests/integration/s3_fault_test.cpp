@@ -29,7 +29,8 @@ struct Batch {
     records.reserve(n);
     for (std::size_t i = 0; i < n; ++i) {
       keys.push_back("obj-" + std::to_string(i));
-      envelopes.push_back(encode_envelope({}, std::string(2048, static_cast<char>('a' + i % 26))));
+      envelopes.push_back(
+          encode_envelope(keys.back(), {}, std::string(2048, static_cast<char>('a' + i % 26))));
     }
     for (std::size_t i = 0; i < n; ++i) records.push_back({keys[i], envelopes[i], std::nullopt});
   }

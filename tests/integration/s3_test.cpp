@@ -35,7 +35,7 @@ struct Objects {
     for (std::size_t i = 0; i < n; ++i) {
       objects.keys.push_back(std::string(stem) + std::to_string(i));
       objects.envelopes.push_back(
-          encode_envelope(EnvelopeMeta{.expires_at = expires_at},
+          encode_envelope(objects.keys.back(), EnvelopeMeta{.expires_at = expires_at},
                           "value-" + std::to_string(i) + std::string(64, 'x')));
     }
     return objects;
@@ -65,7 +65,8 @@ TEST(S3, KeysThatServersWouldRewriteRoundTripAsDistinctObjects) {
   Objects objects;
   objects.keys = {"b", "a/../b", "./b",    "a//b", "/lead", "trail/",   "100%",   "%2F",     "..",
                   ".", "q?x=1",  "h#frag", "a+b",  "sp*ce", "quote'\"", "~tilde", long_key()};
-  for (const auto& key : objects.keys) objects.envelopes.push_back(encode_envelope({}, "v:" + key));
+  for (const auto& key : objects.keys)
+    objects.envelopes.push_back(encode_envelope(key, {}, "v:" + key));
   const BatchResult stored = repo.store_many(objects.records());
   EXPECT_EQ(stored.stored_count(), objects.keys.size());
   const LoadResult loaded = repo.load_many(objects.views());
@@ -153,7 +154,7 @@ TEST(S3, ListingAcrossContinuationPagesReturnsEveryKeyExactlyOnce) {
     ++pages;
     for (const auto& record : page.records) {
       ++seen[record.key];
-      EXPECT_TRUE(decode_envelope(record.envelope));
+      EXPECT_TRUE(decode_envelope(record.key, record.envelope));
     }
     if (page.done) break;
     cursor = page.next_cursor;
@@ -190,7 +191,7 @@ TEST(S3, InvalidKeysFailAloneAndNothingElseIsTouched) {
   S3Repository repo(s3_test_options());
   Objects objects;
   objects.keys = {"fine", "bad key", "", "also-fine", std::string(max_key_bytes + 1, 'k')};
-  for (const auto& key : objects.keys) objects.envelopes.push_back(encode_envelope({}, key));
+  for (const auto& key : objects.keys) objects.envelopes.push_back(encode_envelope(key, {}, key));
   const BatchResult stored = repo.store_many(objects.records());
   EXPECT_TRUE(stored.stored(0));
   EXPECT_EQ(stored.error(1), errc::invalid_key);

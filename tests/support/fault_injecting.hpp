@@ -7,18 +7,29 @@
 /// With Atomic (by default R's own atomic_batches) a batch that contains a
 /// chosen key fails whole, as an all-or-none backend would; otherwise only the
 /// chosen keys fail and the rest reach R.
+///
+/// Two behaviours the Repository concept allows and a store must survive can
+/// be switched on: applying a batch's records in another order than given
+/// (reversed or shuffled), and a write that reports outcome_unknown yet is
+/// applied later (deferred until land_deferred()), as a Redis transaction
+/// the client gave up on can be.
 
 #include <strata/core/batch_result.hpp>
+#include <strata/core/clock.hpp>
 #include <strata/core/concepts.hpp>
 #include <strata/core/error.hpp>
 #include <strata/core/load_result.hpp>
 #include <strata/core/record.hpp>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <numeric>
+#include <optional>
+#include <random>
 #include <set>
 #include <span>
 #include <string>
@@ -30,6 +41,9 @@
 
 namespace strata::testing {
 
+/// The order in which FaultInjecting hands a batch's records to the repository it wraps.
+enum class ApplyOrder { as_given, reversed, shuffled };
+
 template <Repository R, bool Atomic = R::atomic_batches>
 class FaultInjecting {
  public:
@@ -37,7 +51,7 @@ class FaultInjecting {
 
   explicit FaultInjecting(R inner = R{}) : inner_(std::move(inner)) {}
   FaultInjecting(FaultInjecting&& other) noexcept
-      : inner_(std::move(other.inner_)), faults_(std::move(other.faults_)) {}
+      : inner_(std::move(other.inner_)), faults_(std::move(other.faults_)), order_(other.order_) {}
 
   // ---- what to break --------------------------------------------------------
 
@@ -64,6 +78,29 @@ class FaultInjecting {
   /// network reply would take: it widens the windows in which concurrent
   /// batches interleave, so races show up in tests instead of in production.
   void set_latency(std::chrono::microseconds latency) { latency_us_ = latency.count(); }
+
+  /// Hands each batch to the wrapped repository in this order.
+  void set_apply_order(ApplyOrder order) { order_ = order; }
+  /// While on, store_many applies nothing and reports every record
+  /// outcome_unknown; land_deferred() applies what it held back, later.
+  void defer_writes(bool on) {
+    std::lock_guard lock(faults_.mutex);
+    faults_.defer = on;
+  }
+  /// Applies the writes held back by defer_writes, in the order they came.
+  BatchResult land_deferred() {
+    std::vector<std::pair<std::string, std::string>> held;
+    std::vector<std::optional<TimePoint>> expiry;
+    {
+      std::lock_guard lock(faults_.mutex);
+      held.swap(faults_.deferred);
+      expiry.swap(faults_.deferred_expiry);
+    }
+    std::vector<Record> records;
+    for (std::size_t i = 0; i < held.size(); ++i)
+      records.push_back({held[i].first, held[i].second, expiry[i]});
+    return inner_.store_many(records);
+  }
 
   void heal() {
     std::lock_guard lock(faults_.mutex);
@@ -109,6 +146,11 @@ class FaultInjecting {
       result.mark_all_failed(key_error);
       return result;
     }
+    if (defer(pass)) {
+      for (std::size_t i : where) result.mark_failed(i, errc::outcome_unknown);
+      return result;
+    }
+    reorder(pass, where);
     const BatchResult inner = inner_.store_many(pass);
     reply_latency();
     for (std::size_t j = 0; j < pass.size(); ++j) {
@@ -167,6 +209,33 @@ class FaultInjecting {
   }
 
  private:
+  bool defer(const std::vector<Record>& pass) {
+    std::lock_guard lock(faults_.mutex);
+    if (!faults_.defer) return false;
+    for (const Record& r : pass) {
+      faults_.deferred.emplace_back(std::string(r.key), std::string(r.envelope));
+      faults_.deferred_expiry.push_back(r.expires_at);
+    }
+    return true;
+  }
+  void reorder(std::vector<Record>& pass, std::vector<std::size_t>& where) const {
+    if (order_ == ApplyOrder::as_given) return;
+    std::vector<std::size_t> perm(pass.size());
+    std::iota(perm.begin(), perm.end(), std::size_t{0});
+    if (order_ == ApplyOrder::reversed)
+      std::reverse(perm.begin(), perm.end());
+    else
+      std::shuffle(perm.begin(), perm.end(), std::mt19937_64(pass.size()));
+    std::vector<Record> records;
+    std::vector<std::size_t> positions;
+    for (std::size_t j : perm) {
+      records.push_back(pass[j]);
+      positions.push_back(where[j]);
+    }
+    pass.swap(records);
+    where.swap(positions);
+  }
+
   void reply_latency() const {
     if (const auto us = latency_us_.load(); us > 0)
       std::this_thread::sleep_for(std::chrono::microseconds(us));
@@ -193,17 +262,22 @@ class FaultInjecting {
           key_error(other.key_error),
           call_error(other.call_error),
           next_calls(other.next_calls),
-          down(other.down) {}
+          down(other.down),
+          defer(other.defer) {}
     std::mutex mutex;
     std::set<std::string, std::less<>> keys;
     std::error_code key_error;
     std::error_code call_error;
     std::size_t next_calls = 0;
     bool down = false;
+    bool defer = false;
+    std::vector<std::pair<std::string, std::string>> deferred;
+    std::vector<std::optional<TimePoint>> deferred_expiry;
   };
 
   R inner_;
   Faults faults_;
+  ApplyOrder order_ = ApplyOrder::as_given;
   std::atomic<std::int64_t> latency_us_{0};
   std::atomic<std::size_t> store_calls_{0}, load_calls_{0}, erase_calls_{0};
 };

@@ -10,6 +10,7 @@
 
 #include "law_stacks.hpp"
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -189,10 +190,9 @@ TYPED_TEST_P(Laws, ExpiredRecordIsNeverReturned) {
 
   // A tier that does not itself expire the record (it was written without the
   // native expiry) still never yields it: the envelope's expiry is checked.
-  const std::string expired =
-      encode_envelope(EnvelopeMeta{this->clock_.now() - Millis{10}, this->clock_.now() - Millis{10},
-                                   this->clock_.now() - Millis{1}, 0},
-                      "stale");
+  const EnvelopeMeta stale{this->clock_.now() - Millis{10}, this->clock_.now() - Millis{10},
+                           this->clock_.now() - Millis{1}, 0};
+  const std::string expired = encode_envelope("w:foreign", stale, "stale");
   this->template put_raw<Tier::warm>("w:foreign", expired);
   EXPECT_TRUE(this->store_.get("w:foreign").absent());
   EXPECT_FALSE(this->cached("w:foreign"));
@@ -200,7 +200,8 @@ TYPED_TEST_P(Laws, ExpiredRecordIsNeverReturned) {
   // Nor does the fallback path: a lower tier's expired copy is absent too.
   auto fallback = make_law_store<TypeParam>(this->clock_.clock(),
                                             StoreOptions{.read_fallback = ReadFallback::on_miss});
-  const Record record{"hot:fb", expired, std::nullopt};
+  const std::string expired_fb = encode_envelope("hot:fb", stale, "stale");
+  const Record record{"hot:fb", expired_fb, std::nullopt};
   ASSERT_TRUE(fallback.template tier<Tier::cold>().store_many(std::span(&record, 1)).all_stored());
   EXPECT_TRUE(fallback.get("hot:fb").absent());
 }
@@ -244,10 +245,17 @@ TYPED_TEST_P(Laws, InvalidKeysFailAloneTheRestProceed) {
   EXPECT_EQ(read[1].error, errc::invalid_key);
   EXPECT_EQ(read[2].value, "new");
 
+  // A delete reports its invalid keys by position, like set and get.
   const DeleteResult deleted = this->store_.batch_delete({"bad key", "hot:fine", ""});
-  EXPECT_TRUE(deleted.ok());
+  EXPECT_FALSE(deleted.ok());
+  EXPECT_EQ(deleted.error(), errc::invalid_key);
+  EXPECT_EQ(deleted.invalid_keys, (std::vector<std::size_t>{0, 2}));
   EXPECT_EQ(deleted.erased, 1u);
   EXPECT_EQ(this->store_.get("w:kept").value, "new");  // nothing else was touched
+  const DeleteResult empty = this->store_.erase("");
+  EXPECT_EQ(empty.error(), errc::invalid_key);
+  EXPECT_EQ(empty.invalid_keys, (std::vector<std::size_t>{0}));
+  EXPECT_TRUE(this->store_.erase("w:kept").ok());
 }
 
 TYPED_TEST_P(Laws, BatchCallsEachTierOnce) {
@@ -384,12 +392,218 @@ TYPED_TEST_P(Laws, CodecTagTravelsWithTheValueOnEveryPath) {
   expect_tags("from the tiers");  // from the envelopes
   expect_tags("refilled cache");  // from the cache the reads filled
 
-  // Copied verbatim between tiers (rehydrate's path), the tag is kept.
+  // Copied verbatim (rehydrate's path), the tag is kept.
   const auto envelope = this->template raw<Tier::warm>("w:json");
   ASSERT_TRUE(envelope);
-  const Record record{"w:copy", *envelope, std::nullopt};
+  const std::string_view copied = "w:json";
+  this->store_.template tier<Tier::warm>().erase_many(std::span(&copied, 1));
+  const Record record{"w:json", *envelope, std::nullopt};
   ASSERT_TRUE(this->store_.template store_records<Tier::warm>(std::span(&record, 1)).all_stored());
-  EXPECT_EQ(this->store_.get("w:copy").codec_tag, 7);
+  EXPECT_EQ(this->store_.get("w:json").codec_tag, 7);
+  // Under another key the same bytes are refused: the envelope binds its key.
+  const Record moved{"w:copy", *envelope, std::nullopt};
+  EXPECT_EQ(this->store_.template store_records<Tier::warm>(std::span(&moved, 1)).error(0),
+            errc::checksum_mismatch);
+
+  // The single-key path takes a tag too.
+  EXPECT_FALSE(this->store_.set("w:single-tag", "{}", Millis{0}, 9));
+  EXPECT_EQ(this->store_.set("w:single-bad", "{}", Millis{0}, 16), errc::invalid_codec_tag);
+  this->store_.cache().clear();
+  EXPECT_EQ(this->store_.get("w:single-tag").codec_tag, 9);
+}
+
+// ---- integrity at the edges (docs/adr/0013-integrity-at-the-edges.md) ------
+
+TYPED_TEST_P(Laws, EverySingleBitFlipIsAnErrorNeverAValueOrAbsent) {
+  // Every bit of a record, header and value, with and without an expiry, in
+  // every tier: the read fails with a named error; it never yields a value
+  // (another expiry, tag or value) nor "absent" (a live record gone).
+  const TimePoint now = this->clock_.now();
+  const std::vector<EnvelopeMeta> metas{{now, now, now + Millis{3'600'000}, 3},
+                                        {now, now, std::nullopt, 0}};
+  const auto flip_all = [&]<Tier T>(std::string_view prefix) {
+    std::vector<std::string> keys, envelopes;
+    std::vector<std::optional<TimePoint>> expiry;
+    for (std::size_t m = 0; m < metas.size(); ++m) {
+      const std::string sample = encode_envelope("x", metas[m], "value");
+      for (std::size_t bit = 0; bit < sample.size() * 8; ++bit) {
+        keys.push_back(fmt::format("{}flip:{}:{}", prefix, m, bit));
+        std::string bytes = encode_envelope(keys.back(), metas[m], "value");
+        bytes[bit / 8] = static_cast<char>(bytes[bit / 8] ^ (1 << (bit % 8)));
+        envelopes.push_back(std::move(bytes));
+        expiry.push_back(metas[m].expires_at);
+      }
+    }
+    std::vector<Record> records;
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      records.push_back({keys[i], envelopes[i], expiry[i]});
+    ASSERT_TRUE(this->store_.template tier<T>().store_many(records).all_stored()) << prefix;
+    const LoadResult read = this->store_.batch_get(keys);
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      ASSERT_TRUE(read[i].failed()) << keys[i] << (read[i].found() ? " gave a value" : " absent");
+      EXPECT_TRUE(read[i].error == errc::checksum_mismatch || read[i].error == errc::corrupt_record)
+          << keys[i] << ": " << read[i].error.message();
+      EXPECT_FALSE(this->cached(keys[i])) << keys[i];
+    }
+  };
+  flip_all.template operator()<Tier::hot>("hot:");
+  flip_all.template operator()<Tier::warm>("w:");
+  flip_all.template operator()<Tier::cold>("cold:");
+}
+
+TYPED_TEST_P(Laws, DuplicateKeysInABatchTheLastWriteWins) {
+  for (const ApplyOrder order : {ApplyOrder::reversed, ApplyOrder::shuffled}) {
+    this->store_.template tier<Tier::hot>().set_apply_order(order);
+    this->store_.template tier<Tier::warm>().set_apply_order(order);
+    this->store_.template tier<Tier::cold>().set_apply_order(order);
+    const std::string round = order == ApplyOrder::reversed ? "r" : "s";
+    std::vector<Item> items;
+    std::vector<std::string> keys, values;
+    for (const char* prefix : {"hot:", "w:", "cold:"}) {
+      keys.push_back(prefix + round + ":dup");
+      keys.push_back(prefix + round + ":other");
+    }
+    values.reserve(64);
+    // Each tier's key written five times, interleaved with other keys.
+    for (int write = 0; write < 5; ++write)
+      for (std::size_t k = 0; k < keys.size(); k += 2) {
+        values.push_back(fmt::format("v{}", write));
+        items.push_back({keys[k], values.back()});
+        if (write == 2) items.push_back({keys[k + 1], "other"});
+      }
+    const BatchResult result = this->store_.batch_set(items);
+    EXPECT_TRUE(result.all_stored()) << fmt::format("{}", result);
+    const auto expect_last = [&](const char* path) {
+      for (std::size_t k = 0; k < keys.size(); k += 2) {
+        EXPECT_EQ(this->store_.get(keys[k]).value, "v4") << path << " " << keys[k];
+        EXPECT_EQ(this->store_.get(keys[k + 1]).value, "other") << path << " " << keys[k + 1];
+      }
+    };
+    expect_last("cache");
+    this->store_.cache().clear();
+    expect_last("storage");
+  }
+
+  // A failed last write fails every write of its key, with its error.
+  this->store_.template tier<Tier::warm>().fail_keys({"w:dup-failed"}, errc::timeout);
+  const BatchResult failed = this->store_.batch_set(
+      {{"w:dup-failed", "a"}, {"hot:fine", "f"}, {"w:dup-failed", "b"}, {"bad key", "x"}});
+  EXPECT_EQ(failed.error(0), errc::timeout);
+  EXPECT_EQ(failed.error(2), errc::timeout);
+  EXPECT_TRUE(failed.stored(1));
+  EXPECT_EQ(failed.error(3), errc::invalid_key);
+  this->store_.template tier<Tier::warm>().heal();
+  // An invalid later write does not supersede a valid earlier one.
+  const BatchResult mixed =
+      this->store_.batch_set({{"w:dup-valid", "kept"}, {"w:dup-valid", "x", Millis{-1}}});
+  EXPECT_TRUE(mixed.stored(0));
+  EXPECT_EQ(mixed.error(1), errc::invalid_ttl);
+  this->store_.cache().clear();
+  EXPECT_EQ(this->store_.get("w:dup-valid").value, "kept");
+}
+
+TYPED_TEST_P(Laws, TtlsAtTheEnvelopeBoundary) {
+  const Millis longest = latest_expiry - this->clock_.now();
+  for (const char* key : {"hot:ttl-edge", "w:ttl-edge", "cold:ttl-edge"}) {
+    EXPECT_EQ(this->store_.set(key, "v", Millis::max()), errc::invalid_ttl) << key;
+    EXPECT_EQ(this->store_.set(key, "v", longest + Millis{1}), errc::invalid_ttl) << key;
+    EXPECT_TRUE(this->store_.get(key).absent()) << key;  // nothing was stored
+    ASSERT_FALSE(this->store_.set(key, "v", longest)) << key;
+    EXPECT_EQ(this->store_.get(key).value, "v") << key;
+    this->store_.cache().clear();
+    EXPECT_EQ(this->store_.get(key).value, "v") << key;  // from storage, not expired
+  }
+  const BatchResult batch = this->store_.batch_set({{"w:ttl-a", "a", Millis::max()},
+                                                    {"w:ttl-b", "b", longest},
+                                                    {"w:ttl-c", "c", Millis::min()}});
+  EXPECT_EQ(batch.error(0), errc::invalid_ttl);
+  EXPECT_TRUE(batch.stored(1));
+  EXPECT_EQ(batch.error(2), errc::invalid_ttl);
+}
+
+TYPED_TEST_P(Laws, AValueServedBecauseAnUpperTierFailedIsNeverCached) {
+  auto store = make_law_store<TypeParam>(
+      this->clock_.clock(), StoreOptions{.read_fallback = ReadFallback::on_miss_or_error});
+  const TimePoint now = this->clock_.now();
+  const auto put = [&]<Tier T>(std::string_view key, std::string_view value) {
+    const std::string envelope = encode_envelope(key, {now, now, std::nullopt, 0}, value);
+    const Record record{key, envelope, std::nullopt};
+    ASSERT_TRUE(store.template tier<T>().store_many(std::span(&record, 1)).all_stored());
+  };
+  put.template operator()<Tier::cold>("hot:fallback", "old");
+  put.template operator()<Tier::cold>("w:fallback", "old");
+
+  store.template tier<Tier::hot>().set_unavailable(true);
+  store.template tier<Tier::warm>().set_unavailable(true);
+  EXPECT_EQ(store.get("hot:fallback").value, "old");  // served, as documented
+  EXPECT_EQ(store.get("w:fallback").value, "old");
+  EXPECT_FALSE(store.cache().find("hot:fallback", now));
+  EXPECT_FALSE(store.cache().find("w:fallback", now));
+
+  // The upper tiers come back holding newer values: reads answer them.
+  store.template tier<Tier::hot>().set_unavailable(false);
+  store.template tier<Tier::warm>().set_unavailable(false);
+  put.template operator()<Tier::hot>("hot:fallback", "new");
+  put.template operator()<Tier::warm>("w:fallback", "new");
+  EXPECT_EQ(store.get("hot:fallback").value, "new");
+  EXPECT_EQ(store.get("w:fallback").value, "new");
+  EXPECT_EQ(store.cache().find("hot:fallback", now).value().value, "new");  // now cached
+}
+
+TYPED_TEST_P(Laws, AWriteWithAnUnknownOutcomeHoldsCacheFillsUntilItSettles) {
+  const auto late_landing = [&]<Tier T>(const std::string& key) {
+    auto& tier = this->store_.template tier<T>();
+    ASSERT_FALSE(this->store_.set(key, "v1"));
+    tier.defer_writes(true);
+    EXPECT_EQ(this->store_.set(key, "v2"), errc::outcome_unknown) << key;
+    tier.defer_writes(false);
+
+    // A read meanwhile answers what storage holds, but must not cache it ...
+    EXPECT_EQ(this->store_.get(key).value, "v1") << key;
+    EXPECT_FALSE(this->cached(key)) << key;
+    // ... for the write lands after all, and a cached v1 would then be stale.
+    ASSERT_TRUE(tier.land_deferred().all_stored()) << key;
+    EXPECT_EQ(this->store_.get(key).value, "v2") << key;
+    EXPECT_FALSE(this->cached(key)) << key;
+
+    // Past the hold the write has settled, and reads fill the cache again.
+    this->clock_.advance(this->store_.options().unknown_outcome_hold);
+    EXPECT_EQ(this->store_.get(key).value, "v2") << key;
+    EXPECT_EQ(this->cached(key).value().value, "v2") << key;
+  };
+  late_landing.template operator()<Tier::hot>("hot:late");
+  late_landing.template operator()<Tier::warm>("w:late");
+  late_landing.template operator()<Tier::cold>("cold:late");
+
+  // A delete with an unknown outcome holds fills the same way.
+  ASSERT_FALSE(this->store_.set("w:late-erase", "v"));
+  this->store_.template tier<Tier::warm>().fail_next_calls(1, errc::outcome_unknown);
+  EXPECT_EQ(this->store_.erase("w:late-erase").error(), errc::outcome_unknown);
+  EXPECT_EQ(this->store_.get("w:late-erase").value, "v");
+  EXPECT_FALSE(this->cached("w:late-erase"));
+}
+
+TYPED_TEST_P(Laws, ARefreshReadBypassesAndRefreshesTheCache) {
+  const TimePoint now = this->clock_.now();
+  const auto refresh = [&]<Tier T>(const std::string& key) {
+    ASSERT_FALSE(this->store_.set(key, "a"));
+    // Another writer (another process, a write that landed late) changes storage.
+    this->template put_raw<T>(key, encode_envelope(key, {now, now, std::nullopt, 0}, "b"));
+    EXPECT_EQ(this->store_.get(key).value, "a") << key;  // the cache answers
+    EXPECT_EQ(this->store_.get(key, ReadMode::refresh).value, "b") << key;
+    EXPECT_EQ(this->cached(key).value().value, "b") << key;
+    const std::string_view view = key;
+    EXPECT_EQ(this->store_.batch_get(std::span(&view, 1), ReadMode::refresh)[0].value, "b") << key;
+  };
+  refresh.template operator()<Tier::hot>("hot:refresh");
+  refresh.template operator()<Tier::warm>("w:refresh");
+  refresh.template operator()<Tier::cold>("cold:refresh");
+  // A key gone from storage leaves the cache too.
+  ASSERT_FALSE(this->store_.set("w:refresh-gone", "x"));
+  const std::string_view gone = "w:refresh-gone";
+  this->store_.template tier<Tier::warm>().erase_many(std::span(&gone, 1));
+  EXPECT_TRUE(this->store_.get(gone, ReadMode::refresh).absent());
+  EXPECT_FALSE(this->cached(gone));
 }
 
 REGISTER_TYPED_TEST_SUITE_P(Laws, PartialFailureCachesOnlyStoredKeys,
@@ -398,6 +612,11 @@ REGISTER_TYPED_TEST_SUITE_P(Laws, PartialFailureCachesOnlyStoredKeys,
                             SingleAndBatchPathsStoreIdenticalBytes, ExpiredRecordIsNeverReturned,
                             ChecksumMismatchIsAnErrorNotAValue, InvalidKeysFailAloneTheRestProceed,
                             BatchCallsEachTierOnce, ConcurrentBatchesStayCoherent,
-                            CodecTagTravelsWithTheValueOnEveryPath);
+                            CodecTagTravelsWithTheValueOnEveryPath,
+                            EverySingleBitFlipIsAnErrorNeverAValueOrAbsent,
+                            DuplicateKeysInABatchTheLastWriteWins, TtlsAtTheEnvelopeBoundary,
+                            AValueServedBecauseAnUpperTierFailedIsNeverCached,
+                            AWriteWithAnUnknownOutcomeHoldsCacheFillsUntilItSettles,
+                            ARefreshReadBypassesAndRefreshesTheCache);
 
 }  // namespace strata::testing

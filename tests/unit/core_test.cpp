@@ -118,6 +118,7 @@ TEST(BatchResultTest, SuccessPathAllocatesPerBatchNotPerKey) {
 TEST(LoadResultTest, AbsentFoundAndFailedAreDistinct) {
   LoadResult result(3);
   result.set_found(0, "v");
+  result.set_absent(1);
   result.set_failed(2, errc::backend_unavailable);
   EXPECT_TRUE(result[0].found());
   EXPECT_TRUE(result[1].absent());

@@ -18,9 +18,9 @@
 namespace strata::testing {
 namespace {
 
-std::string envelope_of(std::string_view value, TimePoint now,
+std::string envelope_of(std::string_view key, std::string_view value, TimePoint now,
                         std::optional<TimePoint> expires = std::nullopt) {
-  return encode_envelope({now, now, expires, 0}, value);
+  return encode_envelope(key, {now, now, expires, 0}, value);
 }
 
 /// Runs SQL on a database file through a connection of its own, as another
@@ -49,9 +49,9 @@ TEST(Sqlite, MigratesAnOlderSchemaWithoutLosingRows) {
   raw_sql(file,
           "CREATE TABLE strata_records (key TEXT PRIMARY KEY NOT NULL, envelope BLOB NOT NULL) "
           "WITHOUT ROWID");
-  const std::string forever = envelope_of("forever", clock.now());
-  const std::string later = envelope_of("later", clock.now(), clock.now() + Millis{100});
-  const std::string gone = envelope_of("gone", clock.now(), clock.now() + Millis{10});
+  const std::string forever = envelope_of("a", "forever", clock.now());
+  const std::string later = envelope_of("b", "later", clock.now(), clock.now() + Millis{100});
+  const std::string gone = envelope_of("c", "gone", clock.now(), clock.now() + Millis{10});
   raw_sql(file, "INSERT INTO strata_records VALUES ('a', ?1), ('b', ?2), ('c', ?3)",
           {{1, forever}, {2, later}, {3, gone}});
 
@@ -83,8 +83,9 @@ TEST(Sqlite, RefusesASchemaNewerThanItKnows) {
 TEST(Sqlite, LoadsAndErasesWholeBatchesWithDuplicatesAndOddKeys) {
   ManualClock clock;
   SqliteRepository repo(SqliteOptions{.path = fresh_dir() / "w.sqlite3", .clock = clock.clock()});
-  const std::string a = envelope_of("1", clock.now()), q = envelope_of("2", clock.now());
-  const std::string t = envelope_of("3", clock.now(), clock.now() + Millis{5});
+  const std::string a = envelope_of("a", "1", clock.now()),
+                    q = envelope_of("q\"uote\\", "2", clock.now());
+  const std::string t = envelope_of("ttl", "3", clock.now(), clock.now() + Millis{5});
   const std::vector<Record> records{
       {"a", a}, {"q\"uote\\", q}, {"ttl", t, clock.now() + Millis{5}}};
   ASSERT_TRUE(repo.store_many(records).all_stored());
@@ -218,7 +219,7 @@ TEST(Filesystem, AnyValidKeyIsASafeFileNameAndComesBack) {
 TEST(Filesystem, TornTempFilesAreNeverReadAndAreCleaned) {
   const auto root = fresh_dir();
   const TimePoint now = Clock{}.now();
-  const std::string whole = envelope_of("whole", now);
+  const std::string whole = envelope_of("k", "whole", now);
   {
     FilesystemRepository repo(FilesystemOptions{.root = root, .fsync = false});
     const Record record{"k", whole};
@@ -314,7 +315,7 @@ TEST(Rehydrate, CopiesLiveRecordsInBoundedPagesAndReportsTheRest) {
     keys.push_back(fmt::format("pos:{:05}", i));
     // Ten expire before the copy; three are damaged on disk.
     const auto expires = i % 250 == 7 ? std::optional(clock.now() + Millis{10}) : std::nullopt;
-    envelopes.push_back(envelope_of("value " + keys.back(), clock.now(), expires));
+    envelopes.push_back(envelope_of(keys.back(), "value " + keys.back(), clock.now(), expires));
     if (i % 1000 == 3) envelopes.back().back() ^= 1;
   }
   std::vector<Record> records;
@@ -348,8 +349,9 @@ TEST(Rehydrate, ThroughTheStoreKeepsTheCacheCoherent) {
   const auto dir = fresh_dir();
   auto store = open_embedded_store(dir, {.durable = false});
   const TimePoint now = Clock{}.now();
-  const std::string e1 = envelope_of("one", now), e2 = envelope_of("two", now);
-  const std::vector<Record> backup{{"hot:a", e1}, {"hot:b", e2}, {"w:c", e1}};
+  const std::string a = envelope_of("hot:a", "one", now), b = envelope_of("hot:b", "two", now),
+                    c = envelope_of("w:c", "one", now);
+  const std::vector<Record> backup{{"hot:a", a}, {"hot:b", b}, {"w:c", c}};
   ASSERT_TRUE(store.tier<Tier::warm>().store_many(backup).all_stored());
 
   // What the cache held before: a stale value of a key HOT is about to get,

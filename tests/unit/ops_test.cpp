@@ -50,9 +50,9 @@ class Recording {
   std::vector<std::string> stored_;
 };
 
-std::string envelope_at(std::string_view value, TimePoint t,
+std::string envelope_at(std::string_view key, std::string_view value, TimePoint t,
                         std::optional<TimePoint> expires = std::nullopt) {
-  return encode_envelope(EnvelopeMeta{t, t, expires, 0}, value);
+  return encode_envelope(key, EnvelopeMeta{t, t, expires, 0}, value);
 }
 
 /// `n` records "k:00000".. in `repo`, each value naming its key.
@@ -60,8 +60,10 @@ template <class Repo>
 std::map<std::string, std::string> fill(Repo& repo, std::size_t n, TimePoint t) {
   std::map<std::string, std::string> out;
   std::vector<Record> records;
-  for (std::size_t i = 0; i < n; ++i)
-    out.emplace(fmt::format("k:{:05}", i), envelope_at(fmt::format("value {}", i), t));
+  for (std::size_t i = 0; i < n; ++i) {
+    const std::string key = fmt::format("k:{:05}", i);
+    out.emplace(key, envelope_at(key, fmt::format("value {}", i), t));
+  }
   for (const auto& [key, envelope] : out) records.push_back({key, envelope, std::nullopt});
   EXPECT_TRUE(repo.store_many(records).all_stored());
   return out;
@@ -164,8 +166,8 @@ struct BackupFixture : ::testing::Test {
 TEST_F(BackupFixture, RestoreGivesByteIdenticalRecords) {
   auto records = fill(warm, 2345, clock.now());
   // One record expires before the backup, one between backup and restore.
-  const std::string gone = envelope_at("gone", clock.now(), clock.now() + 5ms);
-  const std::string later = envelope_at("later", clock.now(), clock.now() + 50ms);
+  const std::string gone = envelope_at("x:gone", "gone", clock.now(), clock.now() + 5ms);
+  const std::string later = envelope_at("x:later", "later", clock.now(), clock.now() + 50ms);
   const std::vector<Record> expiring{{"x:gone", gone, std::nullopt},
                                      {"x:later", later, std::nullopt}};
   ASSERT_TRUE(warm.store_many(expiring).all_stored());

@@ -200,7 +200,7 @@ TEST(S3Unreachable, EveryKeyFailsWithANamedErrorAndNothingIsCounted) {
   o.retry.max_attempts = 2;
   o.retry.base_delay = Millis(1);
   S3Repository repository(o);
-  const std::string envelope = encode_envelope({}, "v");
+  const std::string envelope = encode_envelope("a", {}, "v");
   const std::vector<Record> records{{"a", envelope, std::nullopt},
                                     {"bad key", envelope, std::nullopt}};
   const BatchResult stored = repository.store_many(records);

@@ -36,7 +36,7 @@ TEST(Store, FallbackOnMissReadsLowerTiersOnlyWhenAsked) {
   auto falling =
       make_law_store<MemoryBackends>(clock.clock(), {.read_fallback = ReadFallback::on_miss});
   const std::string envelope =
-      encode_envelope({clock.now(), clock.now(), std::nullopt, 0}, "archived");
+      encode_envelope("hot:old", {clock.now(), clock.now(), std::nullopt, 0}, "archived");
   const Record record{"hot:old", envelope, std::nullopt};
   ASSERT_TRUE(strict.tier<Tier::cold>().store_many(std::span(&record, 1)).all_stored());
   ASSERT_TRUE(falling.tier<Tier::cold>().store_many(std::span(&record, 1)).all_stored());
@@ -51,7 +51,8 @@ TEST(Store, FallbackOnErrorKeepsTheErrorWhenNoLowerTierHasTheKey) {
   auto store = make_law_store<MemoryBackends>(clock.clock(),
                                               {.read_fallback = ReadFallback::on_miss_or_error});
   ASSERT_FALSE(store.set("hot:a", "1"));
-  const std::string envelope = encode_envelope({clock.now(), clock.now(), std::nullopt, 0}, "copy");
+  const std::string envelope =
+      encode_envelope("hot:a", {clock.now(), clock.now(), std::nullopt, 0}, "copy");
   const Record record{"hot:a", envelope, std::nullopt};
   ASSERT_TRUE(store.tier<Tier::warm>().store_many(std::span(&record, 1)).all_stored());
   store.cache().clear();
@@ -144,6 +145,27 @@ TEST(Store, ARepositoryThatForgetsAPositionReportsOutcomeUnknown) {
   const BatchResult result = store.batch_set({{"k", "v"}});
   EXPECT_EQ(result.error(0), errc::outcome_unknown);
   EXPECT_FALSE(store.cache().find("k", Clock{}.now()));
+
+  // Nor does an unfilled load position claim "absent", which nobody said.
+  const Lookup got = store.get("k");
+  EXPECT_TRUE(got.failed());
+  EXPECT_EQ(got.error, errc::outcome_unknown);
+}
+
+TEST(Store, AFailureAlwaysSaysWhy) {
+  LoadResult loaded(3);
+  for (const Lookup& lookup : loaded) {
+    EXPECT_TRUE(lookup.failed());
+    EXPECT_EQ(lookup.error, errc::outcome_unknown);
+  }
+  loaded.set_failed(1, {});
+  EXPECT_EQ(loaded[1].error, errc::outcome_unknown);
+  loaded.set_absent(2);
+  EXPECT_TRUE(loaded[2].absent());
+
+  BatchResult stored(2);
+  stored.mark_failed(0, {});
+  EXPECT_EQ(stored.error(0), errc::outcome_unknown);
 }
 
 }  // namespace

@@ -176,13 +176,12 @@ class FilesystemRepository {
     for (std::size_t i = 0; i < keys.size(); ++i) {
       std::string bytes;
       const std::error_code error = read_file(object_path(keys[i]), bytes, SIZE_MAX);
-      if (error == std::errc::no_such_file_or_directory) continue;
-      if (error) {
+      if (error && error != std::errc::no_such_file_or_directory)
         result.set_failed(i, detail::io_error());
-        continue;
-      }
-      if (const auto expires = peek_expiry(bytes); expires && is_expired(*expires, now)) continue;
-      result.set_found(i, std::move(bytes));
+      else if (error || envelope_expired(keys[i], bytes, now))
+        result.set_absent(i);
+      else
+        result.set_found(i, std::move(bytes));
     }
     return result;
   }
@@ -200,8 +199,7 @@ class FilesystemRepository {
         if (errno != ENOENT && !result.error) result.error = detail::io_error();
         continue;
       }
-      const auto expires = peek_expiry(header);
-      result.erased += !read && !(expires && is_expired(*expires, now));
+      result.erased += !read && !envelope_expired(key, header, now);
     }
     return result;
   }
@@ -229,7 +227,7 @@ class FilesystemRepository {
     for (; next < keys.size() && page.records.size() < limit; ++next) {
       std::string bytes;
       if (read_file(object_path(keys[next]), bytes, SIZE_MAX)) continue;  // erased meanwhile
-      if (const auto expires = peek_expiry(bytes); expires && is_expired(*expires, now)) continue;
+      if (envelope_expired(keys[next], bytes, now)) continue;
       page.records.push_back({std::move(keys[next]), std::move(bytes)});
     }
     page.done = next == keys.size();
@@ -246,10 +244,10 @@ class FilesystemRepository {
          !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
       std::error_code type_ec;  // a file that vanished mid-listing is skipped, not fatal
       if (!it->is_regular_file(type_ec)) continue;
+      const std::optional<std::string> key = key_of(it->path());
       std::string header;
-      if (read_file(it->path(), header, envelope_header_bytes)) continue;
-      if (const auto expires = peek_expiry(header); expires && is_expired(*expires, now))
-        purged += ::unlink(it->path().c_str()) == 0;
+      if (!key || read_file(it->path(), header, envelope_header_bytes)) continue;
+      if (envelope_expired(*key, header, now)) purged += ::unlink(it->path().c_str()) == 0;
     }
     return purged;
   }

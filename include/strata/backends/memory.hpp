@@ -80,7 +80,10 @@ class MemoryRepository {
       const Shard& shard = shard_of(keys[i]);
       std::shared_lock lock(shard.mutex);
       auto it = shard.map.find(keys[i]);
-      if (it != shard.map.end() && it->second.live(now)) result.set_found(i, it->second.envelope);
+      if (it != shard.map.end() && it->second.live(now))
+        result.set_found(i, it->second.envelope);
+      else
+        result.set_absent(i);
     }
     return result;
   }

@@ -219,6 +219,7 @@ class PostgresRepository {
         lease.discard();
         return result;
       }
+      for (std::size_t i : sent) result.set_absent(i);  // the query answered for every key sent
       for (int row = 0; row < PQntuples(r.get()); ++row) {
         if (PQgetlength(r.get(), row, 0) != 8) continue;  // malformed: never trusted
         const auto ordinal = detail::pg::get_i64(PQgetvalue(r.get(), row, 0));

@@ -183,7 +183,9 @@ class RedisRepository {
         const redisReply* e = reply->element[i - first];
         if (e->type == REDIS_REPLY_STRING)
           result.set_found(i, std::string(e->str, e->len));
-        else if (e->type != REDIS_REPLY_NIL)
+        else if (e->type == REDIS_REPLY_NIL)
+          result.set_absent(i);
+        else
           well_formed = false;
       }
       if (!well_formed) break;

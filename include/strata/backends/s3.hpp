@@ -142,14 +142,14 @@ inline std::string env_or(const char* name, std::string fallback = {}) {
 
 /// Whether the record an object holds has expired, by its metadata or, for an
 /// object written without it, its envelope.
-inline bool expired(const HttpResponse& response, std::string_view envelope, TimePoint now) {
+inline bool expired(const HttpResponse& response, std::string_view key, std::string_view envelope,
+                    TimePoint now) {
   const std::string_view header = response.header(expiry_header);
   std::int64_t ms = 0;
   if (!header.empty() &&
       std::from_chars(header.data(), header.data() + header.size(), ms).ec == std::errc{})
     return is_expired(TimePoint(Millis(ms)), now);
-  const auto expires = peek_expiry(envelope);
-  return expires && is_expired(*expires, now);
+  return envelope_expired(key, envelope, now);
 }
 
 /// The error of a request that did not succeed, once retries ran out.
@@ -227,10 +227,14 @@ class S3Repository {
     for (std::size_t k = 0; k < positions.size(); ++k) {
       detail::s3::HttpResponse& response = (*responses)[k];
       if (response.ok()) {
-        if (!detail::s3::expired(response, response.body, now))
+        if (!detail::s3::expired(response, keys[positions[k]], response.body, now))
           result.set_found(positions[k], std::move(response.body));
+        else
+          result.set_absent(positions[k]);
       } else if (response.error != CURLE_OK || response.status != 404) {
         result.set_failed(positions[k], detail::s3::failure(response, false));
+      } else {
+        result.set_absent(positions[k]);
       }
     }
     return result;
@@ -401,6 +405,7 @@ class S3Repository {
   Heads head_many(std::span<const std::string_view> keys) {
     Heads heads{std::vector<ObjectState>(keys.size(), ObjectState::absent)};
     LoadResult invalid(keys.size());  // where fetch fails keys it could not send
+    for (std::size_t i = 0; i < keys.size(); ++i) invalid.set_absent(i);
     std::vector<std::size_t> positions;
     const auto responses = state_->fetch(keys, detail::s3::Method::head, invalid, positions);
     for (std::size_t i = 0; i < keys.size(); ++i)
@@ -414,7 +419,8 @@ class S3Repository {
       const detail::s3::HttpResponse& response = (*responses)[k];
       ObjectState& state = heads.states[positions[k]];
       if (response.ok()) {
-        state = detail::s3::expired(response, {}, now) ? ObjectState::expired : ObjectState::live;
+        state = detail::s3::expired(response, keys[positions[k]], {}, now) ? ObjectState::expired
+                                                                           : ObjectState::live;
       } else if (response.error != CURLE_OK || response.status != 404) {
         state = ObjectState::failed;
         if (!heads.error) heads.error = detail::s3::failure(response, false);
@@ -613,7 +619,7 @@ class S3Repository {
     static bool whole_envelope(const detail::s3::HttpRequest& request,
                                const detail::s3::HttpResponse& response) {
       return request.operation != detail::s3::Operation::get_object ||
-             static_cast<bool>(decode_envelope(response.body));
+             is_whole_envelope(response.body);
     }
 
     /// The day's signing key, derived once a day rather than per request

@@ -134,7 +134,8 @@ class SqliteRepository {
     sqlite3_stmt* st = state_->load.get();
     bind_text(st, 1, json);
     sqlite3_bind_int64(st, 2, state_->now_ms());
-    std::size_t next = 0;  // index into order
+    for (std::size_t i = 0; i < keys.size(); ++i) result.set_absent(i);  // until a row says found
+    std::size_t next = 0;                                                // index into order
     int rc;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
       const std::string_view key = column_text(st, 0);
@@ -390,10 +391,10 @@ class SqliteRepository {
       Statement update = prepare("UPDATE strata_records SET expires_at = ?1 WHERE key = ?2");
       while (sqlite3_step(select.get()) == SQLITE_ROW) {
         // A damaged envelope keeps a NULL expiry; reading it reports the damage.
-        const DecodedEnvelope decoded = decode_envelope(column_blob(select.get(), 1));
-        if (decoded.error == errc::corrupt_record || !decoded.envelope.meta.expires_at) continue;
-        sqlite3_bind_int64(update.get(), 1,
-                           decoded.envelope.meta.expires_at->time_since_epoch().count());
+        const EnvelopeHeader header =
+            peek_envelope_header(column_text(select.get(), 0), column_blob(select.get(), 1));
+        if (header.error || !header.expires_at) continue;
+        sqlite3_bind_int64(update.get(), 1, header.expires_at->time_since_epoch().count());
         bind_text(update.get(), 2, column_text(select.get(), 0));
         const int rc = sqlite3_step(update.get());
         sqlite3_reset(update.get());

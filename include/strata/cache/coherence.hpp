@@ -21,6 +21,13 @@
 ///  - a read that missed fills the cache only if no write of the stripe was in
 ///    flight when it started, none is now, and none began in between.
 ///
+/// One more hazard outlives the write itself: a write that ended with its
+/// outcome unknown (a timeout, a lost reply) may still be applied by the
+/// server later. A read that fills the cache with the old value in between
+/// would keep it stale after the write lands, so such a write holds its
+/// stripe's fills until a deadline (StoreOptions::unknown_outcome_hold), by
+/// which the write has landed or never will.
+///
 /// Every check and the cache operation that follows it happen under the
 /// stripe's lock, so no interleaving can slip between them. A conflict only
 /// ever costs a cache fill, never coherence. Stripes are shared by keys, so an
@@ -79,10 +86,20 @@ class CoherenceGuard {
     settle(ticket != no_fill && s.generation == ticket);
   }
 
-  Ticket begin_read(std::string_view key) {
+  /// Holds every fill of a stripe until `until` (exclusive): a write of it
+  /// ended with an outcome the server may still apply. Call before end_write,
+  /// while the write still counts as in flight, so no read slips in between.
+  void hold_fills(std::size_t stripe, TimePoint until) {
+    Stripe& s = stripes_[stripe];
+    std::lock_guard lock(s.mutex);
+    if (until > s.hold_until) s.hold_until = until;
+  }
+
+  /// Begins a read that may fill the cache; `now` is checked against a hold.
+  Ticket begin_read(std::string_view key, TimePoint now) {
     Stripe& s = stripes_[stripe_of(key)];
     std::lock_guard lock(s.mutex);
-    return s.in_flight == 0 ? s.generation : no_fill;
+    return s.in_flight == 0 && now >= s.hold_until ? s.generation : no_fill;
   }
 
   template <class Cache>
@@ -99,6 +116,7 @@ class CoherenceGuard {
     std::mutex mutex;
     std::uint64_t generation = 0;
     std::uint64_t in_flight = 0;
+    TimePoint hold_until = TimePoint::min();  ///< no fill before this (see hold_fills)
   };
 
   std::unique_ptr<Stripe[]> stripes_;

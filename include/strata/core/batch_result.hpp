@@ -101,11 +101,12 @@ class BatchResult {
     words()[i / 64] |= std::uint64_t{1} << (i % 64);
     if (!errors_.empty()) errors_[i].clear();
   }
-  /// Marks position i failed with `error`.
+  /// Marks position i failed with `error`; an empty `error` reads as
+  /// errc::outcome_unknown (a failure always says why).
   void mark_failed(std::size_t i, std::error_code error) {
     words()[i / 64] &= ~(std::uint64_t{1} << (i % 64));
     if (errors_.empty()) errors_.resize(size_);
-    errors_[i] = error;
+    errors_[i] = error ? error : make_error_code(errc::outcome_unknown);
   }
   /// Marks every position stored.
   void mark_all_stored() noexcept {

@@ -25,7 +25,7 @@ enum class errc {
   pool_exhausted,       ///< no pooled connection became free within the checkout timeout
   outcome_unknown,      ///< the backend did not confirm whether the write was applied
   tier_not_configured,  ///< the router chose a tier this store was composed without
-  invalid_ttl,          ///< the time to live is negative
+  invalid_ttl,          ///< the time to live is negative, or expires after latest_expiry
   access_denied,        ///< the backend refused the configured credentials
   malformed_response,   ///< the backend answered with bytes that do not parse as its protocol
   invalid_codec_tag,    ///< an Item's codec tag is above 15 (the envelope has four bits for it)
@@ -86,7 +86,7 @@ class ErrorCategory final : public std::error_category {
                "or a writer with another type); the codec error names the field";
       case errc::invalid_ttl:
         return "invalid ttl: a time to live must be positive, or zero for a record that "
-               "never expires";
+               "never expires, and must expire by 9999-12-31 (use zero for 'never')";
     }
     return "unknown strata error";
   }
@@ -104,6 +104,16 @@ inline const std::error_category& error_category() noexcept {
 /// errc::timeout;` works).
 inline std::error_code make_error_code(errc e) noexcept {
   return {static_cast<int>(e), error_category()};
+}
+
+/// Whether a write that failed with `error` may still be applied by the server
+/// later: the request went out and no answer said it was refused
+/// (errc::outcome_unknown, errc::timeout, errc::malformed_response). A
+/// repository reports one of these for every write it cannot rule out.
+inline bool write_may_still_land(std::error_code error) noexcept {
+  return error == make_error_code(errc::outcome_unknown) ||
+         error == make_error_code(errc::timeout) ||
+         error == make_error_code(errc::malformed_response);
 }
 
 /// Root of strata's exceptions, thrown only for construction and

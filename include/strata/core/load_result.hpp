@@ -4,6 +4,7 @@
 /// failed are distinct states, never confused.
 
 #include "strata/core/config.hpp"
+#include "strata/core/error.hpp"
 
 #include <cstddef>       // std::size_t
 #include <cstdint>       // std::uint8_t
@@ -45,8 +46,11 @@ struct Lookup {
 class LoadResult {
  public:
   LoadResult() = default;
-  /// `size` lookups, each absent until set.
-  explicit LoadResult(std::size_t size) : slots_(size) {}
+  /// `size` lookups, each failed with errc::outcome_unknown until set: a
+  /// repository that forgets a position never claims the key is absent (a
+  /// claim of absence nobody made), just as BatchResult never claims a store.
+  explicit LoadResult(std::size_t size)
+      : slots_(size, Lookup{LookupStatus::failed, {}, make_error_code(errc::outcome_unknown), 0}) {}
 
   /// The number of keys looked up.
   std::size_t size() const noexcept { return slots_.size(); }
@@ -74,11 +78,12 @@ class LoadResult {
     slots_[i].value.clear();
     slots_[i].error.clear();
   }
-  /// Sets key i failed with `error`.
+  /// Sets key i failed with `error`; an empty `error` reads as
+  /// errc::outcome_unknown (a failure always says why).
   void set_failed(std::size_t i, std::error_code error) noexcept {
     slots_[i].status = LookupStatus::failed;
     slots_[i].value.clear();
-    slots_[i].error = error;
+    slots_[i].error = error ? error : make_error_code(errc::outcome_unknown);
   }
   /// Sets every key failed with `error` (the backend could not be reached).
   void fail_all(std::error_code error) noexcept {

@@ -5,6 +5,7 @@
 
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
+#include "strata/core/error.hpp"
 #include "strata/core/tier.hpp"
 
 #include <array>         // std::array
@@ -12,6 +13,7 @@
 #include <cstdint>       // std::uint8_t
 #include <string_view>   // std::string_view
 #include <system_error>  // std::error_code
+#include <vector>        // std::vector
 
 STRATA_BEGIN_NAMESPACE
 
@@ -42,10 +44,26 @@ struct StoreOptions {
   ReadFallback read_fallback = ReadFallback::none;
   /// Stamps created/updated times and decides expiry; the system clock by default.
   Clock clock{};
+  /// How long a key whose write ended with an outcome the server may still
+  /// apply (errc::outcome_unknown, timeout, malformed_response) is not filled
+  /// into the cache by reads: a read in that window could cache the old value
+  /// and keep it after the write lands. Set it above the tiers' longest
+  /// command or statement timeout plus their retries; zero turns the hold off.
+  Millis unknown_outcome_hold{30'000};
+};
+
+/// Whether a read consults the cache.
+enum class ReadMode {
+  cached,   ///< the cache first, then the tiers for what it misses (the default)
+  refresh,  ///< the tiers for every key, and the cache refreshed with what they answer: the way
+            ///< to read back a key whose write ended with errc::outcome_unknown
 };
 
 /// The outcome of batch_delete / erase.
 struct DeleteResult {
+  /// Input positions whose key is invalid (errc::invalid_key), in input
+  /// order: no tier was asked about them, since no such key can be stored.
+  std::vector<std::size_t> invalid_keys{};
   /// Records removed, summed over tiers. A key normally lives in its routed
   /// tier only; one copied to several tiers (rehydrate, demote) counts once per
   /// tier that held it.
@@ -56,16 +74,14 @@ struct DeleteResult {
   /// remain there). The cache is invalidated regardless.
   std::array<std::error_code, tier_count> errors{};
 
-  /// True when no tier reported an error.
-  bool ok() const noexcept {
-    for (const auto& e : errors)
-      if (e) return false;
-    return true;
-  }
-  /// The first tier error, hot to cold; empty when ok().
+  /// True when no tier reported an error and every key was valid.
+  bool ok() const noexcept { return !error(); }
+  /// The first tier error, hot to cold; else errc::invalid_key when a key was
+  /// invalid; empty when ok().
   std::error_code error() const noexcept {
     for (const auto& e : errors)
       if (e) return e;
+    if (!invalid_keys.empty()) return make_error_code(errc::invalid_key);
     return {};
   }
 };

@@ -102,7 +102,7 @@ namespace detail {
 
 template <Repository R>
 std::error_code store_one(R& repo, std::string_view key, std::string_view value, TimePoint now) {
-  const std::string envelope = encode_envelope(EnvelopeMeta{now, now, std::nullopt, 0}, value);
+  const std::string envelope = encode_envelope(key, EnvelopeMeta{now, now, std::nullopt, 0}, value);
   const Record record{key, envelope, std::nullopt};
   const BatchResult stored = repo.store_many(std::span<const Record>(&record, 1));
   return stored.size() == 1 ? stored.error(0) : make_error_code(errc::outcome_unknown);
@@ -116,7 +116,7 @@ std::error_code load_one(R& repo, std::string_view key, std::string& value) {
   if (loaded.size() != 1) return errc::outcome_unknown;
   if (loaded[0].failed()) return loaded[0].error;
   if (loaded[0].absent()) return errc::corrupt_record;
-  const DecodedEnvelope decoded = decode_envelope(loaded[0].value);
+  const DecodedEnvelope decoded = decode_envelope(key, loaded[0].value);
   if (!decoded) return decoded.error;
   value.assign(decoded.envelope.value);
   return {};
@@ -165,7 +165,7 @@ RestoreReport restore_pages(Backups& backups, std::string_view id, const Restore
     const TimePoint now = options.clock.now();
     live.clear();
     for (const Record& record : *records) {
-      const DecodedEnvelope decoded = decode_envelope(record.envelope);
+      const DecodedEnvelope decoded = decode_envelope(record.key, record.envelope);
       if (!decoded) {
         report.failures.push_back({std::string(record.key), decoded.error});
       } else if (decoded.envelope.meta.expires_at &&
@@ -241,7 +241,7 @@ BackupReport backup(Source& source, Backups& backups, const BackupOptions& optio
     page.clear();
     SnapshotPage listed;
     for (const ScannedRecord& record : scanned.records) {
-      const DecodedEnvelope decoded = decode_envelope(record.envelope);
+      const DecodedEnvelope decoded = decode_envelope(record.key, record.envelope);
       if (!decoded) {
         report.failures.push_back({record.key, decoded.error});
       } else if (decoded.envelope.meta.expires_at &&
@@ -318,7 +318,7 @@ SnapshotListing list_snapshots(Backups& backups, std::string_view root = default
           backups, PageScan{.prefix = manifests_prefix(root)},
           [&](const ScanPage& page) {
             for (const ScannedRecord& record : page.records) {
-              const DecodedEnvelope decoded = decode_envelope(record.envelope);
+              const DecodedEnvelope decoded = decode_envelope(record.key, record.envelope);
               auto manifest = decoded ? parse_manifest(decoded.envelope.value) : std::nullopt;
               if (manifest && record.key == manifest_key(root, manifest->id))
                 listing.snapshots.push_back(std::move(*manifest));

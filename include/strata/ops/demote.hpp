@@ -86,7 +86,7 @@ DemoteReport demote(Store& store, const DemoteOptions& options) {
     std::size_t kept = 0, expired = 0;
     std::vector<RecordFailure> refused;
     for (const ScannedRecord& record : page.records) {
-      const DecodedEnvelope decoded = decode_envelope(record.envelope);
+      const DecodedEnvelope decoded = decode_envelope(record.key, record.envelope);
       const auto& meta = decoded.envelope.meta;
       if (!decoded)
         refused.push_back({record.key, decoded.error});

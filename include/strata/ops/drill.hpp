@@ -134,7 +134,7 @@ Digest digest(Store& store, std::span<const std::string> keys) {
         ++d.cached;
         d.cache_sum += value_checksum(views[i]) ^ value_checksum(cached->value);
         const DecodedEnvelope stored =
-            loaded[i].found() ? decode_envelope(loaded[i].value)
+            loaded[i].found() ? decode_envelope(views[i], loaded[i].value)
                               : DecodedEnvelope{{}, make_error_code(errc::corrupt_record)};
         d.cache_mismatches += !stored || stored.envelope.value != cached->value;
       }
@@ -151,17 +151,25 @@ void lose_hot(Store& store, std::span<const std::string> keys) {
   store.cache().clear();  // the process restarted with HOT: its cache is gone too
 }
 
-/// Stores `envelope` under every key, `page` records per store_many; throws
-/// naming `tier` when a page is not stored whole.
+/// Stores `value` with `meta` under every key (each key's own envelope: the
+/// envelope binds its key), `page` records per store_many; throws when a page
+/// is not stored whole.
 template <class Repo>
-void store_pages(Repo& repo, std::span<const std::string> keys, std::string_view envelope,
-                 std::size_t page, std::string_view tier) {
+void store_pages(Repo& repo, std::span<const std::string> keys, const EnvelopeMeta& meta,
+                 std::string_view value, std::size_t page, std::string_view tier) {
   std::vector<Record> records;
+  std::string arena;
+  const std::size_t size = encoded_envelope_size(value.size());
   for_each_chunk(
       keys,
       [&](std::span<const std::string_view> views) {
         records.clear();
-        for (std::string_view key : views) records.push_back({key, envelope, std::nullopt});
+        arena.resize(size * views.size());
+        for (std::size_t i = 0; i < views.size(); ++i) {
+          encode_envelope_into(arena.data() + i * size, views[i], meta, value);
+          records.push_back(
+              {views[i], std::string_view(arena).substr(i * size, size), std::nullopt});
+        }
         if (!repo.store_many(std::span<const Record>(records)).all_stored())
           throw Error(fmt::format("drill: writing {} failed", tier));
       },
@@ -187,10 +195,10 @@ DrillReport run_drill(Store& store, const DrillOptions& options) {
     keys.push_back(fmt::format("{}{:08}", options.key_prefix, i));
 
   const TimePoint now = store.options().clock.now();
-  const std::string envelope =
-      encode_envelope({now, now, std::nullopt, 0}, std::string(options.value_bytes, 'p'));
+  const EnvelopeMeta meta{now, now, std::nullopt, 0};
+  const std::string value(options.value_bytes, 'p');
   step("writing WARM");
-  detail::store_pages(warm, keys, envelope, 10'000, "WARM");
+  detail::store_pages(warm, keys, meta, value, 10'000, "WARM");
 
   // One key per call, on all keys or on a sample.
   step("rebuilding HOT one key at a time");
@@ -252,7 +260,8 @@ DrillReport run_drill(Store& store, const DrillOptions& options) {
   detail::lose_hot(store, keys);
   std::this_thread::sleep_for(options.settle);
   start = std::chrono::steady_clock::now();
-  detail::store_pages(store.template tier<Tier::hot>(), keys, envelope, options.page_size, "HOT");
+  detail::store_pages(store.template tier<Tier::hot>(), keys, meta, value, options.page_size,
+                      "HOT");
   report.hot_write_ms = detail::ms_since(start);
 
   step("cleaning up");

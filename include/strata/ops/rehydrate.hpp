@@ -114,7 +114,7 @@ RehydrateReport rehydrate_pages(From& from, WritePage write, const RehydrateOpti
     std::size_t expired = 0;
     std::vector<RecordFailure> refused;
     for (const ScannedRecord& record : page.records) {
-      const DecodedEnvelope decoded = decode_envelope(record.envelope);
+      const DecodedEnvelope decoded = decode_envelope(record.key, record.envelope);
       if (!decoded) {
         refused.push_back({record.key, decoded.error});
         continue;
