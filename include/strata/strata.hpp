@@ -17,6 +17,7 @@
 #include "strata/core/load_result.hpp"
 #include "strata/core/no_tier.hpp"
 #include "strata/core/record.hpp"
+#include "strata/core/redact.hpp"
 #include "strata/core/stats.hpp"
 #include "strata/core/store_types.hpp"
 #include "strata/core/tier.hpp"

@@ -32,13 +32,21 @@ namespace {
 struct CliRun {
   int exit_code = -1;
   std::string out;
+  std::string err;
 };
 
-/// Runs the command with `args`; with `interrupt_after`, sends SIGINT then.
-CliRun strata_cli(std::vector<std::string> args,
-                  std::optional<std::chrono::milliseconds> interrupt_after = std::nullopt) {
-  const auto out_file = fresh_dir() / "stdout";
-  args.insert(args.begin(), STRATA_CLI_PATH);
+std::string read_all(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+/// Runs `program` with `args` (argv[0] included); with `interrupt_after`, sends SIGINT then.
+CliRun spawn(const char* program, std::vector<std::string> args,
+             std::optional<std::chrono::milliseconds> interrupt_after = std::nullopt) {
+  const auto dir = fresh_dir();
+  const auto out_file = dir / "stdout", err_file = dir / "stderr";
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -46,11 +54,12 @@ CliRun strata_cli(std::vector<std::string> args,
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_addopen(&actions, STDOUT_FILENO, out_file.c_str(),
                                    O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, STDERR_FILENO, err_file.c_str(),
+                                   O_WRONLY | O_CREAT | O_TRUNC, 0644);
   pid_t pid = 0;
   CliRun run;
-  if (posix_spawn(&pid, STRATA_CLI_PATH, &actions, nullptr, argv.data(), environ) != 0) {
-    ADD_FAILURE() << "cannot run " << STRATA_CLI_PATH;
+  if (posix_spawn(&pid, program, &actions, nullptr, argv.data(), environ) != 0) {
+    ADD_FAILURE() << "cannot run " << program;
     return run;
   }
   posix_spawn_file_actions_destroy(&actions);
@@ -61,11 +70,23 @@ CliRun strata_cli(std::vector<std::string> args,
   int status = 0;
   ::waitpid(pid, &status, 0);
   run.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  std::ifstream in(out_file);
-  std::stringstream text;
-  text << in.rdbuf();
-  run.out = text.str();
+  run.out = read_all(out_file);
+  run.err = read_all(err_file);
   return run;
+}
+
+/// Runs the command with `args`; with `interrupt_after`, sends SIGINT then.
+CliRun strata_cli(std::vector<std::string> args,
+                  std::optional<std::chrono::milliseconds> interrupt_after = std::nullopt) {
+  args.insert(args.begin(), STRATA_CLI_PATH);
+  return spawn(STRATA_CLI_PATH, std::move(args), interrupt_after);
+}
+
+/// Runs a line the command printed ("strata ..."), verbatim, through the shell.
+CliRun printed_line(const std::string& line) {
+  EXPECT_TRUE(line.starts_with("strata ")) << line;
+  const std::string command = std::string(STRATA_CLI_PATH) + line.substr(6);
+  return spawn("/bin/sh", {"sh", "-c", command});
 }
 
 /// The value of the first "name: value" line.
@@ -199,12 +220,114 @@ TEST_F(Cli, SigintStopsAfterThePageInFlightAndTheCursorResumes) {
   EXPECT_LT(first, 3000u);
   EXPECT_EQ(first % 100, 0u);  // whole pages only
   EXPECT_EQ(files_in("hot"), first);
-  EXPECT_NE(stopped.out.find("resume: strata rehydrate"), std::string::npos);
+  EXPECT_NE(field(stopped.out, "resume").find(" rehydrate --from 'warm' --to 'hot'"),
+            std::string::npos)
+      << stopped.out;
 
   const CliRun resumed = strata_cli(with_dir({"rehydrate", "--resume", cursor}));
   EXPECT_EQ(resumed.exit_code, 0) << resumed.out;
   EXPECT_EQ(first + std::stoul(field(resumed.out, "copied")), 3000u);  // none twice, none lost
   EXPECT_EQ(files_in("hot"), 3000u);
+}
+
+TEST_F(Cli, TheResumeLineCarriesEveryFlagThatSelectsDataAndBackends) {
+  // The review's case: a run limited to a prefix, stopped, then resumed by the
+  // printed line, must copy exactly what an uninterrupted run copies.
+  const auto other = fresh_dir();
+  const CliRun whole =
+      strata_cli({"--dir", dir_.string(), "--hot", "file:" + (other / "hot").string(), "rehydrate",
+                  "--prefix", "pos:01", "--page", "50"});
+  ASSERT_EQ(whole.exit_code, 0) << whole.out;
+  EXPECT_EQ(field(whole.out, "copied"), "1000");
+
+  const CliRun stopped =
+      strata_cli(with_dir({"rehydrate", "--prefix", "pos:01", "--page", "50", "--rate", "1500"}),
+                 std::chrono::milliseconds(300));
+  ASSERT_EQ(stopped.exit_code, 130) << stopped.out;
+  const std::string line = field(stopped.out, "resume");
+  EXPECT_NE(line.find("--prefix 'pos:01'"), std::string::npos) << line;
+  EXPECT_NE(line.find("--hot 'file:"), std::string::npos) << line;
+  EXPECT_NE(line.find("--dir '"), std::string::npos) << line;
+  const CliRun resumed = printed_line(line);
+  EXPECT_EQ(resumed.exit_code, 0) << resumed.out << resumed.err;
+  EXPECT_EQ(std::stoul(field(stopped.out, "copied")) + std::stoul(field(resumed.out, "copied")),
+            1000u);
+  EXPECT_EQ(files_in("hot"), 1000u);  // the prefix only, as the uninterrupted run
+}
+
+/// Whether `text` holds `secret` other than as the start of a longer word
+/// (the test server's password "strata-test" also begins temp directory names).
+bool leaks(const std::string& text, const std::string& secret) {
+  for (auto at = text.find(secret); at != std::string::npos; at = text.find(secret, at + 1)) {
+    const std::size_t end = at + secret.size();
+    if (end == text.size() || text[end] != '-') return true;
+  }
+  return false;
+}
+
+TEST_F(Cli, NoSecretReachesOutputLogsOrSnapshots) {
+  const std::string secret = "Sup3rS3cret";
+  const char* pg_port = std::getenv("STRATA_PG_PORT");
+  const char* pg_env_password = std::getenv("STRATA_PG_PASSWORD");
+  const std::string pg_password = pg_env_password ? pg_env_password : "strata-test";
+  const std::string pg_at = fmt::format("127.0.0.1:{}/strata", pg_port ? pg_port : "16432");
+  const std::string pg_userinfo = "postgres://postgres:" + pg_password + "@" + pg_at;
+  const std::string pg_query = "postgres://postgres@" + pg_at + "?password=" + pg_password;
+  ::setenv("STRATA_POSTGRES_TABLE", fmt::format("cli_secrets_{}", ::getpid()).c_str(), 1);
+
+  std::vector<CliRun> runs;
+  const auto run = [&](std::vector<std::string> args) -> const CliRun& {
+    runs.push_back(strata_cli(with_dir(std::move(args))));
+    return runs.back();
+  };
+  // Malformed or unusable URLs, every one carrying the secret.
+  for (const std::string& url :
+       {"redis://:" + secret + "@127.0.0.1:1/x", "redis://user:" + secret + "@127.0.0.1:1/0",
+        "bogus://u:" + secret + "@h", "host=h password=" + secret,
+        "postgres://u:" + secret + "@127.0.0.1:1/db?password=" + secret})
+    EXPECT_NE(run({"--warm", url, "stats"}).exit_code, 0) << url;
+  run({"rehydrate", "--to", "redis://:" + secret + "@127.0.0.1:1/0"});  // fails: prints resume
+  run({"restore", "nope", "--to", "redis://:" + secret + "@127.0.0.1:1/0"});
+
+  // A real server that checks the password: every subcommand through it.
+  EXPECT_EQ(run({"rehydrate", "--to", pg_userinfo}).exit_code, 0)
+      << runs.back().out << runs.back().err;
+  EXPECT_EQ(run({"backup", "--from", pg_query, "--id", "s1"}).exit_code, 0) << runs.back().out;
+  EXPECT_EQ(run({"snapshots"}).exit_code, 0);
+  EXPECT_EQ(run({"restore", "s1", "--to", pg_userinfo}).exit_code, 0) << runs.back().out;
+  EXPECT_EQ(run({"backup", "--from", "warm", "--to", pg_userinfo, "--id", "s2"}).exit_code, 0);
+  EXPECT_EQ(run({"snapshots", "--from", pg_query}).exit_code, 0);
+  EXPECT_EQ(run({"cleanup", "--from", pg_userinfo, "--apply", "--keep-days", "0", "--keep-months",
+                 "0", "--backup-first", "--backup-from", pg_query})
+                .exit_code,
+            0)
+      << runs.back().out;
+  EXPECT_EQ(run({"stats", "warm", pg_userinfo}).exit_code, 0);
+  // Through the environment, as STRATA_* variables.
+  ::setenv("STRATA_WARM", pg_query.c_str(), 1);
+  ::setenv("STRATA_BACKUPS", pg_userinfo.c_str(), 1);
+  EXPECT_EQ(run({"stats"}).exit_code, 0) << runs.back().out;
+  EXPECT_EQ(run({"backup", "--id", "s3"}).exit_code, 0) << runs.back().out;
+  run({"rehydrate", "--to", "redis://:" + secret + "@127.0.0.1:1/0"});
+  EXPECT_EQ(run({"drill", "--keys", "20"}).exit_code, 0) << runs.back().out;
+  ::unsetenv("STRATA_WARM");
+  ::unsetenv("STRATA_BACKUPS");
+  ::unsetenv("STRATA_POSTGRES_TABLE");
+
+  for (const CliRun& r : runs)
+    for (const std::string* text : {&r.out, &r.err})
+      for (const std::string& s : {secret, pg_password}) EXPECT_FALSE(leaks(*text, s)) << *text;
+  // The audit log and every byte of every snapshot left on disk.
+  std::size_t files = 0;
+  for (const auto& entry : std::filesystem::recursive_directory_iterator(dir_)) {
+    if (!entry.is_regular_file()) continue;
+    ++files;
+    const std::string bytes = read_all(entry.path());
+    for (const std::string& s : {secret, pg_password})
+      EXPECT_FALSE(leaks(bytes, s)) << entry.path();
+  }
+  EXPECT_GT(files, 3u);
+  EXPECT_TRUE(std::filesystem::exists(dir_ / "cleanup-audit.log"));
 }
 
 }  // namespace

@@ -10,7 +10,8 @@
 ///     s3://BUCKET[/PREFIX]                    S3; endpoint STRATA_S3_ENDPOINT, keys AWS_*
 ///
 /// Every environment variable read here is listed in docs/operations.md.
-/// A URL that cannot be used is a ConfigError naming it (never its password).
+/// A URL that cannot be used is a ConfigError naming it, redacted (never its
+/// password); a repository's description is its URL, redacted.
 
 #include <strata/backends/filesystem.hpp>
 #include <strata/backends/memory.hpp>
@@ -20,6 +21,7 @@
 #include <strata/backends/sqlite.hpp>
 #include <strata/core/any_repository.hpp>
 #include <strata/core/error.hpp>
+#include <strata/core/redact.hpp>
 
 #include <fmt/format.h>
 
@@ -44,7 +46,8 @@ inline int parse_int(std::string_view text, std::string_view what, std::string_v
   int value = 0;
   const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
   if (ec != std::errc{} || end != text.data() + text.size() || value < 0)
-    throw ConfigError(fmt::format("backend URL '{}': {} '{}' is not a number", url, what, text));
+    throw ConfigError(
+        fmt::format("backend URL '{}': {} '{}' is not a number", redacted(url), what, text));
   return value;
 }
 
@@ -76,14 +79,7 @@ inline AnyRepository open_postgres(std::string_view url) {
   PostgresOptions options;
   options.conninfo = std::string(url);
   if (auto table = env("STRATA_POSTGRES_TABLE")) options.table = *table;
-  // The description drops a password (postgres://user:secret@host/...).
-  std::string shown(url);
-  const auto scheme_end = shown.find("://") + 3;
-  if (const auto at = shown.find('@', scheme_end); at != std::string::npos) {
-    const auto colon = shown.find(':', scheme_end);
-    if (colon != std::string::npos && colon < at) shown.replace(colon, at - colon, ":***");
-  }
-  return AnyRepository(PostgresRepository(options), shown);
+  return AnyRepository(PostgresRepository(options), redacted(url));
 }
 
 inline AnyRepository open_s3(std::string_view url) {
@@ -97,7 +93,8 @@ inline AnyRepository open_s3(std::string_view url) {
     options.addressing = S3Addressing::path_style;
   // A cleanup deletes many objects: counting them would cost a HEAD each.
   options.count_erased = false;
-  return AnyRepository(S3Repository(options), fmt::format("{} at {}", url, options.endpoint));
+  return AnyRepository(S3Repository(options),
+                       fmt::format("{} at {}", redacted(url), redacted(options.endpoint)));
 }
 
 }  // namespace detail
@@ -106,16 +103,16 @@ inline AnyRepository open_s3(std::string_view url) {
 inline AnyRepository open_repository(std::string_view url) {
   const auto path_after = [&](std::string_view scheme) {
     const std::string_view path = url.substr(scheme.size());
-    if (path.empty()) throw ConfigError(fmt::format("backend URL '{}' has no path", url));
+    if (path.empty()) throw ConfigError(fmt::format("backend URL '{}' has no path", redacted(url)));
     return std::filesystem::path(std::string(path));
   };
   if (url == "memory:") return AnyRepository(MemoryRepository(), "memory:");
   if (url.starts_with("sqlite:"))
     return AnyRepository(SqliteRepository(SqliteOptions{.path = path_after("sqlite:")}),
-                         std::string(url));
+                         redacted(url));
   if (url.starts_with("file:"))
     return AnyRepository(FilesystemRepository(FilesystemOptions{.root = path_after("file:")}),
-                         std::string(url));
+                         redacted(url));
   if (url.starts_with("redis://")) return detail::open_redis(url);
   if (url.starts_with("postgres://") || url.starts_with("postgresql://"))
     return detail::open_postgres(url);
@@ -123,7 +120,7 @@ inline AnyRepository open_repository(std::string_view url) {
   throw ConfigError(fmt::format(
       "backend URL '{}': unknown scheme (expected memory:, sqlite:PATH, file:PATH, redis://, "
       "postgres://, s3://)",
-      url));
+      redacted(url)));
 }
 
 }  // namespace strata::cli

@@ -23,6 +23,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -79,6 +80,33 @@ struct Backends {
       std::filesystem::create_directories(dir);
     return open_repository(url_of(name));
   }
+
+  /// The global flags that select these backends, for a resume line that must
+  /// reach the same data. A URL taken from the environment is named by its
+  /// variable ("$STRATA_WARM"), so the line runs verbatim in the same shell
+  /// and prints no secret; one given as a flag is printed redacted.
+  std::string flags() const {
+    std::string out = " --dir " + quoted(dir);
+    const auto add = [&](const char* flag, const std::string& url, const char* variable) {
+      if (url.empty()) return;
+      if (env(variable) == url)
+        out += fmt::format(" {} \"${}\"", flag, variable);
+      else
+        out += fmt::format(" {} {}", flag, quoted(redacted(url)));
+    };
+    add("--hot", hot, "STRATA_HOT");
+    add("--warm", warm, "STRATA_WARM");
+    add("--cold", cold, "STRATA_COLD");
+    add("--backups", backups, "STRATA_BACKUPS");
+    return out;
+  }
+
+  /// Text quoted for a POSIX shell.
+  static std::string quoted(std::string_view text) {
+    std::string out = "'";
+    for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+    return out + "'";
+  }
 };
 
 std::string iso_time(TimePoint t) {
@@ -134,6 +162,14 @@ struct PagedFlags {
   std::optional<std::size_t> total() const {
     return expect > 0 ? std::optional<std::size_t>(expect) : std::nullopt;
   }
+  /// The flags that select data or pace the run, for a resume line.
+  std::string flags() const {
+    std::string out;
+    if (!prefix.empty()) out += " --prefix " + Backends::quoted(prefix);
+    out += fmt::format(" --page {}", page);
+    if (rate > 0) out += fmt::format(" --rate {}", rate);
+    return out;
+  }
 };
 
 int rehydrate_command(const Backends& backends, const std::string& from_name,
@@ -160,8 +196,9 @@ int rehydrate_command(const Backends& backends, const std::string& from_name,
     fmt::print("error: {}\n", report.error.message());
   fmt::print("elapsed_ms: {}\ncursor: {}\n", report.elapsed.count(), report.cursor);
   if (!report.complete)
-    fmt::print("resume: strata rehydrate --from {} --to {} --resume '{}'\n", from_name, to_name,
-               report.cursor);
+    fmt::print("resume: strata{} rehydrate --from {} --to {}{} --resume {}\n", backends.flags(),
+               Backends::quoted(redacted(from_name)), Backends::quoted(redacted(to_name)),
+               flags.flags(), Backends::quoted(report.cursor));
   return finish(report.stopped, report.error, report.complete, report.failed);
 }
 
@@ -175,7 +212,7 @@ BackupReport backup_into(const Backends& backends, const std::string& from_name,
   BackupReport report = backup(
       from, to,
       BackupOptions{.scan = flags.scan(),
-                    .source = from_name,
+                    .source = redacted(from_name),
                     .id = id,
                     .on_progress = [&](const SnapshotProgress& p) { progress.update(p.records); }});
   progress.finish();
@@ -208,8 +245,9 @@ int restore_command(const Backends& backends, const std::string& id, const std::
   print_failures(report.failures);
   if (report.error) fmt::print("error: {}\n", report.error.message());
   if ((report.error || report.stopped) && !report.manifest.pages.empty())
-    fmt::print("resume: strata restore {} --from {} --to {} --first-page {}\n", id, from_name,
-               to_name, report.next_page);
+    fmt::print("resume: strata{} restore {} --from {} --to {}{} --first-page {}\n",
+               backends.flags(), Backends::quoted(id), Backends::quoted(redacted(from_name)),
+               Backends::quoted(redacted(to_name)), verify ? "" : " --no-verify", report.next_page);
   return finish(report.stopped, report.error, !report.error && !report.stopped,
                 report.failures.size());
 }
@@ -220,7 +258,7 @@ int snapshots_command(const Backends& backends, const std::string& from_name) {
   fmt::print("{:<22} {:<21} {:>10} {:>6}  {}\n", "id", "created", "records", "pages", "source");
   for (const SnapshotManifest& m : listing.snapshots)
     fmt::print("{:<22} {:<21} {:>10} {:>6}  {}\n", m.id, iso_time(m.created), m.records,
-               m.pages.size(), m.source);
+               m.pages.size(), redacted(m.source));
   for (const auto& bad : listing.unreadable)
     fmt::print("unreadable manifest {}: {}\n", bad.key, bad.error.message());
   if (listing.error) {
@@ -290,11 +328,11 @@ int stats_command(const Backends& backends, const std::vector<std::string>& tier
                                      })
             .error;
     if (error) {
-      fmt::print("{:<8} {:>12} {:>14}  {} ({})\n", tier, "-", "-", repo.description(),
+      fmt::print("{:<8} {:>12} {:>14}  {} ({})\n", redacted(tier), "-", "-", repo.description(),
                  error.message());
       code = failed;
     } else {
-      fmt::print("{:<8} {:>12} {:>14}  {}\n", tier, records, bytes, repo.description());
+      fmt::print("{:<8} {:>12} {:>14}  {}\n", redacted(tier), records, bytes, repo.description());
     }
     if (stop_requested()) return interrupted;
   }
@@ -307,8 +345,8 @@ int drill_command(const Backends& backends, std::vector<std::size_t> sizes, std:
       TieredStore<LruCache<>, FixedRouter<Tier::hot>, AnyRepository, AnyRepository, NoTier>;
   const std::string hot_url = backends.hot.empty() ? "memory:" : backends.url_of("hot");
   if (sizes.empty()) sizes.push_back(354);
-  fmt::print("failover drill: HOT {} lost, rebuilt from WARM {}\n", hot_url,
-             backends.url_of("warm"));
+  fmt::print("failover drill: HOT {} lost, rebuilt from WARM {}\n", redacted(hot_url),
+             redacted(backends.url_of("warm")));
   fmt::print("{:>9} {:>15} {:>10} {:>9} {:>12} {:>10} {:>15}\n", "keys", "sequential ms",
              "batch ms", "speedup", "keys/s", "RSS +MiB", "byte-identical");
   bool identical = true;
@@ -457,17 +495,21 @@ int run(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int code = app.exit(e);
+    // CLI11 may echo an argument (a URL with its password) in its message.
+    std::ostringstream out, err;
+    const int code = app.exit(e, out, err);
+    fmt::print("{}", redacted(out.str()));
+    fmt::print(stderr, "{}", redacted(err.str()));
     return code == 0 ? ok : misconfigured;  // --help is not an error
   }
   install_signal_handlers();
   try {
     return action();
   } catch (const ConfigError& e) {
-    fmt::print(stderr, "strata: misconfigured: {}\n", e.what());
+    fmt::print(stderr, "strata: misconfigured: {}\n", redacted(e.what()));
     return misconfigured;
   } catch (const Error& e) {
-    fmt::print(stderr, "strata: {}\n", e.what());
+    fmt::print(stderr, "strata: {}\n", redacted(e.what()));
     fmt::print("status: failed\n");
     return failed;
   }
