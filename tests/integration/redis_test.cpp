@@ -105,6 +105,33 @@ TEST(Redis, ScanWalksEveryPrefixedKeyWithRedisCursor) {
   EXPECT_FALSE(seen.contains("q:0"));
 }
 
+TEST(Redis, ScanPagesHoldAtMostTheLimitAndLoseNothing) {
+  // The review's case: 200 keys scanned with limit 7 gave pages of 8 (Redis
+  // treats COUNT as a hint). Every page holds at most the limit; the surplus
+  // comes on the next one, none twice.
+  RedisRepository repo(redis_test_options());
+  std::vector<std::string> keys;
+  for (int i = 0; i < 200; ++i) keys.push_back("lim:" + std::to_string(i));
+  std::vector<Record> records;
+  for (const auto& key : keys) records.push_back({key, "v"});
+  ASSERT_TRUE(repo.store_many(records).all_stored());
+  for (const std::size_t limit : {1u, 7u, 64u}) {
+    std::multiset<std::string> seen;
+    std::string cursor;
+    for (int pages = 0;; ++pages) {
+      ASSERT_LT(pages, 10'000);
+      const ScanPage page = repo.scan("lim:", cursor, limit);
+      ASSERT_FALSE(page.error) << page.error.message();
+      EXPECT_LE(page.records.size(), limit);
+      for (const auto& record : page.records) seen.insert(record.key);
+      if (page.done) break;
+      cursor = page.next_cursor;
+    }
+    EXPECT_EQ(seen.size(), 200u) << limit;
+    EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()).size(), 200u) << limit;
+  }
+}
+
 TEST(Redis, AnUnreachableServerIsAnErrorWithinTheTimeout) {
   RedisOptions options = redis_test_options();
   options.port = 1;  // nothing listens there

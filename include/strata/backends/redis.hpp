@@ -228,9 +228,22 @@ class RedisRepository {
     return result;
   }
 
-  /// One SCAN step (COUNT `limit`) and an MGET of the keys it returned.
+  /// One SCAN step (COUNT `limit`) and an MGET of at most `limit` of the keys
+  /// it returned. Redis treats COUNT as a hint and may return more; the
+  /// surplus is kept for the next page: the batch's keys are taken in key
+  /// order, and the cursor "SCAN-CURSOR/LAST-KEY" names the batch and the last
+  /// key handed out, so the next page runs the same SCAN step again and
+  /// continues after that key. (A key that is not printable ASCII cannot
+  /// follow the '/': strata keys are 0x21-0x7E, and the SCAN cursor is digits.)
   ScanPage scan(std::string_view prefix, std::string_view cursor, std::size_t limit) {
     ScanPage page;
+    if (limit == 0) limit = 1;
+    std::string_view step = cursor.empty() ? std::string_view("0") : cursor;
+    std::string_view after;  // the last key a previous page of this step handed out
+    if (const auto slash = step.find('/'); slash != std::string_view::npos) {
+      after = step.substr(slash + 1);
+      step = step.substr(0, slash);
+    }
     auto lease = state_->pool.acquire();
     if (!lease) {
       page.error = lease.error();
@@ -240,11 +253,11 @@ class RedisRepository {
     detail::RespWriter command;
     command.command(6);
     command.arg("SCAN");
-    command.arg(cursor.empty() ? std::string_view("0") : cursor);
+    command.arg(step);
     command.arg("MATCH");
     command.arg(glob_escape(state_->prefixed(prefix)) + "*");
     command.arg("COUNT");
-    command.arg(static_cast<std::int64_t>(limit == 0 ? 1 : limit));
+    command.arg(static_cast<std::int64_t>(limit));
     const detail::RedisReplyPtr reply = call(c, command);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_STRING ||
@@ -260,8 +273,12 @@ class RedisRepository {
       const redisReply* k = found->element[i];
       if (k->type != REDIS_REPLY_STRING) continue;
       const std::string_view full(k->str, k->len);
-      keys.emplace_back(full.substr(state_->options.key_prefix.size()));
+      const std::string_view key = full.substr(state_->options.key_prefix.size());
+      if (after.empty() || key > after) keys.emplace_back(key);
     }
+    std::sort(keys.begin(), keys.end());
+    const bool surplus = keys.size() > limit;
+    if (surplus) keys.resize(limit);
     lease = {};  // load_many leases its own
     const std::vector<std::string_view> views(keys.begin(), keys.end());
     LoadResult loaded = load_many(views);
@@ -271,11 +288,14 @@ class RedisRepository {
         page.error = loaded[i].error;
         return page;
       }
-      if (loaded[i].found())
-        page.records.push_back({std::move(keys[i]), std::move(loaded[i].value)});
+      if (loaded[i].found()) page.records.push_back({keys[i], std::move(loaded[i].value)});
     }
-    page.done = next == "0";
-    page.next_cursor = page.done ? std::string() : next;
+    if (surplus) {
+      page.next_cursor = std::string(step) + "/" + keys.back();
+    } else {
+      page.done = next == "0";
+      page.next_cursor = page.done ? std::string() : next;
+    }
     return page;
   }
 
