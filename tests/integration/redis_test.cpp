@@ -111,8 +111,10 @@ TEST(Redis, ScanPagesHoldAtMostTheLimitAndLoseNothing) {
   // comes on the next one, none twice.
   RedisRepository repo(redis_test_options());
   std::vector<std::string> keys;
+  keys.reserve(200);
   for (int i = 0; i < 200; ++i) keys.push_back("lim:" + std::to_string(i));
   std::vector<Record> records;
+  records.reserve(keys.size());
   for (const auto& key : keys) records.push_back({key, "v"});
   ASSERT_TRUE(repo.store_many(records).all_stored());
   for (const std::size_t limit : {1u, 7u, 64u}) {

@@ -195,7 +195,10 @@ inline void encode_envelope_into(char* out, std::string_view key, const Envelope
                                  std::string_view value) noexcept {
   std::uint8_t flags = static_cast<std::uint8_t>((meta.codec_tag & envelope_max_codec_tag) << 4);
   if (meta.expires_at) flags |= envelope_flags::has_expiry;
-  std::memcpy(out, "STRA", 4);
+  out[0] = 'S';
+  out[1] = 'T';
+  out[2] = 'R';
+  out[3] = 'A';
   out[4] = static_cast<char>(envelope_version);
   out[5] = static_cast<char>(flags);
   out[6] = static_cast<char>(envelope_header_bytes & 0xFF);
