@@ -127,7 +127,6 @@ TEST(Envelope, VersionOneRecordsAreStillRead) {
   EXPECT_EQ(decoded.envelope.value, "legacy");
   EXPECT_EQ(decoded.envelope.meta.expires_at, meta.expires_at);
   EXPECT_EQ(decoded.envelope.meta.codec_tag, 5);
-  EXPECT_TRUE(is_whole_envelope(old));
   EXPECT_EQ(peek_envelope_header(key, old).expires_at, meta.expires_at);
 
   std::string flipped = old;
@@ -169,14 +168,6 @@ TEST(Envelope, LatestExpiryRoundTrips) {
   EXPECT_EQ(decoded.envelope.meta.expires_at, latest_expiry);
 }
 
-TEST(Envelope, WholenessIsStructural) {
-  const std::string bytes = encode_envelope(key, meta, "value");
-  EXPECT_TRUE(is_whole_envelope(bytes));
-  EXPECT_FALSE(is_whole_envelope(std::string_view(bytes).substr(0, bytes.size() - 1)));
-  EXPECT_FALSE(is_whole_envelope(bytes + "x"));
-  EXPECT_FALSE(is_whole_envelope("STRA"));
-}
-
 TEST(Envelope, RandomBytesNeverCrash) {
   std::mt19937_64 rng(42);
   const std::string good = encode_envelope(key, meta, "some value bytes");
@@ -188,7 +179,6 @@ TEST(Envelope, RandomBytesNeverCrash) {
     if (rng() % 4 == 0) bytes.resize(rng() % (bytes.size() + 8));
     const DecodedEnvelope decoded = decode_envelope(key, bytes);
     (void)peek_envelope_header(key, bytes);
-    (void)is_whole_envelope(bytes);
     if (decoded) {
       EXPECT_EQ(decoded.envelope.value.size() + decoded.envelope.header_size, bytes.size());
       EXPECT_EQ(value_checksum(decoded.envelope.value), decoded.envelope.checksum);

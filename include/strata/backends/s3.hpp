@@ -614,12 +614,14 @@ class S3Repository {
     }
 
     /// A GET must bring a whole envelope: s3rver, for one, writes objects in
-    /// place, and a GET racing a PUT of the same key can read half of it.
-    /// Real S3's PUTs are atomic, so there a retry is only ever a guard.
+    /// place, and a GET racing a PUT of the same key can read half of it, or
+    /// the old bytes with the new length. Real S3's PUTs are atomic, so there
+    /// a retry is only ever a guard. Verified against the key the object
+    /// holds (the envelope binds it), so a mix of two writes is retried.
     static bool whole_envelope(const detail::s3::HttpRequest& request,
                                const detail::s3::HttpResponse& response) {
       return request.operation != detail::s3::Operation::get_object ||
-             is_whole_envelope(response.body);
+             static_cast<bool>(decode_envelope(request.record_key, response.body));
     }
 
     /// The day's signing key, derived once a day rather than per request
@@ -658,6 +660,7 @@ class S3Repository {
           continue;
         }
         requests.push_back(object_request(operation, method, *name));
+        requests.back().record_key = keys[i];
         positions.push_back(i);
       }
       Responses responses = run(requests);

@@ -82,6 +82,9 @@ struct HttpRequest {
   Headers headers{};            ///< request-specific headers (signed), e.g. Content-MD5
   std::string_view body{};      ///< owned by the caller for the duration of the run
   std::string payload_sha256{};
+  /// For a GetObject: the strata key the object holds (owned by the caller),
+  /// so that what comes back can be verified as that key's envelope.
+  std::string_view record_key{};
 };
 
 struct HttpResponse {

@@ -247,19 +247,6 @@ inline bool envelope_expired(std::string_view key, std::string_view bytes, TimeP
   return !header.error && header.expires_at && is_expired(*header.expires_at, now);
 }
 
-/// Whether `bytes` hold a complete envelope of some version: a known header
-/// whose value length matches the bytes. Structure only (no checksum, no key):
-/// for a transport to tell a torn read from a whole one.
-inline bool is_whole_envelope(std::string_view bytes) noexcept {
-  if (bytes.size() < detail::envelope_v1_header_bytes || bytes.substr(0, 4) != "STRA") return false;
-  const auto version = static_cast<std::uint8_t>(bytes[4]);
-  const std::size_t header =
-      version == 2 ? envelope_header_bytes : detail::envelope_v1_header_bytes;
-  if ((version != 1 && version != 2) || bytes.size() < header) return false;
-  const std::uint64_t length = detail::get_u64(bytes.data() + (version == 2 ? 32 : 40));
-  return length == bytes.size() - header;
-}
-
 /// The result of decoding: the view, or the error that stopped it.
 struct DecodedEnvelope {
   EnvelopeView envelope{};  ///< the decoded view; meaningful only when `error` is empty
