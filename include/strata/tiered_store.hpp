@@ -245,8 +245,7 @@ class TieredStore {
       hold_unsettled(*open, result);
       open->close_invalidating();
     }
-    settle_superseded(
-        result, n, [&](std::size_t i) { return usable[i] != 0; }, next_same.data());
+    settle_superseded(result, n, next_same.data());
     return result;
   }
 
@@ -506,20 +505,16 @@ class TieredStore {
           },
           [&](std::size_t i) { return items[i].codec_tag; });
     }
-    if (any_superseded)
-      settle_superseded(
-          result, n, [&](std::size_t i) { return route[i] != unrouted; }, next_same.data());
+    if (any_superseded) settle_superseded(result, n, next_same.data());
     return result;
   }
 
   /// Gives every superseded position (`next[i]`, see detail::find_superseded)
   /// the outcome of the last write of its key. Walks backwards, so a chain of
   /// several writes of one key settles in one pass.
-  template <class Taken>
-  static void settle_superseded(BatchResult& result, std::size_t n, Taken taken,
-                                const std::uint32_t* next) {
+  static void settle_superseded(BatchResult& result, std::size_t n, const std::uint32_t* next) {
     for (std::size_t i = n; i-- > 0;) {
-      if (!taken(i) || next[i] == detail::not_superseded) continue;
+      if (next[i] == detail::not_superseded) continue;
       if (result.stored(next[i]))
         result.mark_stored(i);
       else
@@ -668,7 +663,7 @@ class TieredStore {
         slot.value.erase(0, decoded.envelope.header_size);
         const std::uint8_t tag = decoded.envelope.meta.codec_tag;
         if constexpr (caching) {
-          if (!(failed_above.size() != 0 && failed_above[i]))
+          if (!upper_failed(failed_above, i))
             coherence_.end_read(cache_, keys[i], tickets[i], slot.value, expires, tag);
         }
         result.set_found(i, std::move(slot.value), tag);
@@ -691,8 +686,14 @@ class TieredStore {
     // A key that failed in an upper tier stays failed: "absent" would hide the failure.
     if (options_.read_fallback != ReadFallback::none && lower < tier_count)
       route[i] = static_cast<std::uint8_t>(lower);
-    else if (!(failed_above.size() != 0 && failed_above[i]))
+    else if (!upper_failed(failed_above, i))
       result.set_absent(i);
+  }
+
+  /// Whether an upper tier failed key i (`failed_above` is empty when
+  /// failures do not fall back, and then none is tracked).
+  static bool upper_failed(const Scratch<std::uint8_t>& failed_above, std::size_t i) noexcept {
+    return failed_above.size() != 0 && failed_above[i] != 0;
   }
 
   void settle_failure(LoadResult& result, Scratch<std::uint8_t>& route,
@@ -712,15 +713,14 @@ class TieredStore {
 
   DeleteResult remove(std::span<const std::string_view> keys) {
     DeleteResult out;
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      if (!is_valid_key(keys[i])) out.invalid_keys.push_back(i);
     erase_invalidating(
         keys, [&](std::span<const std::string_view> valid) { erase_everywhere(valid, out); },
         [&] {
           for (const std::error_code& error : out.errors)
             if (write_may_still_land(error)) return true;
           return false;
-        });
+        },
+        &out.invalid_keys);
     return out;
   }
 
@@ -728,14 +728,20 @@ class TieredStore {
   /// then invalidates them whatever the tiers answered: a delete never leaves
   /// a cached value behind. When `may_land()` says an erase may still be
   /// applied later, the keys' fills are held as after a write (hold_unsettled).
-  /// An invalid key cannot be stored anywhere, so no tier is asked about it;
-  /// erase is not called when no key is valid.
+  /// An invalid key cannot be stored anywhere, so no tier is asked about it
+  /// (its position goes to `invalid`, when given); erase is not called when
+  /// no key is valid.
   template <class Erase, class MayLand>
-  void erase_invalidating(std::span<const std::string_view> keys, Erase erase, MayLand may_land) {
+  void erase_invalidating(std::span<const std::string_view> keys, Erase erase, MayLand may_land,
+                          std::vector<std::size_t>* invalid = nullptr) {
     Scratch<std::string_view> valid_keys(keys.size());
     std::size_t m = 0;
-    for (std::string_view key : keys)
-      if (is_valid_key(key)) valid_keys[m++] = key;
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      if (is_valid_key(keys[i]))
+        valid_keys[m++] = keys[i];
+      else if (invalid != nullptr)
+        invalid->push_back(i);
+    }
     const auto valid = std::span<const std::string_view>(valid_keys.data(), m);
     std::optional<OpenWrites> open;
     if constexpr (caching) open.emplace(*this, valid);

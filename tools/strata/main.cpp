@@ -52,6 +52,13 @@ void install_signal_handlers() {
 }
 bool stop_requested() { return stop_signal.load() != 0; }
 
+/// Text quoted for a POSIX shell, for the lines the command prints to be run.
+std::string shell_quoted(std::string_view text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 /// Where the tiers and the backups live: flags, then environment, then the
 /// embedded directory.
 struct Backends {
@@ -86,26 +93,19 @@ struct Backends {
   /// variable ("$STRATA_WARM"), so the line runs verbatim in the same shell
   /// and prints no secret; one given as a flag is printed redacted.
   std::string flags() const {
-    std::string out = " --dir " + quoted(dir);
+    std::string out = " --dir " + shell_quoted(dir);
     const auto add = [&](const char* flag, const std::string& url, const char* variable) {
       if (url.empty()) return;
       if (env(variable) == url)
         out += fmt::format(" {} \"${}\"", flag, variable);
       else
-        out += fmt::format(" {} {}", flag, quoted(redacted(url)));
+        out += fmt::format(" {} {}", flag, shell_quoted(redacted(url)));
     };
     add("--hot", hot, "STRATA_HOT");
     add("--warm", warm, "STRATA_WARM");
     add("--cold", cold, "STRATA_COLD");
     add("--backups", backups, "STRATA_BACKUPS");
     return out;
-  }
-
-  /// Text quoted for a POSIX shell.
-  static std::string quoted(std::string_view text) {
-    std::string out = "'";
-    for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-    return out + "'";
   }
 };
 
@@ -165,7 +165,7 @@ struct PagedFlags {
   /// The flags that select data or pace the run, for a resume line.
   std::string flags() const {
     std::string out;
-    if (!prefix.empty()) out += " --prefix " + Backends::quoted(prefix);
+    if (!prefix.empty()) out += " --prefix " + shell_quoted(prefix);
     out += fmt::format(" --page {}", page);
     if (rate > 0) out += fmt::format(" --rate {}", rate);
     return out;
@@ -197,8 +197,8 @@ int rehydrate_command(const Backends& backends, const std::string& from_name,
   fmt::print("elapsed_ms: {}\ncursor: {}\n", report.elapsed.count(), report.cursor);
   if (!report.complete)
     fmt::print("resume: strata{} rehydrate --from {} --to {}{} --resume {}\n", backends.flags(),
-               Backends::quoted(redacted(from_name)), Backends::quoted(redacted(to_name)),
-               flags.flags(), Backends::quoted(report.cursor));
+               shell_quoted(redacted(from_name)), shell_quoted(redacted(to_name)), flags.flags(),
+               shell_quoted(report.cursor));
   return finish(report.stopped, report.error, report.complete, report.failed);
 }
 
@@ -246,8 +246,8 @@ int restore_command(const Backends& backends, const std::string& id, const std::
   if (report.error) fmt::print("error: {}\n", report.error.message());
   if ((report.error || report.stopped) && !report.manifest.pages.empty())
     fmt::print("resume: strata{} restore {} --from {} --to {}{} --first-page {}\n",
-               backends.flags(), Backends::quoted(id), Backends::quoted(redacted(from_name)),
-               Backends::quoted(redacted(to_name)), verify ? "" : " --no-verify", report.next_page);
+               backends.flags(), shell_quoted(id), shell_quoted(redacted(from_name)),
+               shell_quoted(redacted(to_name)), verify ? "" : " --no-verify", report.next_page);
   return finish(report.stopped, report.error, !report.error && !report.stopped,
                 report.failures.size());
 }

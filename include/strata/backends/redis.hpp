@@ -282,19 +282,20 @@ class RedisRepository {
     lease = {};  // load_many leases its own
     const std::vector<std::string_view> views(keys.begin(), keys.end());
     LoadResult loaded = load_many(views);
+    if (surplus) {
+      page.next_cursor = std::string(step) + "/" + keys.back();
+    } else {
+      page.done = next == "0";
+      page.next_cursor = page.done ? std::string() : next;
+    }
     for (std::size_t i = 0; i < keys.size(); ++i) {
       if (loaded[i].failed()) {
         page = ScanPage{};
         page.error = loaded[i].error;
         return page;
       }
-      if (loaded[i].found()) page.records.push_back({keys[i], std::move(loaded[i].value)});
-    }
-    if (surplus) {
-      page.next_cursor = std::string(step) + "/" + keys.back();
-    } else {
-      page.done = next == "0";
-      page.next_cursor = page.done ? std::string() : next;
+      if (loaded[i].found())
+        page.records.push_back({std::move(keys[i]), std::move(loaded[i].value)});
     }
     return page;
   }

@@ -26,14 +26,13 @@ namespace detail {
 inline constexpr std::uint32_t not_superseded = 0xFFFF'FFFF;
 
 /// For each of the `n` positions for which `take(i)` is true, sets `next[i]`
-/// to the next such position with the same key (`key_at(i)`), or
-/// not_superseded; positions not taken are left alone. Returns how many
+/// to the next such position with the same key (`key_at(i)`); every other
+/// position gets not_superseded. Returns how many
 /// positions a later one supersedes. One pass over an open-addressing table
 /// of positions (no allocation up to 32 keys); a batch of one is free.
 template <class KeyAt, class Take>
 std::size_t find_superseded(std::size_t n, KeyAt key_at, Take take, std::uint32_t* next) {
-  for (std::size_t i = 0; i < n; ++i)
-    if (take(i)) next[i] = not_superseded;
+  for (std::size_t i = 0; i < n; ++i) next[i] = not_superseded;
   if (n < 2) return 0;
   const std::size_t capacity = std::bit_ceil(2 * n);
   const std::size_t mask = capacity - 1;
