@@ -132,6 +132,20 @@ class S3rverProcess {
     return n;
   }
 
+  /// log_lines_with(text), once it reaches `awaited` or 5 s have passed.
+  /// s3rver writes a request's log line after it has sent the response, so
+  /// the client can be back before the line is: read too early, the log
+  /// undercounts (seen in CI: 2 of 3 lines).
+  std::size_t log_lines_with(const std::string& text, std::size_t awaited) const {
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+    std::size_t n = log_lines_with(text);
+    while (n < awaited && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      n = log_lines_with(text);
+    }
+    return n;
+  }
+
  private:
   static std::string s3rver_js() {
     if (const char* path = std::getenv("STRATA_S3RVER_JS")) return path;

@@ -123,7 +123,8 @@ TEST(S3, DeletingTwoThousandFiveHundredKeysIsThreeDeleteObjectsRequests) {
   EXPECT_FALSE(erased.error);
   EXPECT_EQ(erased.erased, 2400u);
   EXPECT_EQ(repo.request_counts().delete_objects - before.delete_objects, 3u);
-  EXPECT_EQ(server.log_lines_with("?delete ") - logged_before, 3u);  // as the server saw it
+  // As the server saw it (its log may lag the responses).
+  EXPECT_EQ(server.log_lines_with("?delete ", logged_before + 3) - logged_before, 3u);
   EXPECT_EQ(repo.load_many(objects.views()).found_count(), 100u);    // the 100 not asked for
 
   // Without counting, the same cleanup is the DeleteObjects requests alone.
