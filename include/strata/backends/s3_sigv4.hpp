@@ -31,8 +31,8 @@ struct Credentials {
   std::string secret_key;  ///< fed to HMAC only
 };
 
-/// What is signed. Header names may be in any case; values are trimmed and
-/// inner runs of spaces collapsed, as the canonical form requires.
+/// What is signed. Header names may be in any case and may repeat; values
+/// are trimmed and inner whitespace collapsed, as the canonical form requires.
 struct Request {
   std::string_view method;           ///< "GET", "PUT", ...
   std::string_view canonical_uri;    ///< the path, already URI-encoded ("/" for none)
@@ -76,25 +76,55 @@ inline std::string hmac_sha256(std::string_view key, std::string_view data) {
   return std::string(reinterpret_cast<const char*>(mac), n);
 }
 
-/// "a=1&b=2" with its parameters sorted by name, then value (byte order).
+/// The canonical query: "a=1&b=2", its parameters sorted by name, then by
+/// value, byte by byte on the encoded text. Sorting whole "name=value"
+/// strings is not the same order: it puts "a-b=2" before "a=1" ('-' sorts
+/// below '='), which AWS rejects as SignatureDoesNotMatch. A parameter with
+/// no '=' is signed with an empty value ("acl" -> "acl=").
 inline std::string sorted_query(std::string_view query) {
-  std::vector<std::string_view> parts;
+  std::vector<std::pair<std::string_view, std::string_view>> parameters;
   while (!query.empty()) {
     const std::size_t amp = query.find('&');
-    parts.push_back(query.substr(0, amp));
+    const std::string_view part = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    if (part.empty()) continue;
+    const std::size_t eq = part.find('=');
+    parameters.emplace_back(part.substr(0, eq),
+                            eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
   }
-  std::sort(parts.begin(), parts.end());
+  std::sort(parameters.begin(), parameters.end());
   std::string out;
-  for (std::string_view part : parts) {
+  for (const auto& [name, value] : parameters) {
     if (!out.empty()) out.push_back('&');
-    out.append(part);
-    if (part.find('=') == std::string_view::npos) out.push_back('=');  // "acl" -> "acl="
+    out.append(name).append("=").append(value);
   }
   return out;
 }
 
-/// The canonical headers block and the signed-headers list.
+/// A header value as signed: leading and trailing whitespace dropped, and
+/// every inner run of whitespace (spaces, tabs, the line breaks of a folded
+/// value) one space.
+inline std::string canonical_header_value(std::string_view value) {
+  const auto is_space = [](char ch) { return ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n'; };
+  std::string out;
+  out.reserve(value.size());
+  bool pending_space = false;
+  for (char ch : value) {
+    if (is_space(ch)) {
+      pending_space = !out.empty();
+      continue;
+    }
+    if (pending_space) out.push_back(' ');
+    pending_space = false;
+    out.push_back(ch);
+  }
+  return out;
+}
+
+/// The canonical headers block and the signed-headers list. Names are
+/// lower-cased and sorted; a name given more than once is one line, its
+/// values joined by ',' in the order given, and is listed once in the
+/// signed headers.
 inline std::pair<std::string, std::string> canonical_headers(
     const std::vector<std::pair<std::string, std::string>>& headers) {
   std::vector<std::pair<std::string, std::string>> canonical;
@@ -104,20 +134,23 @@ inline std::pair<std::string, std::string> canonical_headers(
     lower.reserve(name.size());
     for (char ch : name)
       lower.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(ch))));
-    std::string trimmed;
-    for (char ch : value) {
-      if (ch == ' ' && (trimmed.empty() || trimmed.back() == ' ')) continue;
-      trimmed.push_back(ch);
-    }
-    while (!trimmed.empty() && trimmed.back() == ' ') trimmed.pop_back();
-    canonical.emplace_back(std::move(lower), std::move(trimmed));
+    canonical.emplace_back(std::move(lower), canonical_header_value(value));
   }
-  std::sort(canonical.begin(), canonical.end());
+  // Stable, by name only: repeated names keep their values' order.
+  std::stable_sort(canonical.begin(), canonical.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
   std::string block, signed_names;
-  for (const auto& [name, value] : canonical) {
-    block.append(name).append(":").append(value).append("\n");
-    if (!signed_names.empty()) signed_names.push_back(';');
-    signed_names.append(name);
+  for (std::size_t i = 0; i < canonical.size(); ++i) {
+    const std::string& name = canonical[i].first;
+    const bool repeats_previous = i > 0 && canonical[i - 1].first == name;
+    if (repeats_previous) {
+      block.back() = ',';  // the previous line's '\n'
+    } else {
+      block.append(name).append(":");
+      if (!signed_names.empty()) signed_names.push_back(';');
+      signed_names.append(name);
+    }
+    block.append(canonical[i].second).append("\n");
   }
   return {block, signed_names};
 }
