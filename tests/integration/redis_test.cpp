@@ -134,6 +134,42 @@ TEST(Redis, ScanPagesHoldAtMostTheLimitAndLoseNothing) {
   }
 }
 
+TEST(Redis, AKeyOfAnotherTypeIsCorruptNotAbsentAndAScanSaysSo) {
+  // Someone else's hash and list under strata's prefix: MGET answers nil for
+  // them as for a missing key; strata must not read them as absent.
+  const RedisOptions options = redis_test_options();
+  RedisRepository repo(options);
+  const std::vector<Record> records{{"ft:string", "v"}};
+  ASSERT_TRUE(repo.store_many(records).all_stored());
+  ASSERT_EQ(redis_cli({"HSET", options.key_prefix + "ft:hash", "field", "v"}), "1");
+  ASSERT_EQ(redis_cli({"RPUSH", options.key_prefix + "ft:list", "v"}), "1");
+  const std::vector<std::string_view> keys{"ft:hash", "ft:string", "ft:missing", "ft:list"};
+  const LoadResult loaded = repo.load_many(keys);
+  EXPECT_EQ(loaded[0].error, errc::corrupt_record);
+  EXPECT_EQ(loaded[1].value, "v");
+  EXPECT_TRUE(loaded[2].absent());
+  EXPECT_EQ(loaded[3].error, errc::corrupt_record);
+  // A batch of misses alone stays absent (EXISTS counts none).
+  const std::vector<std::string_view> missing{"ft:missing", "ft:missing-2"};
+  EXPECT_EQ(repo.load_many(missing).count(LookupStatus::absent), 2u);
+  // A scan does not drop them silently: the page holding them is an error.
+  const auto scan_all = [&repo] {
+    ScanPage all;
+    for (std::string cursor;;) {
+      ScanPage page = repo.scan("ft:", cursor, 100);
+      if (page.error) return page;
+      for (auto& record : page.records) all.records.push_back(std::move(record));
+      if (page.done) return all;
+      cursor = page.next_cursor;
+    }
+  };
+  EXPECT_EQ(scan_all().error, errc::corrupt_record);
+  redis_cli({"DEL", options.key_prefix + "ft:hash", options.key_prefix + "ft:list"});
+  const ScanPage all = scan_all();
+  EXPECT_FALSE(all.error);
+  EXPECT_EQ(all.records.size(), 1u);
+}
+
 TEST(Redis, AnUnreachableServerIsAnErrorWithinTheTimeout) {
   RedisOptions options = redis_test_options();
   options.port = 1;  // nothing listens there

@@ -9,7 +9,9 @@
 ///   expired record is a DEL; input order is kept, so the last write of a key
 ///   wins. Chunks are sent one after another: the next is encoded while the
 ///   server applies the current one, and sent only once its EXEC reply is in.
-/// - load_many: one MGET per chunk, all chunks in one pipeline.
+/// - load_many: one MGET per chunk, all chunks in one pipeline; if any key
+///   came back nil, one EXISTS of those keys, so that a key of another type
+///   (hash, list, ...) is corrupt_record, not absent.
 /// - erase_many: one variadic UNLINK per chunk, pipelined; the count is what
 ///   Redis reports (an expired key is already gone there).
 /// - scan: SCAN with MATCH `<prefix>*` and Redis' own cursor, then MGET of the
@@ -191,6 +193,7 @@ class RedisRepository {
       if (!well_formed) break;
       done = last;
     }
+    if (done == keys.size() && !fail_foreign_types(c, keys, result)) done = 0;
     if (done < keys.size()) {
       lease.discard();
       const std::error_code error = connection_error(c);
@@ -332,6 +335,50 @@ class RedisRepository {
     detail::RespWriter resp;
     std::vector<Command> commands;  // between MULTI and EXEC, in order
   };
+
+  /// MGET answers nil for a key that holds a hash, list or any other
+  /// non-string type, just as for a missing key. Such a key is not strata's
+  /// (someone else wrote it under strata's prefix), and reading it as absent
+  /// would let the store fall through to a lower tier and cache past it, or a
+  /// scan drop it without a word: it fails as corrupt_record instead. So the
+  /// keys MGET found absent are counted with one EXISTS (one more round trip,
+  /// only for a batch with misses); only if some exist is each one's TYPE
+  /// asked. A key that became a string in between was absent when MGET read
+  /// it, and stays absent. False when the connection failed: then no result
+  /// of this batch is trusted.
+  bool fail_foreign_types(redisContext* c, std::span<const std::string_view> keys,
+                          LoadResult& result) const {
+    std::vector<std::size_t> absent;
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (result[i].absent()) absent.push_back(i);
+    if (absent.empty()) return true;
+    std::vector<std::string_view> absent_keys;
+    absent_keys.reserve(absent.size());
+    for (std::size_t i : absent) absent_keys.push_back(keys[i]);
+    const std::size_t chunk = state_->chunk();
+    std::size_t sent = 0;
+    for (std::size_t first = 0; first < absent_keys.size(); first += chunk, ++sent)
+      if (!append_key_command(
+              c, "EXISTS",
+              std::span(absent_keys).subspan(first, std::min(chunk, absent_keys.size() - first))))
+        return false;
+    long long existing = 0;
+    for (std::size_t k = 0; k < sent; ++k) {
+      const detail::RedisReplyPtr reply = read_reply(c);
+      if (!reply || reply->type != REDIS_REPLY_INTEGER) return false;
+      existing += reply->integer;
+    }
+    if (existing == 0) return true;
+    for (std::string_view key : absent_keys)
+      if (!append_key_command(c, "TYPE", std::span(&key, 1))) return false;
+    for (std::size_t i : absent) {
+      const detail::RedisReplyPtr reply = read_reply(c);
+      if (!reply || reply->type != REDIS_REPLY_STATUS) return false;
+      const std::string_view type(reply->str, reply->len);
+      if (type != "none" && type != "string") result.set_failed(i, make_error_code(errc::corrupt_record));
+    }
+    return true;
+  }
 
   /// `verb` followed by the namespaced keys, as one command.
   bool append_key_command(redisContext* c, std::string_view verb,

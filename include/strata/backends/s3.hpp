@@ -618,10 +618,18 @@ class S3Repository {
     /// the old bytes with the new length. Real S3's PUTs are atomic, so there
     /// a retry is only ever a guard. Verified against the key the object
     /// holds (the envelope binds it), so a mix of two writes is retried.
+    /// Only what can be a torn read is retried: a body that starts with the
+    /// envelope's magic (or is a prefix of it, down to empty). Bytes that do
+    /// not can never decode, so someone else's object fails at once as
+    /// corrupt_record, with no retries.
     static bool whole_envelope(const detail::s3::HttpRequest& request,
                                const detail::s3::HttpResponse& response) {
-      return request.operation != detail::s3::Operation::get_object ||
-             static_cast<bool>(decode_envelope(request.record_key, response.body));
+      if (request.operation != detail::s3::Operation::get_object) return true;
+      constexpr std::string_view magic = "STRA";
+      const std::string_view body = response.body;
+      const bool claims_envelope = body.size() < magic.size() ? magic.starts_with(body)
+                                                              : body.starts_with(magic);
+      return !claims_envelope || static_cast<bool>(decode_envelope(request.record_key, body));
     }
 
     /// The day's signing key, derived once a day rather than per request
