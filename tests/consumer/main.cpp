@@ -75,6 +75,7 @@ int main() {
   {
     strata::S3Options options;
     options.endpoint = "http://127.0.0.1:1";  // nothing listens on port 1
+    options.addressing = strata::S3Addressing::path_style;  // an IP address has no subdomains
     options.bucket = "strata";
     options.credentials = strata::S3Credentials{"id", "secret", ""};
     options.retry.max_attempts = 1;

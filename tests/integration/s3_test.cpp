@@ -237,8 +237,27 @@ TEST(S3, WrongBucketIsAnErrorPerKeyNotACrash) {
   const Objects objects = Objects::numbered(3);
   const BatchResult stored = repo.store_many(objects.records());
   EXPECT_EQ(stored.stored_count(), 0u);
-  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(stored.error(i), errc::backend_unavailable);
-  EXPECT_EQ(repo.scan("", {}, 10).error, errc::backend_unavailable);
+  // not_found (no such bucket), not "could not be reached"; and a GET's 404
+  // NoSuchBucket is not a missing key: nothing reads as absent.
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(stored.error(i), errc::not_found);
+  const LoadResult loaded = repo.load_many(objects.views());
+  for (std::size_t i = 0; i < 3; ++i) EXPECT_EQ(loaded[i].error, errc::not_found);
+  EXPECT_EQ(repo.scan("", {}, 10).error, errc::not_found);
+  EXPECT_EQ(repo.erase_many(objects.views()).error, errc::not_found);
+}
+
+TEST(S3, AValidKeyWhoseObjectNameWouldPassS3sLimitSaysSo) {
+  // 512 bytes of '%' escape to 1536: valid as a key, too long as an S3 name.
+  S3Repository repo(s3_test_options());
+  const std::string key(max_key_bytes, '%');
+  const std::string envelope = encode_envelope(key, {}, "v");
+  const std::vector<Record> records{{key, envelope}, {"fits", envelope}};
+  const BatchResult stored = repo.store_many(records);
+  EXPECT_EQ(stored.error(0), errc::name_too_long);
+  EXPECT_TRUE(stored.stored(1));
+  const std::string_view view = key;
+  EXPECT_EQ(repo.load_many(std::span(&view, 1))[0].error, errc::name_too_long);
+  EXPECT_NE(make_error_code(errc::name_too_long).message().find("1024"), std::string::npos);
 }
 
 /// A server on loopback that answers every request with 200 and a body that

@@ -144,6 +144,7 @@ TEST(S3Parts, FailuresMapToNamedErrors) {
 S3Options valid_options() {
   S3Options options;
   options.endpoint = "http://127.0.0.1:1";
+  options.addressing = S3Addressing::path_style;  // an IP-address endpoint needs it
   options.bucket = "strata";
   options.credentials = S3Credentials{"AKID", "secret-that-is-never-printed", ""};
   return options;
@@ -174,6 +175,17 @@ TEST(S3Options, BadOptionsAreConfigErrorsThatNeverShowTheSecret) {
     o.key_prefix = prefix;
     EXPECT_NE(config_error(o).find("key_prefix"), std::string::npos) << prefix;
   }
+  // Virtual-hosted addressing needs a host name to put the bucket in.
+  for (const char* endpoint : {"http://127.0.0.1:9000", "http://10.0.0.1", "http://[::1]:9000"}) {
+    o = valid_options();
+    o.endpoint = endpoint;
+    o.addressing = S3Addressing::virtual_hosted;
+    EXPECT_NE(config_error(o).find("use path-style addressing"), std::string::npos) << endpoint;
+  }
+  o = valid_options();
+  o.endpoint = "http://s3.localhost:9000";
+  o.addressing = S3Addressing::virtual_hosted;
+  EXPECT_EQ(config_error(o), "");
   o = valid_options();
   o.delete_batch = 1001;
   EXPECT_NE(config_error(o).find("delete_batch"), std::string::npos);

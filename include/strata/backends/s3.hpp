@@ -152,10 +152,20 @@ inline bool expired(const HttpResponse& response, std::string_view key, std::str
   return envelope_expired(key, envelope, now);
 }
 
+/// Whether an endpoint's host[:port] is an IP address (v4, or v6 in brackets).
+inline bool is_ip_literal(std::string_view authority) noexcept {
+  if (authority.starts_with('[')) return true;
+  const std::string_view host = authority.substr(0, authority.rfind(':'));
+  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
+    return (c >= '0' && c <= '9') || c == '.';
+  });
+}
+
 /// The error of a request that did not succeed, once retries ran out.
 inline std::error_code failure(const HttpResponse& response, bool write) {
   if (response.error == CURLE_OK) {
     if (response.status == 403) return errc::access_denied;
+    if (response.status == 404) return errc::not_found;  // no such bucket (a key's 404 is absent)
     if (write && response.status >= 500 && response.status != 503) return errc::outcome_unknown;
     return errc::backend_unavailable;
   }
@@ -187,13 +197,13 @@ class S3Repository {
     requests.reserve(records.size());
     positions.reserve(records.size());
     for (std::size_t i = 0; i < records.size(); ++i) {
-      std::optional<std::string> name = state_->object_name(records[i].key);
-      if (!name) {
-        result.mark_failed(i, errc::invalid_key);
+      std::string name;
+      if (const std::error_code error = state_->object_name(records[i].key, name)) {
+        result.mark_failed(i, error);
         continue;
       }
       detail::s3::HttpRequest& put = requests.emplace_back(state_->object_request(
-          detail::s3::Operation::put_object, detail::s3::Method::put, *name));
+          detail::s3::Operation::put_object, detail::s3::Method::put, name));
       put.body = records[i].envelope;
       put.payload_sha256 = sigv4::sha256_hex(put.body);
       put.headers.emplace_back("Content-Type", "application/octet-stream");
@@ -231,10 +241,11 @@ class S3Repository {
           result.set_found(positions[k], std::move(response.body));
         else
           result.set_absent(positions[k]);
-      } else if (response.error != CURLE_OK || response.status != 404) {
+      } else if (response.error != CURLE_OK || response.status != 404 ||
+                 detail::s3::error_code_of(response.body) == "NoSuchBucket") {
         result.set_failed(positions[k], detail::s3::failure(response, false));
       } else {
-        result.set_absent(positions[k]);
+        result.set_absent(positions[k]);  // NoSuchKey
       }
     }
     return result;
@@ -314,8 +325,8 @@ class S3Repository {
     std::vector<std::pair<std::string, std::string_view>> targets;  // (name, key)
     targets.reserve(keys.size());
     for (std::string_view key : keys)
-      if (std::optional<std::string> name = state_->object_name(key))
-        targets.emplace_back(std::move(*name), key);
+      if (std::string name; !state_->object_name(key, name))
+        targets.emplace_back(std::move(name), key);
     std::sort(targets.begin(), targets.end());
     targets.erase(std::unique(targets.begin(), targets.end()), targets.end());
     if (targets.empty()) return result;
@@ -544,6 +555,12 @@ class S3Repository {
         options.credentials = std::move(found);
       }
 
+      if (options.addressing == S3Addressing::virtual_hosted && detail::s3::is_ip_literal(authority))
+        fail("virtual-hosted addressing puts the bucket in the host name ('" + bucket + "." +
+             authority +
+             "'), which an IP-address endpoint cannot have: use path-style addressing "
+             "(S3Options::addressing = S3Addressing::path_style; for the strata command, "
+             "STRATA_S3_PATH_STYLE=1)");
       if (options.addressing == S3Addressing::path_style) {
         host = authority;
         bucket_path = "/" + bucket;
@@ -560,11 +577,13 @@ class S3Repository {
     }
 
     /// prefix + escaped key, or nullopt for a key S3 cannot hold.
-    std::optional<std::string> object_name(std::string_view key) const {
-      if (!is_valid_key(key)) return std::nullopt;
-      std::string name = options.key_prefix + detail::s3::escape_key(key);
-      if (name.size() > detail::s3::max_object_name_bytes) return std::nullopt;
-      return name;
+    /// The object name of `key` in `name`; invalid_key, or name_too_long for
+    /// a valid key that prefixed and escaped is over S3's 1024 bytes.
+    std::error_code object_name(std::string_view key, std::string& name) const {
+      if (!is_valid_key(key)) return errc::invalid_key;
+      name = options.key_prefix + detail::s3::escape_key(key);
+      if (name.size() > detail::s3::max_object_name_bytes) return errc::name_too_long;
+      return {};
     }
 
     detail::s3::HttpRequest object_request(detail::s3::Operation operation,
@@ -662,12 +681,12 @@ class S3Repository {
       const auto operation = method == detail::s3::Method::head ? detail::s3::Operation::head_object
                                                                 : detail::s3::Operation::get_object;
       for (std::size_t i = 0; i < keys.size(); ++i) {
-        const std::optional<std::string> name = object_name(keys[i]);
-        if (!name) {
-          result.set_failed(i, errc::invalid_key);
+        std::string name;
+        if (const std::error_code error = object_name(keys[i], name)) {
+          result.set_failed(i, error);
           continue;
         }
-        requests.push_back(object_request(operation, method, *name));
+        requests.push_back(object_request(operation, method, name));
         requests.back().record_key = keys[i];
         positions.push_back(i);
       }

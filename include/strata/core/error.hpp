@@ -32,6 +32,8 @@ enum class errc {
   codec_mismatch,       ///< the record was written by another codec (or as raw bytes)
   encode_failed,        ///< the codec cannot represent the value (TypedStore says where)
   decode_failed,        ///< the stored bytes do not decode as the type (TypedStore says where)
+  not_found,            ///< the bucket, table or snapshot the call names does not exist
+  name_too_long,        ///< valid key, but its name in the backend exceeds the backend's limit
 };
 
 namespace detail {
@@ -84,6 +86,12 @@ class ErrorCategory final : public std::error_category {
       case errc::decode_failed:
         return "decode failed: the stored bytes do not decode as this type (a schema change, "
                "or a writer with another type); the codec error names the field";
+      case errc::not_found:
+        return "not found: the bucket, table or snapshot named does not exist; check the name "
+               "(and for a bucket, the endpoint and region)";
+      case errc::name_too_long:
+        return "name too long for the backend: the key is valid, but prefixed and escaped it "
+               "exceeds what the backend can name (S3: 1024 bytes); use a shorter key or prefix";
       case errc::invalid_ttl:
         return "invalid ttl: a time to live must be positive, or zero for a record that "
                "never expires, and must expire by 9999-12-31 (use zero for 'never')";
