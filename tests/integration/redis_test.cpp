@@ -234,6 +234,17 @@ TEST(Redis, AWrongPasswordIsAccessDeniedAndTheRightOneWorks) {
   EXPECT_EQ(wrong.check_connection(), errc::access_denied);
   const Record record{"k", "v"};
   EXPECT_EQ(wrong.store_many(std::span(&record, 1)).error(0), errc::access_denied);
+  // No password at all against a server that wants one (NOAUTH) is refused
+  // credentials too, not "could not be reached"; with a database, as well.
+  options.password.clear();
+  for (const int db : {0, 3}) {
+    options.db = db;
+    RedisRepository none(options);
+    EXPECT_EQ(none.check_connection(), errc::access_denied) << db;
+    const std::string_view key = "k";
+    EXPECT_EQ(none.load_many(std::span(&key, 1))[0].error, errc::access_denied) << db;
+  }
+  options.db = 0;
   options.password = "s3cret";
   RedisRepository right(options);
   EXPECT_TRUE(right.store_many(std::span(&record, 1)).all_stored());

@@ -584,18 +584,35 @@ class RedisRepository {
           return std::nullopt;
         }
       }
+      // A server that wants a password answers the first command without one
+      // with NOAUTH: asked here (SELECT, or else a PING), so that refused
+      // credentials are access_denied when the pool connects, not a broken
+      // reply in the middle of a batch.
+      detail::RespWriter first;
       if (options.db != 0) {
-        detail::RespWriter select;
-        select.command(2);
-        select.arg("SELECT");
-        select.arg(std::int64_t{options.db});
-        const detail::RedisReplyPtr reply = call(raw, select);
-        if (!detail::is_status(reply.get(), "OK")) {
-          error = errc::backend_unavailable;
+        first.command(2);
+        first.arg("SELECT");
+        first.arg(std::int64_t{options.db});
+      } else if (options.password.empty()) {
+        first.command(1);
+        first.arg("PING");
+      }
+      if (first.size() != 0) {
+        const detail::RedisReplyPtr reply = call(raw, first);
+        if (!detail::is_status(reply.get(), options.db != 0 ? "OK" : "PONG")) {
+          error = refused(reply.get()) ? make_error_code(errc::access_denied)
+                                       : make_error_code(errc::backend_unavailable);
           return std::nullopt;
         }
       }
       return conn;
+    }
+
+    /// Whether a reply is Redis refusing the connection's credentials.
+    static bool refused(const redisReply* reply) noexcept {
+      if (reply == nullptr || reply->type != REDIS_REPLY_ERROR) return false;
+      const std::string_view message(reply->str, reply->len);
+      return message.starts_with("NOAUTH") || message.starts_with("WRONGPASS");
     }
 
     RedisOptions options;
