@@ -14,13 +14,16 @@
 #include <csignal>
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -181,7 +184,11 @@ TEST_F(Cli, RehydrateBackupSnapshotsRestoreAndCleanupEndToEnd) {
   std::ifstream audit(dir_ / "cleanup-audit.log");
   std::string line;
   ASSERT_TRUE(std::getline(audit, line));
-  EXPECT_NE(line.find("deleted snap-1 created "), std::string::npos) << line;
+  // One time format, ISO 8601 UTC: when it was deleted, when it was made.
+  const std::string iso = R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)";
+  EXPECT_TRUE(std::regex_search(
+      line, std::regex("^" + iso + " deleted snap-1 created " + iso + " objects ")))
+      << line;
 }
 
 TEST_F(Cli, ADamagedRecordIsAPartialFailureExitThree) {
@@ -255,6 +262,175 @@ TEST_F(Cli, TheResumeLineCarriesEveryFlagThatSelectsDataAndBackends) {
   EXPECT_EQ(files_in("hot"), 1000u);  // the prefix only, as the uninterrupted run
 }
 
+/// A TCP port on loopback that takes connections (the kernel completes the
+/// handshake into the backlog) and never answers: a hung server.
+class SilentServer {
+ public:
+  SilentServer() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof addr;
+    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+        ::listen(fd_, 64) != 0 ||
+        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &length) != 0)
+      throw std::runtime_error("cannot listen on loopback");
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentServer() { ::close(fd_); }
+  SilentServer(const SilentServer&) = delete;
+  SilentServer& operator=(const SilentServer&) = delete;
+  int port() const { return port_; }
+
+ private:
+  int fd_;
+  int port_ = 0;
+};
+
+/// The PostgreSQL the scripts started, as a URL with its password.
+std::string test_postgres_url(const std::string& password) {
+  const char* port = std::getenv("STRATA_PG_PORT");
+  return fmt::format("postgres://postgres:{}@127.0.0.1:{}/strata", password, port ? port : "16432");
+}
+std::string test_postgres_password() {
+  const char* password = std::getenv("STRATA_PG_PASSWORD");
+  return password ? password : "strata-test";
+}
+
+TEST_F(Cli, RefusedCredentialsAndMalformedPostgresUrlsAreMisconfiguredExitTwo) {
+  const char* redis_port = std::getenv("STRATA_REDIS_PORT");
+  const std::string redis =
+      fmt::format("redis://:wrong@127.0.0.1:{}", redis_port ? redis_port : "16379");
+  for (const std::string& url :
+       {redis, test_postgres_url("wrong-password"),
+        fmt::format("postgres://postgres@127.0.0.1:99999/strata"),
+        fmt::format("postgres://postgres@127.0.0.1:5432/strata?sslmode=bogus")}) {
+    const CliRun run = strata_cli(with_dir({"stats", url}));
+    EXPECT_EQ(run.exit_code, 2) << url << "\n" << run.out << run.err;
+  }
+  const CliRun port = strata_cli(with_dir({"stats", "postgres://u@127.0.0.1:99999/db"}));
+  EXPECT_NE((port.out + port.err).find("port '99999' is not a number from 1 to 65535"),
+            std::string::npos)
+      << port.out << port.err;
+}
+
+TEST_F(Cli, CtrlCWhileABackendDoesNotAnswerExitsPromptly) {
+  // A connect to a server that never answers (PostgreSQL's 5 s connect
+  // timeout) and a hung S3 request (its 30 s request timeout): SIGINT after
+  // 300 ms must end the command with 130 within about a second.
+  SilentServer silent;
+  ::setenv("STRATA_S3_ENDPOINT", fmt::format("http://127.0.0.1:{}", silent.port()).c_str(), 1);
+  ::setenv("STRATA_S3_PATH_STYLE", "1", 1);
+  ::setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
+  for (const std::string& url : {fmt::format("postgres://u@127.0.0.1:{}/db", silent.port()),
+                                 std::string("s3://strata/silent")}) {
+    const auto started = std::chrono::steady_clock::now();
+    const CliRun run = strata_cli(with_dir({"stats", url}), std::chrono::milliseconds(300));
+    const auto took = std::chrono::steady_clock::now() - started;
+    EXPECT_EQ(run.exit_code, 130) << url << "\n" << run.out << run.err;
+    EXPECT_LT(took, std::chrono::milliseconds(2500)) << url;
+    EXPECT_EQ(field(run.out, "status"), "interrupted") << run.out;
+  }
+  for (const char* name :
+       {"STRATA_S3_ENDPOINT", "STRATA_S3_PATH_STYLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"})
+    ::unsetenv(name);
+}
+
+TEST_F(Cli, RestoreRefusesAMissingSnapshotAndAFirstPagePastTheLast) {
+  ASSERT_EQ(strata_cli(with_dir({"backup", "--id", "snap-1"})).exit_code, 0);  // 3 pages of 1000
+  const CliRun missing = strata_cli(with_dir({"restore", "snap-9"}));
+  EXPECT_EQ(missing.exit_code, 2);
+  EXPECT_NE(missing.err.find("no such snapshot 'snap-9'"), std::string::npos) << missing.err;
+  const CliRun past = strata_cli(with_dir({"restore", "snap-1", "--first-page", "3"}));
+  EXPECT_EQ(past.exit_code, 2) << past.out;
+  EXPECT_NE(past.err.find("past the last page"), std::string::npos) << past.err;
+  const CliRun last = strata_cli(with_dir(
+      {"restore", "snap-1", "--first-page", "2", "--to", "file:" + (dir_ / "restored").string()}));
+  EXPECT_EQ(last.exit_code, 0) << last.out;
+  EXPECT_EQ(field(last.out, "restored"), "1000 of 3000");
+}
+
+TEST_F(Cli, TheCommandSurface) {
+  const CliRun version = strata_cli({"--version"});
+  EXPECT_EQ(version.exit_code, 0);
+  EXPECT_EQ(version.out, fmt::format("strata {}.{}.{}\n", STRATA_VERSION_MAJOR,
+                                     STRATA_VERSION_MINOR, STRATA_VERSION_PATCH));
+  const CliRun bare = strata_cli({});
+  EXPECT_EQ(bare.exit_code, 2);
+  EXPECT_NE(bare.out.find("Usage: strata"), std::string::npos) << bare.out;
+  EXPECT_NE(bare.out.find("rehydrate"), std::string::npos) << bare.out;
+
+  // Global flags after the subcommand select the same backends.
+  const CliRun after = strata_cli({"stats", "--dir", dir_.string(), "warm"});
+  EXPECT_EQ(after.exit_code, 0) << after.out << after.err;
+  EXPECT_NE(after.out.find(" 3000 "), std::string::npos) << after.out;
+
+  // Range errors in plain words, and a negative rate refused.
+  const CliRun page = strata_cli(with_dir({"rehydrate", "--page", "0"}));
+  EXPECT_EQ(page.exit_code, 2);
+  EXPECT_NE(page.err.find("--page: must be at least 1"), std::string::npos) << page.err;
+  EXPECT_EQ(page.err.find("000000"), std::string::npos) << page.err;
+  const CliRun rate = strata_cli(with_dir({"rehydrate", "--rate", "-5"}));
+  EXPECT_EQ(rate.exit_code, 2);
+  EXPECT_NE(rate.err.find("--rate: must be at least 0"), std::string::npos) << rate.err;
+
+  // Read-only commands create nothing: no directory, no SQLite file, no table.
+  const auto nowhere = dir_ / "not-there";
+  const CliRun stats = strata_cli({"--dir", nowhere.string(), "stats"});
+  EXPECT_EQ(stats.exit_code, 2) << stats.out;
+  EXPECT_NE(stats.out.find("does not exist"), std::string::npos) << stats.out;
+  EXPECT_FALSE(std::filesystem::exists(nowhere));
+  EXPECT_EQ(strata_cli({"--dir", nowhere.string(), "snapshots"}).exit_code, 2);
+  EXPECT_FALSE(std::filesystem::exists(nowhere));
+  const std::string table = fmt::format("cli_typo_{}", ::getpid());
+  ::setenv("STRATA_POSTGRES_TABLE", table.c_str(), 1);
+  const CliRun typo = strata_cli(with_dir({"stats", test_postgres_url(test_postgres_password())}));
+  EXPECT_EQ(typo.exit_code, 2) << typo.out;
+  EXPECT_NE(typo.out.find("no strata table"), std::string::npos) << typo.out;
+  EXPECT_EQ(strata_cli(with_dir({"stats", test_postgres_url(test_postgres_password())})).exit_code,
+            2);  // still not there: the first stats did not create it
+  ::unsetenv("STRATA_POSTGRES_TABLE");
+
+  // The final progress line once, even when the last page drew it already.
+  const CliRun one_page =
+      strata_cli({"--dir", dir_.string(), "--hot", "file:" + (dir_ / "h1").string(), "rehydrate",
+                  "--page", "5000"});
+  EXPECT_EQ(one_page.exit_code, 0);
+  std::size_t final_lines = 0;
+  for (auto at = one_page.err.find("rehydrate: 3000 done"); at != std::string::npos;
+       at = one_page.err.find("rehydrate: 3000 done", at + 1))
+    ++final_lines;
+  EXPECT_EQ(final_lines, 1u) << one_page.err;
+}
+
+TEST_F(Cli, AnS3PrefixIsAFolder) {
+  // s3://bucket/prefix without a trailing '/': keys are prefix/KEY, as with
+  // the slash, never prefixKEY; the effective prefix is printed.
+  const char* s3_port = std::getenv("STRATA_S3_PORT");
+  ::setenv("STRATA_S3_ENDPOINT",
+           fmt::format("http://127.0.0.1:{}", s3_port ? s3_port : "16400").c_str(), 1);
+  ::setenv("STRATA_S3_PATH_STYLE", "1", 1);
+  ::setenv("AWS_ACCESS_KEY_ID", "S3RVER", 1);
+  ::setenv("AWS_SECRET_ACCESS_KEY", "S3RVER", 1);
+  const std::string folder = fmt::format("clifolder{}", ::getpid());
+  const CliRun copied =
+      strata_cli(with_dir({"rehydrate", "--to", "s3://strata/" + folder, "--prefix", "pos:0000"}));
+  EXPECT_EQ(copied.exit_code, 0) << copied.out << copied.err;
+  EXPECT_EQ(field(copied.out, "copied"), "10");
+  EXPECT_NE(copied.out.find("s3://strata/" + folder + "/ at "), std::string::npos) << copied.out;
+  for (const std::string& url : {"s3://strata/" + folder, "s3://strata/" + folder + "/"}) {
+    const CliRun stats = strata_cli(with_dir({"stats", url}));
+    EXPECT_NE(stats.out.find(" 10 "), std::string::npos) << stats.out;
+  }
+  const CliRun whole_bucket =
+      strata_cli(with_dir({"stats", "s3://strata", "--prefix", folder + "/pos:"}));
+  EXPECT_NE(whole_bucket.out.find(" 10 "), std::string::npos) << whole_bucket.out;
+  for (const char* name :
+       {"STRATA_S3_ENDPOINT", "STRATA_S3_PATH_STYLE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"})
+    ::unsetenv(name);
+}
+
 /// Whether `text` holds `secret` other than as the start of a longer word
 /// (the test server's password "strata-test" also begins temp directory names).
 bool leaks(const std::string& text, const std::string& secret) {
@@ -306,7 +482,7 @@ TEST_F(Cli, NoSecretReachesOutputLogsOrSnapshots) {
   // Through the environment, as STRATA_* variables.
   ::setenv("STRATA_WARM", pg_query.c_str(), 1);
   ::setenv("STRATA_BACKUPS", pg_userinfo.c_str(), 1);
-  EXPECT_EQ(run({"stats"}).exit_code, 0) << runs.back().out;
+  EXPECT_EQ(run({"stats", "warm", "backups"}).exit_code, 0) << runs.back().out;
   EXPECT_EQ(run({"backup", "--id", "s3"}).exit_code, 0) << runs.back().out;
   run({"rehydrate", "--to", "redis://:" + secret + "@127.0.0.1:1/0"});
   EXPECT_EQ(run({"drill", "--keys", "20"}).exit_code, 0) << runs.back().out;

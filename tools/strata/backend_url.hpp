@@ -7,7 +7,8 @@
 ///     file:PATH                               filesystem directory (the embedded COLD)
 ///     redis://[:PASSWORD@]HOST[:PORT][/DB]    Redis (password also STRATA_REDIS_PASSWORD)
 ///     postgres://USER@HOST:PORT/DB            PostgreSQL, any libpq URI
-///     s3://BUCKET[/PREFIX]                    S3; endpoint STRATA_S3_ENDPOINT, keys AWS_*
+///     s3://BUCKET[/PREFIX]                    S3; endpoint STRATA_S3_ENDPOINT, keys AWS_*;
+///                                             the prefix is a folder: PREFIX/KEY
 ///
 /// Every environment variable read here is listed in docs/operations.md.
 /// A URL that cannot be used is a ConfigError naming it, redacted (never its
@@ -39,6 +40,9 @@ inline std::optional<std::string> env(const char* name) {
   if (value == nullptr || *value == '\0') return std::nullopt;
   return std::string(value);
 }
+
+/// Whether a command may create what a URL names (and migrate its schema).
+enum class Access { read_write, read_only };
 
 namespace detail {
 
@@ -75,9 +79,10 @@ inline AnyRepository open_redis(std::string_view url) {
   return AnyRepository(RedisRepository(options), shown);
 }
 
-inline AnyRepository open_postgres(std::string_view url) {
+inline AnyRepository open_postgres(std::string_view url, Access access) {
   PostgresOptions options;
   options.conninfo = std::string(url);
+  options.create_if_missing = access == Access::read_write;
   if (auto table = env("STRATA_POSTGRES_TABLE")) options.table = *table;
   return AnyRepository(PostgresRepository(options), redacted(url));
 }
@@ -87,20 +92,28 @@ inline AnyRepository open_s3(std::string_view url) {
   S3Options options;
   const auto slash = rest.find('/');
   options.bucket = std::string(rest.substr(0, slash));
+  // s3://bucket/prefix is a folder, as in the aws command: its keys are
+  // prefix/KEY, never prefixKEY.
   if (slash != std::string_view::npos) options.key_prefix = std::string(rest.substr(slash + 1));
+  if (!options.key_prefix.empty() && !options.key_prefix.ends_with('/'))
+    options.key_prefix.push_back('/');
   if (auto endpoint = env("STRATA_S3_ENDPOINT")) options.endpoint = *endpoint;
   if (env("STRATA_S3_PATH_STYLE").value_or("0") == "1")
     options.addressing = S3Addressing::path_style;
   // A cleanup deletes many objects: counting them would cost a HEAD each.
   options.count_erased = false;
   return AnyRepository(S3Repository(options),
-                       fmt::format("{} at {}", redacted(url), redacted(options.endpoint)));
+                       fmt::format("s3://{}/{} at {}", options.bucket, options.key_prefix,
+                                   redacted(options.endpoint)));
 }
 
 }  // namespace detail
 
 /// Opens the repository a URL names. Throws ConfigError when it cannot.
-inline AnyRepository open_repository(std::string_view url) {
+/// Access::read_only creates nothing: a SQLite file, a directory or a
+/// PostgreSQL table that is not there is a ConfigError, not a new empty one.
+inline AnyRepository open_repository(std::string_view url, Access access = Access::read_write) {
+  const bool create = access == Access::read_write;
   const auto path_after = [&](std::string_view scheme) {
     const std::string_view path = url.substr(scheme.size());
     if (path.empty()) throw ConfigError(fmt::format("backend URL '{}' has no path", redacted(url)));
@@ -108,14 +121,16 @@ inline AnyRepository open_repository(std::string_view url) {
   };
   if (url == "memory:") return AnyRepository(MemoryRepository(), "memory:");
   if (url.starts_with("sqlite:"))
-    return AnyRepository(SqliteRepository(SqliteOptions{.path = path_after("sqlite:")}),
-                         redacted(url));
+    return AnyRepository(
+        SqliteRepository(SqliteOptions{.path = path_after("sqlite:"), .create_if_missing = create}),
+        redacted(url));
   if (url.starts_with("file:"))
-    return AnyRepository(FilesystemRepository(FilesystemOptions{.root = path_after("file:")}),
+    return AnyRepository(FilesystemRepository(FilesystemOptions{.root = path_after("file:"),
+                                                                .create_if_missing = create}),
                          redacted(url));
   if (url.starts_with("redis://")) return detail::open_redis(url);
   if (url.starts_with("postgres://") || url.starts_with("postgresql://"))
-    return detail::open_postgres(url);
+    return detail::open_postgres(url, access);
   if (url.starts_with("s3://")) return detail::open_s3(url);
   throw ConfigError(fmt::format(
       "backend URL '{}': unknown scheme (expected memory:, sqlite:PATH, file:PATH, redis://, "

@@ -16,15 +16,20 @@
 #include <fmt/core.h>
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <atomic>
+#include <charconv>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <ctime>
 #include <fstream>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace strata::cli {
@@ -34,7 +39,7 @@ namespace {
 enum Exit : int {
   ok = 0,
   failed = 1,         ///< a backend failed; the report says where to resume
-  misconfigured = 2,  ///< bad flags, URLs or credentials: nothing was done
+  misconfigured = 2,  ///< bad flags, URLs or credentials, or a bucket, table or snapshot not found
   partial = 3,        ///< done, but some records failed (listed)
   interrupted = 130,  ///< SIGINT or SIGTERM: the page in flight finished, the cursor printed
 };
@@ -51,6 +56,53 @@ void install_signal_handlers() {
   sigaction(SIGTERM, &action, nullptr);
 }
 bool stop_requested() { return stop_signal.load() != 0; }
+
+/// The exit code of an operation a backend failed: refused credentials and a
+/// bucket, table or snapshot that is not there are misconfiguration (2), not
+/// an outage (1).
+int failure_exit(std::error_code error) {
+  return error == errc::access_denied || error == errc::not_found ? misconfigured : failed;
+}
+
+/// The resume line of the last page handled, for an exit that cannot wait for
+/// the page in flight; empty when there is none.
+std::mutex resume_mutex;
+std::string resume_so_far;
+void note_resume(std::string line) {
+  std::lock_guard lock(resume_mutex);
+  resume_so_far = std::move(line);
+}
+
+/// Set once the backend work is done and the report is being printed.
+std::atomic<bool> reporting{false};
+
+/// How long the page in flight may take to finish after SIGINT or SIGTERM.
+constexpr std::chrono::milliseconds interrupt_grace{800};
+
+/// SIGINT and SIGTERM stop the command after the page in flight; but a
+/// backend that does not answer (a connect to a silent server, a hung S3
+/// request) would hold it for its whole timeout. So once a stop is asked for
+/// and the page has not finished within interrupt_grace, this exits with 130
+/// at once, printing the resume line of the last page handled. A page cut off
+/// may be partly written; copying it again is harmless.
+void start_interrupt_watchdog() {
+  std::thread([] {
+    while (!stop_requested()) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(interrupt_grace);
+    if (reporting.load()) return;  // finishing on its own
+    std::lock_guard lock(resume_mutex);
+    std::fflush(stdout);
+    fmt::print("\nstatus: interrupted\n");
+    if (!resume_so_far.empty()) fmt::print("{}\n", resume_so_far);
+    fmt::print(stderr,
+               "strata: interrupted: a backend had not answered {} ms after the signal; the page "
+               "in flight may be partly written (running it again is safe)\n",
+               interrupt_grace.count());
+    std::fflush(stdout);
+    std::fflush(stderr);
+    std::_Exit(interrupted);
+  }).detach();
+}
 
 /// Text quoted for a POSIX shell, for the lines the command prints to be run.
 std::string shell_quoted(std::string_view text) {
@@ -82,10 +134,13 @@ struct Backends {
     if (name == "backups") return backups.empty() ? url_of("cold") : backups;
     return name;
   }
-  AnyRepository open(const std::string& name) const {
-    if (name == "warm" || name == "cold" || (name == "backups" && backups.empty() && cold.empty()))
-      std::filesystem::create_directories(dir);
-    return open_repository(url_of(name));
+  /// Opens a tier by name or URL. Access::read_only creates nothing, not
+  /// even the embedded directory: what is not there is a ConfigError.
+  AnyRepository open(const std::string& name, Access access = Access::read_write) const {
+    const bool embedded =
+        name == "warm" || name == "cold" || (name == "backups" && backups.empty() && cold.empty());
+    if (embedded && access == Access::read_write) std::filesystem::create_directories(dir);
+    return open_repository(url_of(name), access);
   }
 
   /// The global flags that select these backends, for a resume line that must
@@ -109,15 +164,6 @@ struct Backends {
   }
 };
 
-std::string iso_time(TimePoint t) {
-  const std::time_t seconds = static_cast<std::time_t>(t.time_since_epoch().count() / 1000);
-  std::tm utc{};
-  ::gmtime_r(&seconds, &utc);
-  char text[32];
-  std::strftime(text, sizeof text, "%Y-%m-%dT%H:%M:%SZ", &utc);
-  return text;
-}
-
 void print_failures(const std::vector<RecordFailure>& failures) {
   constexpr std::size_t shown = 20;
   for (std::size_t i = 0; i < failures.size() && i < shown; ++i)
@@ -134,11 +180,26 @@ int finish(bool stopped, std::error_code error, bool complete, std::size_t failu
                                       : "complete";
   fmt::print("status: {}\n", status);
   if (stopped) return interrupted;
-  if (error || !complete) return failed;
+  if (error) return failure_exit(error);
+  if (!complete) return failed;
   return failures > 0 ? partial : ok;
 }
 
 // ---- commands -------------------------------------------------------------------------
+
+/// A range check that says what is wrong in plain words ("--page: must be
+/// at least 1"), where CLI11's own range names its 300-digit bounds.
+CLI::Validator at_least(double minimum) {
+  return CLI::Validator(
+      [minimum](std::string& text) -> std::string {
+        double value = 0;
+        const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+        if (ec != std::errc{} || end != text.data() + text.size())
+          return fmt::format("'{}' is not a number", text);
+        return value < minimum ? fmt::format("must be at least {}", minimum) : std::string();
+      },
+      fmt::format(">= {}", minimum));
+}
 
 struct PagedFlags {
   std::string prefix;
@@ -148,8 +209,9 @@ struct PagedFlags {
 
   void add_to(CLI::App& command) {
     command.add_option("--prefix", prefix, "only keys starting with this");
-    command.add_option("--page", page, "records per page")->check(CLI::PositiveNumber);
-    command.add_option("--rate", rate, "at most this many keys per second (0: no limit)");
+    command.add_option("--page", page, "records per page")->check(at_least(1));
+    command.add_option("--rate", rate, "at most this many keys per second (0: no limit)")
+        ->check(at_least(0));
     command.add_option("--expect", expect, "the number of keys, for the progress bar's ETA");
   }
   PageScan scan() const {
@@ -175,15 +237,23 @@ struct PagedFlags {
 int rehydrate_command(const Backends& backends, const std::string& from_name,
                       const std::string& to_name, const PagedFlags& flags,
                       const std::string& resume) {
-  AnyRepository from = backends.open(from_name);
+  AnyRepository from = backends.open(from_name, Access::read_only);
   AnyRepository to = backends.open(to_name);
   fmt::print("rehydrate: {} -> {}\n", from.description(), to.description());
+  const auto resume_line = [&](const std::string& cursor) {
+    return fmt::format("resume: strata{} rehydrate --from {} --to {}{} --resume {}",
+                       backends.flags(), shell_quoted(redacted(from_name)),
+                       shell_quoted(redacted(to_name)), flags.flags(), shell_quoted(cursor));
+  };
+  if (!resume.empty()) note_resume(resume_line(resume));
   Progress progress("rehydrate", flags.total());
   RehydrateOptions options{.scan = flags.scan(), .on_progress = [&](const RehydrateProgress& p) {
                              progress.update(p.scanned);
+                             note_resume(resume_line(p.cursor));
                            }};
   options.scan.cursor = resume;
   const RehydrateReport report = rehydrate(from, to, options);
+  reporting = true;
   progress.finish();
   fmt::print("scanned: {}\ncopied: {}\nskipped_expired: {}\nfailed: {}\n", report.scanned,
              report.copied, report.skipped_expired, report.failed);
@@ -195,17 +265,14 @@ int rehydrate_command(const Backends& backends, const std::string& from_name,
   else if (report.error)
     fmt::print("error: {}\n", report.error.message());
   fmt::print("elapsed_ms: {}\ncursor: {}\n", report.elapsed.count(), report.cursor);
-  if (!report.complete)
-    fmt::print("resume: strata{} rehydrate --from {} --to {}{} --resume {}\n", backends.flags(),
-               shell_quoted(redacted(from_name)), shell_quoted(redacted(to_name)), flags.flags(),
-               shell_quoted(report.cursor));
+  if (!report.complete) fmt::print("{}\n", resume_line(report.cursor));
   return finish(report.stopped, report.error, report.complete, report.failed);
 }
 
 BackupReport backup_into(const Backends& backends, const std::string& from_name,
                          const std::string& to_name, const PagedFlags& flags,
                          const std::string& id) {
-  AnyRepository from = backends.open(from_name);
+  AnyRepository from = backends.open(from_name, Access::read_only);
   AnyRepository to = backends.open(to_name);
   fmt::print("backup: {} -> {}\n", from.description(), to.description());
   Progress progress("backup", flags.total());
@@ -215,6 +282,7 @@ BackupReport backup_into(const Backends& backends, const std::string& from_name,
                     .source = redacted(from_name),
                     .id = id,
                     .on_progress = [&](const SnapshotProgress& p) { progress.update(p.records); }});
+  reporting = true;
   progress.finish();
   fmt::print("snapshot: {}\nrecords: {}\npages: {}\nbytes: {}\nskipped_expired: {}\nfailed: {}\n",
              report.ok() ? report.manifest.id : "(none: nothing was kept)", report.records,
@@ -225,19 +293,46 @@ BackupReport backup_into(const Backends& backends, const std::string& from_name,
   return report;
 }
 
+/// Refuses, before anything is written, a snapshot id the repository does
+/// not hold and a --first-page past the snapshot's last page. A manifest that
+/// cannot be read is left for restore to report.
+void check_restore_request(AnyRepository& from, const std::string& id, std::size_t first_page) {
+  const std::string key = manifest_key(default_backup_root, id);
+  const std::string_view view = key;
+  const LoadResult loaded = from.load_many(std::span(&view, 1));
+  if (loaded.size() != 1 || loaded[0].failed()) return;  // restore reports why
+  if (loaded[0].absent())
+    throw ConfigError(fmt::format("no such snapshot '{}' in {} (`strata snapshots` lists them)", id,
+                                  from.description()));
+  const DecodedEnvelope decoded = decode_envelope(key, loaded[0].value);
+  const auto manifest = decoded ? parse_manifest(decoded.envelope.value) : std::nullopt;
+  if (manifest && first_page > 0 && first_page >= manifest->pages.size())
+    throw ConfigError(fmt::format(
+        "--first-page {} is past the last page of snapshot '{}' (its pages are 0 to {})",
+        first_page, id, manifest->pages.empty() ? 0 : manifest->pages.size() - 1));
+}
+
 int restore_command(const Backends& backends, const std::string& id, const std::string& from_name,
                     const std::string& to_name, bool verify, std::size_t first_page) {
-  AnyRepository from = backends.open(from_name);
+  AnyRepository from = backends.open(from_name, Access::read_only);
+  check_restore_request(from, id, first_page);
   AnyRepository to = backends.open(to_name);
   fmt::print("restore: {} from {} -> {}\n", id, from.description(), to.description());
+  const auto resume_line = [&](std::size_t next_page) {
+    return fmt::format("resume: strata{} restore {} --from {} --to {}{} --first-page {}",
+                       backends.flags(), shell_quoted(id), shell_quoted(redacted(from_name)),
+                       shell_quoted(redacted(to_name)), verify ? "" : " --no-verify", next_page);
+  };
   std::optional<Progress> progress;
   RestoreOptions options{
       .verify = verify, .stop_requested = stop_requested, .first_page = first_page};
   options.on_progress = [&](const SnapshotProgress& p) {
     if (!progress) progress.emplace("restore", std::nullopt);
     progress->update(p.records);
+    note_resume(resume_line(first_page + p.pages));
   };
   const RestoreReport report = restore(from, id, to, options);
+  reporting = true;
   if (progress) progress->finish();
   fmt::print("restored: {} of {}\npages: {} of {}\nskipped_expired: {}\nverified: {}\nfailed: {}\n",
              report.records, report.manifest.records, report.pages, report.manifest.pages.size(),
@@ -245,25 +340,23 @@ int restore_command(const Backends& backends, const std::string& id, const std::
   print_failures(report.failures);
   if (report.error) fmt::print("error: {}\n", report.error.message());
   if ((report.error || report.stopped) && !report.manifest.pages.empty())
-    fmt::print("resume: strata{} restore {} --from {} --to {}{} --first-page {}\n",
-               backends.flags(), shell_quoted(id), shell_quoted(redacted(from_name)),
-               shell_quoted(redacted(to_name)), verify ? "" : " --no-verify", report.next_page);
+    fmt::print("{}\n", resume_line(report.next_page));
   return finish(report.stopped, report.error, !report.error && !report.stopped,
                 report.failures.size());
 }
 
 int snapshots_command(const Backends& backends, const std::string& from_name) {
-  AnyRepository from = backends.open(from_name);
+  AnyRepository from = backends.open(from_name, Access::read_only);
   const SnapshotListing listing = list_snapshots(from);
-  fmt::print("{:<22} {:<21} {:>10} {:>6}  {}\n", "id", "created", "records", "pages", "source");
+  fmt::print("{:<22} {:<24} {:>10} {:>6}  {}\n", "id", "created", "records", "pages", "source");
   for (const SnapshotManifest& m : listing.snapshots)
-    fmt::print("{:<22} {:<21} {:>10} {:>6}  {}\n", m.id, iso_time(m.created), m.records,
+    fmt::print("{:<22} {:<24} {:>10} {:>6}  {}\n", m.id, iso8601_utc(m.created), m.records,
                m.pages.size(), redacted(m.source));
   for (const auto& bad : listing.unreadable)
     fmt::print("unreadable manifest {}: {}\n", bad.key, bad.error.message());
   if (listing.error) {
     fmt::print("error: {}\n", listing.error.message());
-    return failed;
+    return failure_exit(listing.error);
   }
   return listing.unreadable.empty() ? ok : partial;
 }
@@ -285,7 +378,7 @@ int cleanup_command(const Backends& backends, const std::string& from_name,
     audit.open(audit_path, std::ios::app);
     if (!audit) throw ConfigError(fmt::format("cannot append to the audit log '{}'", audit_path));
     options.audit = [&](const std::string& line) {
-      audit << iso_time(Clock{}.now()) << ' ' << line << " from " << repo.description() << '\n';
+      audit << iso8601_utc(Clock{}.now()) << ' ' << line << " from " << repo.description() << '\n';
       audit.flush();
     };
   }
@@ -304,7 +397,7 @@ int cleanup_command(const Backends& backends, const std::string& from_name,
     fmt::print("unreadable manifest {} (left alone): {}\n", bad.key, bad.error.message());
   if (report.error) {
     fmt::print("error: {}\nstatus: failed\n", report.error.message());
-    return failed;
+    return failure_exit(report.error);
   }
   fmt::print("status: {}\n", report.unreadable.empty() ? "complete" : "partial");
   return report.unreadable.empty() ? ok : partial;
@@ -315,7 +408,15 @@ int stats_command(const Backends& backends, const std::vector<std::string>& tier
   int code = ok;
   fmt::print("{:<8} {:>12} {:>14}  {}\n", "tier", "records", "bytes", "backend");
   for (const std::string& tier : tiers) {
-    AnyRepository repo = backends.open(tier);
+    std::optional<AnyRepository> opened;
+    try {
+      opened.emplace(backends.open(tier, Access::read_only));
+    } catch (const ConfigError& e) {  // one tier that is not there; the others are still shown
+      fmt::print("{:<8} {:>12} {:>14}  {}\n", redacted(tier), "-", "-", redacted(e.what()));
+      code = misconfigured;
+      continue;
+    }
+    AnyRepository& repo = *opened;
     std::size_t records = 0, bytes = 0;
     const std::error_code error =
         strata::detail::stream_pages(repo,
@@ -330,7 +431,7 @@ int stats_command(const Backends& backends, const std::vector<std::string>& tier
     if (error) {
       fmt::print("{:<8} {:>12} {:>14}  {} ({})\n", redacted(tier), "-", "-", repo.description(),
                  error.message());
-      code = failed;
+      code = std::max(code, failure_exit(error));
     } else {
       fmt::print("{:<8} {:>12} {:>14}  {}\n", redacted(tier), records, bytes, repo.description());
     }
@@ -369,7 +470,13 @@ int drill_command(const Backends& backends, std::vector<std::size_t> sizes, std:
 
 int run(int argc, char** argv) {
   CLI::App app{"strata: rehydrate, back up, restore and clean up tiered storage"};
+  app.name("strata");
   app.require_subcommand(1);
+  app.set_version_flag("--version", fmt::format("strata {}.{}.{}", STRATA_VERSION_MAJOR,
+                                                STRATA_VERSION_MINOR, STRATA_VERSION_PATCH));
+  // The global flags below may also follow the subcommand (`strata stats
+  // --warm URL`): subcommands created after this pass on what they do not know.
+  app.fallthrough();
   Backends backends;
   app.add_option("--dir", backends.dir, "embedded directory (STRATA_DIR; default strata-data)");
   app.add_option("--hot", backends.hot, "HOT tier URL (STRATA_HOT)");
@@ -492,6 +599,14 @@ int run(int argc, char** argv) {
     action = [&] { return drill_command(backends, drill_keys, drill_page, drill_sample); };
   });
 
+  for (CLI::App* command : app.get_subcommands({}))
+    command->footer(
+        "Global flags (--dir, --hot, --warm, --cold, --backups; see `strata --help`) may come "
+        "before or after the subcommand.");
+  if (argc <= 1) {  // no subcommand: what there is to run
+    fmt::print("{}", app.help());
+    return misconfigured;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -503,6 +618,7 @@ int run(int argc, char** argv) {
     return code == 0 ? ok : misconfigured;  // --help is not an error
   }
   install_signal_handlers();
+  start_interrupt_watchdog();
   try {
     return action();
   } catch (const ConfigError& e) {

@@ -37,9 +37,10 @@ class Progress {
     draw(false);
   }
 
-  /// The final state, always drawn.
+  /// The final state: drawn, unless a log line already shows it (a line per
+  /// state, never the last one twice).
   void finish() {
-    draw(true);
+    if (tty_ || !drawn_ || drawn_done_ != done_) draw(true);
     if (tty_) std::fputc('\n', out_);
     std::fflush(out_);
   }
@@ -72,6 +73,8 @@ class Progress {
                  total_ ? fmt::format(" of {}", *total_) : "", rate, duration(elapsed), eta);
     }
     std::fflush(out_);
+    drawn_ = true;
+    drawn_done_ = done_;
   }
 
   std::string label_;
@@ -82,6 +85,8 @@ class Progress {
   Clock::time_point start_ = Clock::now();
   Clock::time_point last_{};
   std::size_t done_ = 0;
+  bool drawn_ = false;
+  std::size_t drawn_done_ = 0;  // what the last line drawn showed
 };
 
 }  // namespace strata::cli

@@ -68,6 +68,10 @@ struct FilesystemOptions {
   /// Temp files older than this are removed at open; zero removes all (only
   /// safe when no other process writes to this root).
   Millis temp_file_max_age{std::chrono::minutes(10)};
+  /// false: open only a root strata already laid out, and change nothing at
+  /// open (no temp-file cleanup): read-only tools, where a mistyped path is a
+  /// ConfigError, not a new empty directory.
+  bool create_if_missing = true;
 };
 
 namespace detail {
@@ -109,8 +113,15 @@ class FilesystemRepository {
   static constexpr std::size_t max_component_bytes = 240;
 
   /// Creates the root's layout if missing and removes stale temp files.
-  /// Throws strata::Error when the root cannot be created.
+  /// Throws strata::Error when the root cannot be created (ConfigError when
+  /// it is missing and create_if_missing is false).
   explicit FilesystemRepository(FilesystemOptions options) : options_(std::move(options)) {
+    if (!options_.create_if_missing) {
+      if (!std::filesystem::is_directory(objects_dir()))
+        throw ConfigError("strata::FilesystemRepository: '" + options_.root.string() +
+                          "' is not a strata directory (not_found: check the path)");
+      return;
+    }
     std::error_code ec;
     std::filesystem::create_directories(objects_dir(), ec);
     if (!ec) std::filesystem::create_directories(temp_dir(), ec);

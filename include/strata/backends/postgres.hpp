@@ -89,6 +89,10 @@ struct PostgresOptions {
   /// round trips), smaller ones by one statement (one round trip). ADR 8.
   std::size_t copy_threshold = 256;
   Clock clock{};  ///< judges expiry; the system clock by default
+  /// false: open only a table strata already made, at this schema version;
+  /// never create or migrate one (read-only tools: a mistyped table name is
+  /// a ConfigError, not a new empty table).
+  bool create_if_missing = true;
 };
 
 namespace detail {
@@ -100,6 +104,31 @@ struct ClearPgResult {
   void operator()(PGresult* r) const noexcept { PQclear(r); }
 };
 using PgResultPtr = std::unique_ptr<PGresult, ClearPgResult>;
+
+/// A conninfo port: one number from 1 to 65535, or a comma-separated list of
+/// them (one per host); an empty entry means the default.
+inline bool valid_ports(std::string_view ports) noexcept {
+  for (;;) {
+    const std::string_view port = ports.substr(0, ports.find(','));
+    if (!port.empty()) {
+      if (port.size() > 5) return false;
+      unsigned number = 0;
+      for (char ch : port) {
+        if (ch < '0' || ch > '9') return false;
+        number = number * 10 + static_cast<unsigned>(ch - '0');
+      }
+      if (number < 1 || number > 65535) return false;
+    }
+    if (port.size() == ports.size()) return true;
+    ports.remove_prefix(port.size() + 1);
+  }
+}
+
+/// One of libpq's sslmode values.
+inline bool valid_sslmode(std::string_view mode) noexcept {
+  return mode == "disable" || mode == "allow" || mode == "prefer" || mode == "require" ||
+         mode == "verify-ca" || mode == "verify-full";
+}
 
 /// A table name strata accepts: an identifier that needs no escaping.
 inline bool is_plain_identifier(std::string_view name) noexcept {
@@ -634,15 +663,38 @@ class PostgresRepository {
              " WHERE key = ANY(" + keys + ") ORDER BY key FOR UPDATE)";
     }
 
-    /// Connects once and migrates the schema; throws on failure.
+    /// Connects once and migrates the schema (or, without create_if_missing,
+    /// checks it); throws on failure: ConfigError for refused credentials.
     void open() {
       std::error_code error;
       std::string message;
       auto conn = open_session(error, &message);
-      if (!conn)
-        throw Error("strata::PostgresRepository: cannot connect (" + error.message() +
-                    "): " + message);
-      migrate(conn->conn.get());
+      if (!conn) {
+        const std::string what =
+            "strata::PostgresRepository: cannot connect (" + error.message() + "): " + message;
+        if (error == errc::access_denied) throw ConfigError(what);
+        throw Error(what);
+      }
+      if (options.create_if_missing)
+        migrate(conn->conn.get());
+      else
+        check_schema(conn->conn.get());
+    }
+
+    /// The table exists, made by strata at this schema version; else ConfigError.
+    void check_schema(PGconn* c) const {
+      const char* name = options.table.c_str();
+      const detail::PgResultPtr r(
+          PQexecParams(c, "SELECT version FROM strata_schema_versions WHERE table_name = $1", 1,
+                       nullptr, &name, nullptr, nullptr, 0));
+      const bool listed = PQresultStatus(r.get()) == PGRES_TUPLES_OK && PQntuples(r.get()) == 1;
+      if (!listed)
+        throw ConfigError("strata::PostgresRepository: no strata table " + quoted +
+                          " in this database (not_found: check the table name)");
+      if (std::atoi(PQgetvalue(r.get(), 0, 0)) != schema_version)
+        throw ConfigError("strata::PostgresRepository: table " + quoted +
+                          " is at another schema version; open it once with "
+                          "create_if_missing to migrate it");
     }
 
     /// A pooled connection: a session with this repository's statements
@@ -788,9 +840,19 @@ class PostgresRepository {
             "strata::PostgresRepository: the conninfo does not parse as a "
             "connection string or URI");
       }
-      for (const PQconninfoOption* o = parsed; o->keyword != nullptr; ++o)
-        if (std::string_view(o->keyword) == "password" && o->val != nullptr) password = o->val;
+      std::string bad;  // what is wrong with a value libpq only checks when connecting
+      for (const PQconninfoOption* o = parsed; o->keyword != nullptr; ++o) {
+        if (o->val == nullptr) continue;
+        const std::string_view keyword = o->keyword, value = o->val;
+        if (keyword == "password") password = o->val;
+        if (keyword == "port" && !detail::valid_ports(value))
+          bad = "port '" + printable(value) + "' is not a number from 1 to 65535";
+        if (keyword == "sslmode" && !detail::valid_sslmode(value))
+          bad = "sslmode '" + printable(value) +
+                "' is not one of disable, allow, prefer, require, verify-ca, verify-full";
+      }
       PQconninfoFree(parsed);
+      if (!bad.empty()) throw ConfigError("strata::PostgresRepository: the conninfo's " + bad);
     }
 
     /// A table name as it may be shown: non-printable bytes escaped.

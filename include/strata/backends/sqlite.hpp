@@ -65,6 +65,10 @@ struct SqliteOptions {
   /// under the kernel's writeback; exclusive, the stalls are gone. false lets
   /// other processes open the file at the same time.
   bool exclusive = true;
+  /// false: open only a database file strata already made, at this schema
+  /// version; never create or migrate one (read-only tools: a mistyped path is
+  /// a ConfigError, not a new empty file).
+  bool create_if_missing = true;
 };
 
 /// The embedded WARM tier: one SQLite database file, one transaction per batch. Models
@@ -270,9 +274,12 @@ class SqliteRepository {
     explicit State(SqliteOptions opts) : options(std::move(opts)) {
       sqlite3* raw = nullptr;
       const std::string file = options.path.string();
-      const int rc = sqlite3_open_v2(
-          file.c_str(), &raw, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-          nullptr);
+      if (!options.create_if_missing && !std::filesystem::exists(options.path))
+        throw ConfigError("strata::SqliteRepository: '" + file +
+                          "' does not exist (not_found: check the path)");
+      const int create = options.create_if_missing ? SQLITE_OPEN_CREATE : 0;
+      const int rc = sqlite3_open_v2(file.c_str(), &raw,
+                                     SQLITE_OPEN_READWRITE | create | SQLITE_OPEN_NOMUTEX, nullptr);
       db.reset(raw);  // closed even when opening failed
       if (rc != SQLITE_OK)
         throw Error("strata::SqliteRepository: cannot open '" + file + "': " + message());
@@ -280,7 +287,10 @@ class SqliteRepository {
       if (options.exclusive) exec("PRAGMA locking_mode=EXCLUSIVE");
       exec("PRAGMA journal_mode=WAL");
       exec(options.sync_every_commit ? "PRAGMA synchronous=FULL" : "PRAGMA synchronous=NORMAL");
-      migrate();
+      if (options.create_if_missing)
+        migrate();
+      else
+        check_schema();
       begin = prepare("BEGIN IMMEDIATE");
       commit = prepare("COMMIT");
       rollback_stmt = prepare("ROLLBACK");
@@ -341,6 +351,22 @@ class SqliteRepository {
       if (sqlite3_step(st.get()) != SQLITE_ROW)
         throw Error("strata::SqliteRepository: cannot read the schema version: " + message());
       return sqlite3_column_int(st.get(), 0);
+    }
+
+    /// The file is a strata database at this schema version; else ConfigError.
+    void check_schema() {
+      sqlite3_stmt* raw = nullptr;
+      const bool has_schema =
+          sqlite3_prepare_v2(db.get(), "SELECT coalesce(max(version), 0) FROM strata_schema", -1,
+                             &raw, nullptr) == SQLITE_OK;
+      const Statement st(raw);
+      if (!has_schema || sqlite3_step(st.get()) != SQLITE_ROW)
+        throw ConfigError("strata::SqliteRepository: '" + options.path.string() +
+                          "' is not a strata database");
+      if (sqlite3_column_int(st.get(), 0) != schema_version)
+        throw ConfigError("strata::SqliteRepository: '" + options.path.string() +
+                          "' is at another schema version; open it once with "
+                          "create_if_missing to migrate it");
     }
 
     /// Each step runs in its own IMMEDIATE transaction and re-reads the

@@ -108,14 +108,16 @@ std::error_code store_one(R& repo, std::string_view key, std::string_view value,
   return stored.size() == 1 ? stored.error(0) : make_error_code(errc::outcome_unknown);
 }
 
-/// The value stored at `key`, verified; or the error (absent is corrupt_record:
-/// a snapshot object that should be there is not).
+/// The value stored at `key`, verified; or the error. Absent is `if_absent`:
+/// not_found for a manifest (no such snapshot), corrupt_record for a page
+/// (the manifest says it should be there).
 template <Repository R>
-std::error_code load_one(R& repo, std::string_view key, std::string& value) {
+std::error_code load_one(R& repo, std::string_view key, std::string& value,
+                         errc if_absent = errc::corrupt_record) {
   const LoadResult loaded = repo.load_many(std::span<const std::string_view>(&key, 1));
   if (loaded.size() != 1) return errc::outcome_unknown;
   if (loaded[0].failed()) return loaded[0].error;
-  if (loaded[0].absent()) return errc::corrupt_record;
+  if (loaded[0].absent()) return if_absent;
   const DecodedEnvelope decoded = decode_envelope(key, loaded[0].value);
   if (!decoded) return decoded.error;
   value.assign(decoded.envelope.value);
@@ -138,7 +140,8 @@ RestoreReport restore_pages(Backups& backups, std::string_view id, const Restore
   const auto started = std::chrono::steady_clock::now();
   RestoreReport report;
   std::string text;
-  if ((report.error = load_one(backups, manifest_key(options.root, id), text))) return report;
+  if ((report.error = load_one(backups, manifest_key(options.root, id), text, errc::not_found)))
+    return report;
   const auto manifest = parse_manifest(text);
   if (!manifest || manifest->id != id) {
     report.error = errc::corrupt_record;

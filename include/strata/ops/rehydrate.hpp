@@ -44,6 +44,9 @@ struct RehydrateProgress {
   std::size_t skipped_expired = 0;  ///< records already expired, not copied
   std::size_t failed = 0;           ///< records refused for themselves (damaged, invalid)
   Millis elapsed{0};                ///< since the run started
+  /// Where to resume (RehydrateOptions::scan.cursor): every page before it
+  /// was copied, none after it was.
+  std::string cursor{};
 };
 
 /// A key an operation could not handle for a reason of its own (damaged,
@@ -62,17 +65,14 @@ struct FailedRange {
   std::error_code error{};  ///< the destination's error
 };
 
-/// What a rehydrate did. Runs add up: `copied` counts whole pages only, and `cursor` resumes after
-/// them.
+/// What a rehydrate did. Runs add up: `copied` counts whole pages only, and `cursor` (in
+/// RehydrateProgress) resumes after them.
 struct RehydrateReport : RehydrateProgress {
   std::vector<RecordFailure> failures;      ///< each key refused for itself, with its error
   std::optional<FailedRange> failed_range;  ///< set when the destination failed a page
   /// Set when the run ended early: the source could not be scanned, or the
   /// destination failed (then equal to failed_range->error).
   std::error_code error{};
-  /// Where to resume (RehydrateOptions::scan.cursor): every page before it
-  /// was copied, none after it was.
-  std::string cursor{};
   bool stopped = false;   ///< a stop was requested; `cursor` resumes
   bool complete = false;  ///< the whole source was read and every page handled
 
@@ -107,6 +107,7 @@ template <ScannableRepository From, class WritePage>
 RehydrateReport rehydrate_pages(From& from, WritePage write, const RehydrateOptions& options) {
   const auto started = std::chrono::steady_clock::now();
   RehydrateReport report;
+  report.cursor = options.scan.cursor;
   std::vector<Record> page_records;
   const PageStreamEnd end = stream_pages(from, options.scan, [&](const ScanPage& page) {
     const TimePoint now = options.clock.now();
@@ -154,6 +155,7 @@ RehydrateReport rehydrate_pages(From& from, WritePage write, const RehydrateOpti
     for (auto& failure : refused) report.failures.push_back(std::move(failure));
     report.failed = report.failures.size();
     report.elapsed = elapsed_since(started);
+    if (!page.next_cursor.empty()) report.cursor = page.next_cursor;
     if (options.on_progress) options.on_progress(report);
     return true;
   });

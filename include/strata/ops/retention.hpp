@@ -115,7 +115,7 @@ struct CleanupOptions {
   bool apply = false;                     ///< false: a dry run, which lists and deletes nothing
   std::string root{default_backup_root};  ///< key prefix of the snapshots, as the backup wrote them
   /// Called once per snapshot actually deleted, after its objects are gone,
-  /// with a line for an audit log ("deleted <id> created <ms> objects <n>").
+  /// with a line for an audit log ("deleted <id> created <ISO 8601 UTC> objects <n>").
   std::function<void(const std::string&)> audit{};
   Clock clock{};  ///< "now" for the policy
 };
@@ -163,7 +163,7 @@ CleanupReport cleanup(Backups& backups, const CleanupOptions& options = {}) {
   if (options.audit)
     for (const RetentionVerdict& doomed : report.plan.remove)
       options.audit(fmt::format("deleted {} created {} objects {}", doomed.snapshot.id,
-                                doomed.snapshot.created.time_since_epoch().count(),
+                                iso8601_utc(doomed.snapshot.created),
                                 doomed.snapshot.pages.size() + 1));
   return report;
 }

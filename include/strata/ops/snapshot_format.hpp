@@ -87,14 +87,35 @@ inline std::string page_key(std::string_view root, std::string_view id, std::siz
   return fmt::format("{}pages/{}/{:06}", root, id, index);
 }
 
-/// A sortable, readable id from a time: "20261122T004420123Z" (UTC, ms).
-inline std::string snapshot_id_at(TimePoint t) {
+namespace detail {
+/// `t` broken down in UTC, and its milliseconds.
+struct UtcTime {
+  int year, month, day, hour, minute, second, millisecond;
+};
+inline UtcTime utc_time(TimePoint t) noexcept {
   const auto ms = t.time_since_epoch().count();
   const std::time_t seconds = static_cast<std::time_t>(ms / 1000);
   std::tm utc{};
   ::gmtime_r(&seconds, &utc);
-  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}{:03}Z", utc.tm_year + 1900, utc.tm_mon + 1,
-                     utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, ms % 1000);
+  return {
+      utc.tm_year + 1900,         utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec,
+      static_cast<int>(ms % 1000)};
+}
+}  // namespace detail
+
+/// A sortable, readable id from a time: "20261122T004420123Z" (UTC, ms).
+inline std::string snapshot_id_at(TimePoint t) {
+  const detail::UtcTime u = detail::utc_time(t);
+  return fmt::format("{:04}{:02}{:02}T{:02}{:02}{:02}{:03}Z", u.year, u.month, u.day, u.hour,
+                     u.minute, u.second, u.millisecond);
+}
+
+/// ISO 8601 in UTC, to the millisecond: "2026-11-22T00:44:20.123Z". The one
+/// format of every time the operations print or log.
+inline std::string iso8601_utc(TimePoint t) {
+  const detail::UtcTime u = detail::utc_time(t);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z", u.year, u.month, u.day, u.hour,
+                     u.minute, u.second, u.millisecond);
 }
 
 // ---- pages -----------------------------------------------------------------------
