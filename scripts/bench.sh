@@ -2,7 +2,7 @@
 # Builds in release mode and runs the benchmarks; the ratio tables at the end
 # of each are the figures quoted in issues and docs.
 #
-#   scripts/bench.sh [core|embedded|redis|postgres|s3|codec|drill|all] [flags...]
+#   scripts/bench.sh [core|embedded|redis|bus|postgres|s3|codec|drill|all] [flags...]
 #
 # core:     strata_bench, medians of 9 repetitions in random interleaving (this
 #           machine is a noisy VM; interleaving spreads its drift over baseline
@@ -11,6 +11,9 @@
 #           by fsync, far above the VM's jitter, and a 10k-key run takes seconds.
 # redis:    strata_bench_redis against a redis-server this script starts on
 #           127.0.0.1 (scripts/servers.sh) and stops; medians of 5, interleaved.
+# bus:      strata_bench_bus against a redis-server this script starts: the
+#           invalidation bus's latency (p50/p99/max at 1k and 10k writes/s) and
+#           its cost on the writer (medians of 5, interleaved).
 # postgres: strata_bench_postgres against a throwaway PostgreSQL cluster this
 #           script starts on 127.0.0.1 and removes; medians of 3, interleaved
 #           (every write commits with fsync: the spread is the disk's).
@@ -34,7 +37,7 @@ which=${1:-all}
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target strata_bench strata_bench_embedded \
-  strata_bench_redis strata_bench_postgres strata_bench_s3 strata_bench_codec strata_drill
+  strata_bench_redis strata_bench_bus strata_bench_postgres strata_bench_s3 strata_bench_codec strata_drill
 
 if [[ $which == core || $which == all ]]; then
   if (($# > 0)); then flags=("$@"); else
@@ -56,6 +59,15 @@ if [[ $which == redis || $which == all ]]; then
   fi
   scripts/servers.sh start redis
   build/release/bench/strata_bench_redis "${flags[@]}"
+  scripts/servers.sh stop redis
+fi
+if [[ $which == bus || $which == all ]]; then
+  if (($# > 0)); then flags=("$@"); else
+    flags=(--benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+      --benchmark_report_aggregates_only=true)
+  fi
+  scripts/servers.sh start redis
+  build/release/bench/strata_bench_bus "${flags[@]}"
   scripts/servers.sh stop redis
 fi
 if [[ $which == postgres || $which == all ]]; then

@@ -24,7 +24,9 @@
 ///    never cached; a key whose write ended with an unknown outcome is not
 ///    filled into the cache until StoreOptions::unknown_outcome_hold passed.
 ///  - the cache stays a subset of storage under concurrent use
-///    (cache/coherence.hpp explains how).
+///    (cache/coherence.hpp explains how); with an invalidation bus (the sixth
+///    parameter, ADR 15), also when other processes write the same storage,
+///    within the bus's bound.
 ///
 /// Thread safety: every member function may be called concurrently, provided
 /// the repositories document the same (every strata repository does).
@@ -37,6 +39,7 @@
 #include "strata/core/config.hpp"
 #include "strata/core/envelope.hpp"
 #include "strata/core/error.hpp"
+#include "strata/core/invalidation_bus.hpp"
 #include "strata/core/key.hpp"
 #include "strata/core/last_write_wins.hpp"
 #include "strata/core/load_result.hpp"
@@ -69,16 +72,19 @@
 STRATA_BEGIN_NAMESPACE
 
 /// The batch-first repository: a `Cache` in front of up to three tiers (`Hot`, `Warm`, `Cold`;
-/// NoTier for an absent one), with `Router` sending each key to one tier. Every policy is checked
-/// against its concept at compile time (core/concepts.hpp); see the file's description for the
-/// guarantees.
-template <class Cache, class Router, class Hot, class Warm, class Cold>
+/// NoTier for an absent one), with `Router` sending each key to one tier, and `Bus` carrying
+/// invalidations between processes (NoBus: none). Every policy is checked against its concept at
+/// compile time (core/concepts.hpp); see the file's description for the guarantees.
+template <class Cache, class Router, class Hot, class Warm, class Cold, class Bus = NoBus>
 class TieredStore {
   static_assert(detail::diagnose_cache_policy<Cache>());
   static_assert(detail::diagnose_router<Router>());
   static_assert(detail::diagnose_repository<Hot>());
   static_assert(detail::diagnose_repository<Warm>());
   static_assert(detail::diagnose_repository<Cold>());
+  static_assert(InvalidationBus<Bus>,
+                "strata::TieredStore: Bus must model strata::InvalidationBus "
+                "(core/invalidation_bus.hpp), or be strata::NoBus");
 
   using Tiers = boost::hana::tuple<Hot, Warm, Cold>;
 
@@ -104,6 +110,9 @@ class TieredStore {
                 "composed without (NoTier)");
 
   static constexpr bool caching = !std::is_same_v<Cache, NoCache>;
+  /// Whether the cache must hear of other processes' writes.
+  static constexpr bool bussed = caching && Bus::enabled;
+  using Guard = detail::CoherenceGuard<bussed>;
 
   /// Per-call scratch: inline for small batches, one allocation for large ones.
   template <class T>
@@ -114,20 +123,27 @@ class TieredStore {
  public:
   using cache_type = Cache;
   using router_type = Router;  ///< the Router
+  using bus_type = Bus;        ///< the InvalidationBus
 
   /// Default-constructs every policy. A store is neither copyable nor movable
   /// (it owns live counters and the cache's coherence state): share it by
   /// reference, or hold it in a std::unique_ptr.
-  TieredStore() = default;
+  TieredStore() { attach_bus(); }
 
-  /// Takes the repositories, cache and router by value (they are movable
+  /// Takes the repositories, cache, router and bus by value (they are movable
   /// handles); `options.clock` should be the clock the repositories were given.
   explicit TieredStore(StoreOptions options, Hot hot = {}, Warm warm = {}, Cold cold = {},
-                       Cache cache = {}, Router router = {})
+                       Cache cache = {}, Router router = {}, Bus bus = {})
       : options_(options),
         tiers_(std::move(hot), std::move(warm), std::move(cold)),
         cache_(std::move(cache)),
-        router_(std::move(router)) {}
+        router_(std::move(router)),
+        bus_(std::move(bus)) {
+    attach_bus();
+  }
+
+  TieredStore(const TieredStore&) = delete;             ///< not copyable (see above)
+  TieredStore& operator=(const TieredStore&) = delete;  ///< not copyable (see above)
 
   // ---- single key: one-element batches, so the two paths cannot drift -----
 
@@ -245,6 +261,7 @@ class TieredStore {
       hold_unsettled(*open, result);
       open->close_invalidating();
     }
+    if constexpr (Bus::enabled) announce_written(T, valid.span().first(m), position.data(), result);
     settle_superseded(result, n, next_same.data());
     return result;
   }
@@ -262,6 +279,7 @@ class TieredStore {
         [&](std::span<const std::string_view> valid) {
           erased = as_erase_result(boost::hana::at_c<I>(tiers_).erase_many(valid));
           counters_.record(T, valid.size(), erased.error ? valid.size() : 0);
+          if constexpr (Bus::enabled) bus_.announce(T, valid);
         },
         [&] { return write_may_still_land(erased.error); });
     return erased;
@@ -278,6 +296,8 @@ class TieredStore {
   Cache& cache() noexcept { return cache_; }
   /// The router.
   const Router& router() const noexcept { return router_; }
+  /// The invalidation bus.
+  Bus& bus() noexcept { return bus_; }
   /// The options the store was made with.
   const StoreOptions& options() const noexcept { return options_; }
   /// The store's counters, as a snapshot (see StoreStats).
@@ -323,10 +343,10 @@ class TieredStore {
   /// marked in flight for ever.
   struct OpenWrites {
     TieredStore& store;
-    std::span<const std::string_view> keys;           // empty at positions with no open write
-    Scratch<std::uint32_t> order;                     // open positions, grouped by stripe
-    Scratch<std::uint16_t> stripe;                    // stripe of each open input position
-    Scratch<detail::CoherenceGuard::Ticket> tickets;  // one per group, at its first slot
+    std::span<const std::string_view> keys;   // empty at positions with no open write
+    Scratch<std::uint32_t> order;             // open positions, grouped by stripe
+    Scratch<std::uint16_t> stripe;            // stripe of each open input position
+    Scratch<typename Guard::Ticket> tickets;  // one per group, at its first slot
     std::size_t open = 0;
     bool closed = false;
 
@@ -338,7 +358,7 @@ class TieredStore {
           tickets(open_keys.size()) {
       for (std::size_t i = 0; i < keys.size(); ++i) {
         if (keys[i].empty()) continue;
-        stripe[i] = static_cast<std::uint16_t>(detail::CoherenceGuard::stripe_of(keys[i]));
+        stripe[i] = static_cast<std::uint16_t>(Guard::stripe_of(keys[i]));
         order[open++] = static_cast<std::uint32_t>(i);
       }
       // Stripe then input order: each group begins once, and duplicate keys
@@ -500,13 +520,68 @@ class TieredStore {
       open->close(
           result, [&](std::size_t i) { return items[i].value; },
           [&](std::size_t i) {
-            return items[i].ttl > Millis{0} ? std::optional<TimePoint>(now + items[i].ttl)
-                                            : std::nullopt;
+            const auto expires = items[i].ttl > Millis{0}
+                                     ? std::optional<TimePoint>(now + items[i].ttl)
+                                     : std::nullopt;
+            return cache_expiry(route[i], expires, now);
           },
           [&](std::size_t i) { return items[i].codec_tag; });
     }
+    if constexpr (Bus::enabled) {
+      for_each_present([&](auto index) {
+        constexpr std::size_t I = decltype(index)::value;
+        if (count[I] == 0) return;
+        announce_written(static_cast<Tier>(I), records.span().subspan(begin[I], count[I]),
+                         position.data() + begin[I], result);
+      });
+    }
     if (any_superseded) settle_superseded(result, n, next_same.data());
     return result;
+  }
+
+  /// Tells the bus which records of a slice written to `tier` changed (or may
+  /// have: an unknown outcome may still land), after storage answered.
+  void announce_written(Tier tier, std::span<const Record> slice, const std::size_t* positions,
+                        const BatchResult& result) {
+    Scratch<std::string_view> changed(slice.size());
+    std::size_t m = 0;
+    for (std::size_t j = 0; j < slice.size(); ++j) {
+      const std::size_t i = positions[j];
+      if (result.stored(i) || write_may_still_land(result.error(i))) changed[m++] = slice[j].key;
+    }
+    if (m > 0) bus_.announce(tier, std::span<const std::string_view>(changed.data(), m));
+  }
+
+  /// How long a value read from (or written to) `tier` may stay cached: its
+  /// expiry, capped by the bus's staleness bound for the tier, if any.
+  std::optional<TimePoint> cache_expiry(std::size_t tier, std::optional<TimePoint> expires,
+                                        TimePoint now) const {
+    if constexpr (bussed) {
+      if (const std::optional<Millis> bound = bus_.staleness_bound(static_cast<Tier>(tier))) {
+        const TimePoint cap = now + *bound;
+        return expires && *expires < cap ? expires : cap;
+      }
+    }
+    return expires;
+  }
+
+  /// Gives the bus the store's side: invalidations and gaps go through the
+  /// coherence guard. A store without a cache still announces (other
+  /// processes' caches need it) and has nothing to invalidate.
+  void attach_bus() {
+    if constexpr (bussed) {
+      bus_.attach(BusSink{
+          .invalidate =
+              [this](std::span<const std::string_view> keys) {
+                for (const std::string_view key : keys)
+                  coherence_.invalidate(key, [&] { cache_.erase(key); });
+              },
+          .invalidate_all = [this] { coherence_.invalidate_all([this] { cache_.clear(); }); },
+          .gap_opened = [this] { coherence_.open_gap([this] { cache_.clear(); }); },
+          .gap_closed = [this] { coherence_.close_gap(); }});
+    } else if constexpr (Bus::enabled) {
+      bus_.attach(BusSink{});
+    }
   }
 
   /// Gives every superseded position (`next[i]`, see detail::find_superseded)
@@ -573,8 +648,7 @@ class TieredStore {
     const TimePoint now = options_.clock.now();
 
     Scratch<std::uint8_t> route(n, unrouted);
-    Scratch<detail::CoherenceGuard::Ticket> tickets(caching ? n : 0,
-                                                    detail::CoherenceGuard::no_fill);
+    Scratch<typename Guard::Ticket> tickets(caching ? n : 0, Guard::no_fill);
     // Which keys an upper tier failed, when a failure falls back to a lower
     // tier: their first error is kept, and a lower tier's value is served but
     // never cached (the upper tier may hold a newer one once it recovers).
@@ -664,7 +738,8 @@ class TieredStore {
         const std::uint8_t tag = decoded.envelope.meta.codec_tag;
         if constexpr (caching) {
           if (!upper_failed(failed_above, i))
-            coherence_.end_read(cache_, keys[i], tickets[i], slot.value, expires, tag);
+            coherence_.end_read(cache_, keys[i], tickets[i], slot.value,
+                                cache_expiry(I, expires, now), tag);
         }
         result.set_found(i, std::move(slot.value), tag);
       }
@@ -714,7 +789,11 @@ class TieredStore {
   DeleteResult remove(std::span<const std::string_view> keys) {
     DeleteResult out;
     erase_invalidating(
-        keys, [&](std::span<const std::string_view> valid) { erase_everywhere(valid, out); },
+        keys,
+        [&](std::span<const std::string_view> valid) {
+          erase_everywhere(valid, out);
+          if constexpr (Bus::enabled) announce_erased(valid);
+        },
         [&] {
           for (const std::error_code& error : out.errors)
             if (write_may_still_land(error)) return true;
@@ -750,6 +829,18 @@ class TieredStore {
       if (m > 0 && options_.unknown_outcome_hold > Millis{0} && may_land())
         open->hold_fills(hold_deadline(), [](std::size_t) { return true; });
       open->close_invalidating();
+    }
+  }
+
+  /// Tells the bus of erased keys, grouped by the tier each routes to (a key
+  /// copied to other tiers is cached, if at all, as its routed tier's value).
+  void announce_erased(std::span<const std::string_view> keys) {
+    Scratch<std::string_view> routed(keys.size());
+    for (const Tier tier : all_tiers) {
+      std::size_t m = 0;
+      for (const std::string_view key : keys)
+        if (router_(key) == tier) routed[m++] = key;
+      if (m > 0) bus_.announce(tier, std::span<const std::string_view>(routed.data(), m));
     }
   }
 
@@ -793,8 +884,10 @@ class TieredStore {
   Tiers tiers_{};
   Cache cache_{};
   Router router_{};
-  detail::CoherenceGuard coherence_{};
+  Guard coherence_{};
   detail::StoreCounters counters_{};
+  // Last: destroyed first, so its thread stops calling into the members above.
+  Bus bus_{};
 };
 
 STRATA_END_NAMESPACE

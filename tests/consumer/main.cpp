@@ -6,6 +6,7 @@
 #include <strata/strata.hpp>
 #ifdef CONSUMER_REDIS
 #include <strata/backends/redis.hpp>
+#include <strata/backends/redis_bus.hpp>
 #endif
 #ifdef CONSUMER_POSTGRES
 #include <strata/backends/postgres.hpp>
@@ -59,6 +60,8 @@ int main() {
 #ifdef CONSUMER_REDIS
   strata::RedisRepository redis(strata::RedisOptions{.port = 1});  // nothing listens on port 1
   ok = ok && redis.check_connection() == strata::errc::backend_unavailable;
+  const strata::RedisBus bus(strata::RedisBusOptions{});  // not attached: connects nothing
+  ok = ok && !bus.staleness_bound(strata::Tier::hot) && bus.staleness_bound(strata::Tier::warm);
   fmt::print("redis component: {}\n", ok ? "ok" : "FAILED");
 #endif
 #ifdef CONSUMER_POSTGRES
@@ -74,7 +77,7 @@ int main() {
 #ifdef CONSUMER_S3
   {
     strata::S3Options options;
-    options.endpoint = "http://127.0.0.1:1";  // nothing listens on port 1
+    options.endpoint = "http://127.0.0.1:1";                // nothing listens on port 1
     options.addressing = strata::S3Addressing::path_style;  // an IP address has no subdomains
     options.bucket = "strata";
     options.credentials = strata::S3Credentials{"id", "secret", ""};

@@ -44,18 +44,35 @@ struct EmbeddedBackends : MemoryBackends {  // HOT stays in memory
 using LawRouter =
     PrefixRouter<Route<"hot:", Tier::hot>, Route<"cold:", Tier::cold>, Fallback<Tier::warm>>;
 
+/// The stack's invalidation bus: Backends::Bus when it names one, else NoBus.
+template <class Backends>
+struct law_bus {
+  using type = NoBus;
+  static NoBus make(const typename Backends::Hot&) { return {}; }
+};
+template <class Backends>
+requires requires { typename Backends::Bus; }
+struct law_bus<Backends> {
+  using type = typename Backends::Bus;
+  static type make(const typename Backends::Hot& hot) { return Backends::make_bus(hot); }
+};
+
 template <class Backends, class Cache = LruCache<>>
 using LawStore =
     TieredStore<Cache, LawRouter, FaultInjecting<typename Backends::Hot>,
-                FaultInjecting<typename Backends::Warm>, FaultInjecting<typename Backends::Cold>>;
+                FaultInjecting<typename Backends::Warm>, FaultInjecting<typename Backends::Cold>,
+                typename law_bus<Backends>::type>;
 
 template <class Backends, class Cache = LruCache<>>
 LawStore<Backends, Cache> make_law_store(Clock clock, StoreOptions options = {}) {
   options.clock = clock;
   using Store = LawStore<Backends, Cache>;
-  return Store(options, FaultInjecting<typename Backends::Hot>(Backends::make_hot(clock)),
+  typename Backends::Hot hot = Backends::make_hot(clock);
+  auto bus = law_bus<Backends>::make(hot);  // made for the HOT tier (its Redis, its prefix)
+  return Store(options, FaultInjecting<typename Backends::Hot>(std::move(hot)),
                FaultInjecting<typename Backends::Warm>(Backends::make_warm(clock)),
-               FaultInjecting<typename Backends::Cold>(Backends::make_cold(clock)));
+               FaultInjecting<typename Backends::Cold>(Backends::make_cold(clock)), Cache{},
+               LawRouter{}, std::move(bus));
 }
 
 }  // namespace strata::testing

@@ -322,6 +322,65 @@ class RedisRepository {
   /// Connections open, idle and leased, and how often a lease waited or failed.
   PoolStats pool_stats() const { return state_->pool.stats(); }
 
+  /// The options the repository was made with (a RedisBus for the same
+  /// server and prefix starts from them).
+  const RedisOptions& options() const noexcept { return state_->options; }
+
+  /// Opens one connection as the pool does: connect, AUTH, then SELECT (or a
+  /// PING) so that refused credentials show here as access_denied. Null on
+  /// failure, with `error` saying why. RedisBus opens its subscription so.
+  static std::unique_ptr<redisContext, detail::FreeRedisContext> open_connection(
+      const RedisOptions& options, std::error_code& error) {
+    redisContext* raw = options.connect_timeout.count() > 0
+                            ? redisConnectWithTimeout(options.host.c_str(), options.port,
+                                                      detail::to_timeval(options.connect_timeout))
+                            : redisConnect(options.host.c_str(), options.port);
+    std::unique_ptr<redisContext, detail::FreeRedisContext> conn(raw);
+    if (raw == nullptr || raw->err != 0) {
+      error = errc::backend_unavailable;
+      return nullptr;
+    }
+    if (options.command_timeout.count() > 0 &&
+        redisSetTimeout(raw, detail::to_timeval(options.command_timeout)) != REDIS_OK) {
+      error = errc::backend_unavailable;
+      return nullptr;
+    }
+    if (!options.password.empty()) {
+      detail::RespWriter auth;
+      auth.command(2);
+      auth.arg("AUTH");
+      auth.arg(options.password);
+      const detail::RedisReplyPtr reply = call(raw, auth);
+      if (!detail::is_status(reply.get(), "OK")) {
+        error = reply && reply->type == REDIS_REPLY_ERROR ? make_error_code(errc::access_denied)
+                                                          : connection_error(raw);
+        return nullptr;
+      }
+    }
+    // A server that wants a password answers the first command without one
+    // with NOAUTH: asked here (SELECT, or else a PING), so that refused
+    // credentials are access_denied when the pool connects, not a broken
+    // reply in the middle of a batch.
+    detail::RespWriter first;
+    if (options.db != 0) {
+      first.command(2);
+      first.arg("SELECT");
+      first.arg(std::int64_t{options.db});
+    } else if (options.password.empty()) {
+      first.command(1);
+      first.arg("PING");
+    }
+    if (first.size() != 0) {
+      const detail::RedisReplyPtr reply = call(raw, first);
+      if (!detail::is_status(reply.get(), options.db != 0 ? "OK" : "PONG")) {
+        error = State::refused(reply.get()) ? make_error_code(errc::access_denied)
+                                            : make_error_code(errc::backend_unavailable);
+        return nullptr;
+      }
+    }
+    return conn;
+  }
+
  private:
   enum class ChunkOutcome { stored, failed };
 
@@ -375,7 +434,8 @@ class RedisRepository {
       const detail::RedisReplyPtr reply = read_reply(c);
       if (!reply || reply->type != REDIS_REPLY_STATUS) return false;
       const std::string_view type(reply->str, reply->len);
-      if (type != "none" && type != "string") result.set_failed(i, make_error_code(errc::corrupt_record));
+      if (type != "none" && type != "string")
+        result.set_failed(i, make_error_code(errc::corrupt_record));
     }
     return true;
   }
@@ -558,54 +618,9 @@ class RedisRepository {
     }
 
     std::optional<Connection> connect(std::error_code& error) const {
-      redisContext* raw = options.connect_timeout.count() > 0
-                              ? redisConnectWithTimeout(options.host.c_str(), options.port,
-                                                        detail::to_timeval(options.connect_timeout))
-                              : redisConnect(options.host.c_str(), options.port);
-      Connection conn{std::unique_ptr<redisContext, detail::FreeRedisContext>(raw)};
-      if (raw == nullptr || raw->err != 0) {
-        error = errc::backend_unavailable;
-        return std::nullopt;
-      }
-      if (options.command_timeout.count() > 0 &&
-          redisSetTimeout(raw, detail::to_timeval(options.command_timeout)) != REDIS_OK) {
-        error = errc::backend_unavailable;
-        return std::nullopt;
-      }
-      if (!options.password.empty()) {
-        detail::RespWriter auth;
-        auth.command(2);
-        auth.arg("AUTH");
-        auth.arg(options.password);
-        const detail::RedisReplyPtr reply = call(raw, auth);
-        if (!detail::is_status(reply.get(), "OK")) {
-          error = reply && reply->type == REDIS_REPLY_ERROR ? make_error_code(errc::access_denied)
-                                                            : connection_error(raw);
-          return std::nullopt;
-        }
-      }
-      // A server that wants a password answers the first command without one
-      // with NOAUTH: asked here (SELECT, or else a PING), so that refused
-      // credentials are access_denied when the pool connects, not a broken
-      // reply in the middle of a batch.
-      detail::RespWriter first;
-      if (options.db != 0) {
-        first.command(2);
-        first.arg("SELECT");
-        first.arg(std::int64_t{options.db});
-      } else if (options.password.empty()) {
-        first.command(1);
-        first.arg("PING");
-      }
-      if (first.size() != 0) {
-        const detail::RedisReplyPtr reply = call(raw, first);
-        if (!detail::is_status(reply.get(), options.db != 0 ? "OK" : "PONG")) {
-          error = refused(reply.get()) ? make_error_code(errc::access_denied)
-                                       : make_error_code(errc::backend_unavailable);
-          return std::nullopt;
-        }
-      }
-      return conn;
+      auto context = open_connection(options, error);
+      if (!context) return std::nullopt;
+      return Connection{std::move(context)};
     }
 
     /// Whether a reply is Redis refusing the connection's credentials.

@@ -28,6 +28,18 @@
 /// stripe's fills until a deadline (StoreOptions::unknown_outcome_hold), by
 /// which the write has landed or never will.
 ///
+/// Across processes (ADR 15), two more events reach the guard from an
+/// invalidation bus, when the store has one (`Gaps` is true):
+///
+///  - a key another process changed is invalidated like a write that begins
+///    and ends at once: its stripe's generation is bumped and its entry
+///    dropped under the stripe's lock, so a read that fetched the old value
+///    before the invalidation arrived cannot fill the cache after it;
+///  - a gap (the bus cannot vouch that it delivered everything) bumps every
+///    stripe and clears the cache; until it closes, no read or write fills
+///    the cache, so what was missed cannot be cached. The guard starts in a
+///    gap, which the bus closes once it is subscribed.
+///
 /// Every check and the cache operation that follows it happen under the
 /// stripe's lock, so no interleaving can slip between them. A conflict only
 /// ever costs a cache fill, never coherence. Stripes are shared by keys, so an
@@ -36,6 +48,7 @@
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
 
+#include <atomic>       // std::atomic
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint64_t
 #include <functional>   // std::hash
@@ -48,18 +61,24 @@
 STRATA_BEGIN_NAMESPACE
 namespace detail {
 
-class CoherenceGuard {
- public:
+/// What every guard shares: tickets and stripes.
+struct CoherenceStripes {
   using Ticket = std::uint64_t;
   static constexpr Ticket no_fill = std::numeric_limits<Ticket>::max();
   static constexpr std::size_t stripe_count = 1024;
-
-  CoherenceGuard() : stripes_(std::make_unique<Stripe[]>(stripe_count)) {}
 
   static std::size_t stripe_of(std::string_view key) noexcept {
     // The high bits: the cache shards by the low ones.
     return (std::hash<std::string_view>{}(key) >> 20) % stripe_count;
   }
+};
+
+/// The guard; with `Gaps`, it also takes invalidations and gaps from a bus.
+/// Without, it compiles to what it was before buses existed.
+template <bool Gaps = false>
+class CoherenceGuard : public CoherenceStripes {
+ public:
+  CoherenceGuard() : stripes_(std::make_unique<Stripe[]>(stripe_count)) {}
 
   /// Begins one write of a stripe: a batch begins each stripe it touches once,
   /// so that its own keys never count as overlapping each other.
@@ -72,7 +91,7 @@ class CoherenceGuard {
     const bool overlapped = s.in_flight++ != 0;
     drop_entries();
     ++s.generation;
-    return overlapped ? no_fill : s.generation;
+    return overlapped || in_gap() ? no_fill : s.generation;
   }
 
   /// Ends a write begun with `ticket`. `settle(may_fill)` runs under the
@@ -83,7 +102,7 @@ class CoherenceGuard {
     Stripe& s = stripes_[stripe];
     std::lock_guard lock(s.mutex);
     --s.in_flight;
-    settle(ticket != no_fill && s.generation == ticket);
+    settle(ticket != no_fill && s.generation == ticket && !in_gap());
   }
 
   /// Holds every fill of a stripe until `until` (exclusive): a write of it
@@ -99,7 +118,7 @@ class CoherenceGuard {
   Ticket begin_read(std::string_view key, TimePoint now) {
     Stripe& s = stripes_[stripe_of(key)];
     std::lock_guard lock(s.mutex);
-    return s.in_flight == 0 && now >= s.hold_until ? s.generation : no_fill;
+    return s.in_flight == 0 && now >= s.hold_until && !in_gap() ? s.generation : no_fill;
   }
 
   template <class Cache>
@@ -111,6 +130,45 @@ class CoherenceGuard {
     if (s.in_flight == 0 && s.generation == ticket) cache.put(key, value, expires_at, codec_tag);
   }
 
+  /// Another process changed `key`: `drop_entry()` runs under the stripe's
+  /// lock and must erase it from the cache; reads of the stripe that began
+  /// before cannot fill.
+  template <class DropEntry>
+  void invalidate(std::string_view key, DropEntry drop_entry) requires Gaps {
+    Stripe& s = stripes_[stripe_of(key)];
+    std::lock_guard lock(s.mutex);
+    drop_entry();
+    ++s.generation;
+  }
+
+  /// Opens a gap (or, already open, keeps it): no fill from now on, none
+  /// from a read or write begun before; `clear()` then empties the cache.
+  template <class Clear>
+  void open_gap(Clear clear) requires Gaps {
+    gap_.store(true);
+    bump_every_stripe();
+    clear();
+  }
+
+  /// Everything changed at once: every stripe bumped and the cache cleared,
+  /// without a gap (fills may resume at once).
+  template <class Clear>
+  void invalidate_all(Clear clear) requires Gaps {
+    bump_every_stripe();
+    clear();
+  }
+
+  /// Closes the gap: reads that begin from now on may fill again.
+  void close_gap() requires Gaps { gap_.store(false); }
+
+  /// Whether a gap is open (never, without Gaps).
+  bool in_gap() const noexcept {
+    if constexpr (Gaps)
+      return gap_.load();
+    else
+      return false;
+  }
+
  private:
   struct Stripe {
     std::mutex mutex;
@@ -119,7 +177,17 @@ class CoherenceGuard {
     TimePoint hold_until = TimePoint::min();  ///< no fill before this (see hold_fills)
   };
 
+  void bump_every_stripe() {
+    for (std::size_t i = 0; i < stripe_count; ++i) {
+      std::lock_guard lock(stripes_[i].mutex);
+      ++stripes_[i].generation;
+    }
+  }
+
   std::unique_ptr<Stripe[]> stripes_;
+  // Open from the start: a store with a bus caches nothing until its bus is
+  // subscribed. Only with Gaps does anything read it.
+  std::atomic<bool> gap_{Gaps};
 };
 
 }  // namespace detail
