@@ -28,7 +28,8 @@ ctest --preset dev -j "$jobs"
 echo "== static analysis (clang-tidy, .clang-tidy's checks, on the TUs that instantiate the core)"
 clang-tidy --quiet -p build/dev examples/quickstart.cpp bench/failover_drill.cpp bench/bench_store.cpp \
   tests/integration/redis_test.cpp tests/integration/postgres_test.cpp tests/unit/s3_sigv4_test.cpp tests/unit/s3_parts_test.cpp \
-  tests/integration/s3_test.cpp examples/typed_positions.cpp tests/unit/typed_store_test.cpp tools/strata/main.cpp
+  tests/integration/s3_test.cpp examples/typed_positions.cpp tests/unit/typed_store_test.cpp tools/strata/main.cpp \
+  tests/integration/redis_bus_test.cpp tests/integration/redis_laws_test.cpp
 
 echo "== ASan + UBSan build and tests"
 cmake --preset asan

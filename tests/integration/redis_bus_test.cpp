@@ -60,6 +60,7 @@ class Writer {
                                   config.key_prefix, config.pg_conninfo,
                                   config.pg_table,   std::to_string(config.max_staleness.count())};
     std::vector<char*> argv;
+    argv.reserve(args.size() + 1);
     for (auto& arg : args) argv.push_back(arg.data());
     argv.push_back(nullptr);
     const int spawned =

@@ -69,7 +69,7 @@ struct NoBus {
   /// False: TieredStore removes every use of the bus at compile time.
   static constexpr bool enabled = false;
   /// Nothing to deliver.
-  void attach(BusSink) noexcept {}
+  void attach(const BusSink&) noexcept {}
   /// No one to tell.
   void announce(Tier, std::span<const std::string_view>) noexcept {}
   /// No bound: nothing else writes.
