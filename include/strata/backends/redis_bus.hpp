@@ -14,9 +14,9 @@
 /// writes, deletes, or that expires or is evicted, the moment it changes,
 /// even if the writer dies right after. That covers the tiers whose keys live
 /// in this Redis (`server_tracked`, HOT by default). Keys of the other tiers
-/// (PostgreSQL, S3, ...) are announced by the writing store: a PUBLISH on
-/// `channel` after its write returned (a bus ignores its own). A writer that
-/// dies between the two
+/// (PostgreSQL, S3, ...) are announced by the writing store: queued after its
+/// write returned and PUBLISHed on `channel` by the bus's publisher thread (a
+/// bus ignores its own). A writer that dies between the two
 /// never announces, so values read from those tiers stay in a cache at most
 /// `max_staleness` (staleness_bound).
 ///
@@ -32,22 +32,23 @@
 #include "strata/core/invalidation_bus.hpp"
 #include "strata/core/tier.hpp"
 
-#include <algorithm>    // std::min
-#include <array>        // std::array
-#include <atomic>       // std::atomic
-#include <chrono>       // std::chrono::steady_clock
-#include <cstdint>      // std::uint64_t
-#include <functional>   // std::function
-#include <memory>       // std::unique_ptr
-#include <mutex>        // std::mutex
-#include <optional>     // std::optional
-#include <random>       // std::random_device
-#include <span>         // std::span
-#include <string>       // std::string
-#include <string_view>  // std::string_view
-#include <thread>       // std::thread
-#include <utility>      // std::move
-#include <vector>       // std::vector
+#include <algorithm>           // std::min
+#include <array>               // std::array
+#include <atomic>              // std::atomic
+#include <chrono>              // std::chrono::steady_clock
+#include <condition_variable>  // std::condition_variable
+#include <cstdint>             // std::uint64_t
+#include <functional>          // std::function
+#include <memory>              // std::unique_ptr
+#include <mutex>               // std::mutex
+#include <optional>            // std::optional
+#include <random>              // std::random_device
+#include <span>                // std::span
+#include <string>              // std::string
+#include <string_view>         // std::string_view
+#include <thread>              // std::thread
+#include <utility>             // std::move
+#include <vector>              // std::vector
 
 #include <hiredis/hiredis.h>
 #include <poll.h>  // poll
@@ -113,11 +114,13 @@ class RedisBus {
   }
 
   /// Announces keys the store changed in `tier`: nothing for a tier Redis
-  /// tracks itself, else one PUBLISH of the keys, newline-separated (strata
-  /// keys hold no newline). A failed PUBLISH is counted; max_staleness bounds it.
+  /// tracks itself, else the keys are queued for the bus's publisher thread,
+  /// which PUBLISHes them newline-separated (strata keys hold no newline),
+  /// what is queued meanwhile in one message: the write does not wait for
+  /// the round trip. A failed PUBLISH is counted; max_staleness bounds it.
   void announce(Tier tier, std::span<const std::string_view> keys) {
     if (keys.empty() || state_->options.server_tracked[index_of(tier)]) return;
-    state_->publish(keys);
+    state_->enqueue(keys);
   }
 
   /// nullopt for a tier Redis tracks (every change is delivered), else
@@ -159,29 +162,56 @@ class RedisBus {
     void start(BusSink s) {
       sink = std::move(s);
       thread = std::thread([this] { run(); });
+      publisher_thread = std::thread([this] { publish_queued(); });
     }
 
     void stop() {
       stopping = true;
+      queued_cv.notify_one();
       if (thread.joinable()) thread.join();
+      if (publisher_thread.joinable()) publisher_thread.join();
     }
 
-    // ---- announcing (the store's threads) ----------------------------------
+    // ---- announcing --------------------------------------------------------
 
-    void publish(std::span<const std::string_view> keys) {
-      // "SENDER\nkey\nkey...": a bus skips its own announcements (its store
-      // already settled its cache for them).
-      std::string payload = sender;
-      std::size_t bytes = payload.size();
-      for (const std::string_view key : keys) bytes += key.size() + 1;
-      payload.reserve(bytes);
-      for (const std::string_view key : keys) payload.append("\n").append(key);
+    /// On the store's thread: queues the keys for the publisher thread, so a
+    /// write never waits for the PUBLISH round trip; announcements queued
+    /// meanwhile go out as one message.
+    void enqueue(std::span<const std::string_view> keys) {
+      {
+        std::lock_guard lock(queued_mutex);
+        for (const std::string_view key : keys) queued.append("\n").append(key);
+      }
+      queued_cv.notify_one();
+    }
+
+    /// The publisher thread: sends what is queued until the bus stops (and
+    /// what was queued before it stopped).
+    void publish_queued() {
+      std::string keys;
+      for (;;) {
+        {
+          std::unique_lock lock(queued_mutex);
+          queued_cv.wait(lock, [&] { return stopping || !queued.empty(); });
+          if (queued.empty()) return;  // stopping, nothing left
+          keys.swap(queued);
+          queued.clear();
+        }
+        publish(keys);
+      }
+    }
+
+    /// One PUBLISH of "SENDER\nkey\nkey..." (`keys` starts with '\n'): a
+    /// bus skips its own announcements (its store settled its cache for them).
+    void publish(std::string_view keys) {
+      std::string payload;
+      payload.reserve(sender.size() + keys.size());
+      payload.append(sender).append(keys);
       detail::RespWriter command;
       command.command(3);
       command.arg("PUBLISH");
       command.arg(options.channel);
       command.arg(payload);
-      std::lock_guard lock(publisher_mutex);
       for (int attempt = 0; attempt < 2; ++attempt) {  // once more on a fresh connection
         if (!publisher) {
           std::error_code error;
@@ -374,8 +404,11 @@ class RedisBus {
     std::atomic<bool> stopping{false};
     std::atomic<bool> subscribed{false};
     std::atomic<std::uint64_t> invalidations{0}, gaps{0}, subscriptions{0}, announce_failures{0};
-    std::mutex publisher_mutex;
-    Context publisher{};  // announcing connection, guarded by publisher_mutex
+    std::mutex queued_mutex;
+    std::condition_variable queued_cv;
+    std::string queued;   // "\nkey\nkey..." not yet published, guarded by queued_mutex
+    Context publisher{};  // the publisher thread's connection
+    std::thread publisher_thread{};
   };
 
   std::unique_ptr<State> state_;
