@@ -125,7 +125,7 @@ TEST(S3, DeletingTwoThousandFiveHundredKeysIsThreeDeleteObjectsRequests) {
   EXPECT_EQ(repo.request_counts().delete_objects - before.delete_objects, 3u);
   // As the server saw it (its log may lag the responses).
   EXPECT_EQ(server.log_lines_with("?delete ", logged_before + 3) - logged_before, 3u);
-  EXPECT_EQ(repo.load_many(objects.views()).found_count(), 100u);    // the 100 not asked for
+  EXPECT_EQ(repo.load_many(objects.views()).found_count(), 100u);  // the 100 not asked for
 
   // Without counting, the same cleanup is the DeleteObjects requests alone.
   S3Options fast = s3_test_options({}, s3_fault_port());

@@ -82,10 +82,10 @@ TEST(SigV4, GetVanillaQueryOrderEncoded) {
   // below '=' in the whole "name=value" strings.
   const Request request = suite_get("Param-3=Value3&Param=Value2&%E1%88%B4=Value1");
   EXPECT_EQ(sorted_query(request.canonical_query), "%E1%88%B4=Value1&Param=Value2&Param-3=Value3");
-  EXPECT_EQ(suite_authorization(request),
-            suite_authorization_for(
-                "host;x-amz-date",
-                "371d3713e185cc334048618a97f809c9ffe339c62934c032af5a0e595648fcac"));
+  EXPECT_EQ(
+      suite_authorization(request),
+      suite_authorization_for("host;x-amz-date",
+                              "371d3713e185cc334048618a97f809c9ffe339c62934c032af5a0e595648fcac"));
 }
 
 TEST(SigV4, GetVanillaQueryOrderValueAndKey) {
@@ -103,15 +103,15 @@ TEST(SigV4, QueryParametersWhoseNamesArePrefixesSortFirst) {
 }
 
 TEST(SigV4, GetHeaderKeyDuplicate) {
-  const Request request =
-      suite_get_with({{"My-Header1", "value2"}, {"My-Header1", "value2"}, {"My-Header1", "value1"}});
+  const Request request = suite_get_with(
+      {{"My-Header1", "value2"}, {"My-Header1", "value2"}, {"My-Header1", "value1"}});
   EXPECT_EQ(canonical_headers(request.headers).first,
             "host:example.amazonaws.com\nmy-header1:value2,value2,value1\n"
             "x-amz-date:20150830T123600Z\n");
-  EXPECT_EQ(suite_authorization(request),
-            suite_authorization_for(
-                "host;my-header1;x-amz-date",
-                "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea"));
+  EXPECT_EQ(
+      suite_authorization(request),
+      suite_authorization_for("host;my-header1;x-amz-date",
+                              "c9d5ea9f3f72853aea855b47ea873832890dbdd183b4468f858259531a5138ea"));
 }
 
 TEST(SigV4, GetHeaderValueOrder) {
@@ -119,10 +119,10 @@ TEST(SigV4, GetHeaderValueOrder) {
                                           {"My-Header1", "value1"},
                                           {"My-Header1", "value3"},
                                           {"My-Header1", "value2"}});
-  EXPECT_EQ(suite_authorization(request),
-            suite_authorization_for(
-                "host;my-header1;x-amz-date",
-                "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01"));
+  EXPECT_EQ(
+      suite_authorization(request),
+      suite_authorization_for("host;my-header1;x-amz-date",
+                              "08c7e5a9acfcfeb3ab6b2185e75ce8b1deb5e634ec47601a50643f830c755c01"));
 }
 
 TEST(SigV4, GetHeaderValueMultiline) {
@@ -131,19 +131,19 @@ TEST(SigV4, GetHeaderValueMultiline) {
   // copies of the suite (aws-c-auth) changed this case to comma-joined values.
   const Request request = suite_get_with({{"My-Header1", "value1\n  value2\n     value3"}});
   EXPECT_EQ(canonical_header_value("value1\n  value2\n     value3"), "value1 value2 value3");
-  EXPECT_EQ(suite_authorization(request),
-            suite_authorization_for(
-                "host;my-header1;x-amz-date",
-                "cfd34249e4b1c8d6b91ef74165d41a32e5fab3306300901bb65a51a73575eefd"));
+  EXPECT_EQ(
+      suite_authorization(request),
+      suite_authorization_for("host;my-header1;x-amz-date",
+                              "cfd34249e4b1c8d6b91ef74165d41a32e5fab3306300901bb65a51a73575eefd"));
 }
 
 TEST(SigV4, GetHeaderValueTrim) {
   const Request request =
       suite_get_with({{"My-Header1", " value1"}, {"My-Header2", " \"a   b   c\""}});
-  EXPECT_EQ(suite_authorization(request),
-            suite_authorization_for(
-                "host;my-header1;my-header2;x-amz-date",
-                "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"));
+  EXPECT_EQ(
+      suite_authorization(request),
+      suite_authorization_for("host;my-header1;my-header2;x-amz-date",
+                              "acc3ed3afb60bb290fc8d2dd0098b9911fcaa05412b367055dee359757a9c736"));
   EXPECT_EQ(canonical_header_value("\t a\t\tb \r\n c \t"), "a b c");
 }
 

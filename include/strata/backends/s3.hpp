@@ -156,9 +156,8 @@ inline bool expired(const HttpResponse& response, std::string_view key, std::str
 inline bool is_ip_literal(std::string_view authority) noexcept {
   if (authority.starts_with('[')) return true;
   const std::string_view host = authority.substr(0, authority.rfind(':'));
-  return !host.empty() && std::all_of(host.begin(), host.end(), [](char c) {
-    return (c >= '0' && c <= '9') || c == '.';
-  });
+  return !host.empty() && std::all_of(host.begin(), host.end(),
+                                      [](char c) { return (c >= '0' && c <= '9') || c == '.'; });
 }
 
 /// The error of a request that did not succeed, once retries ran out.
@@ -202,8 +201,8 @@ class S3Repository {
         result.mark_failed(i, error);
         continue;
       }
-      detail::s3::HttpRequest& put = requests.emplace_back(state_->object_request(
-          detail::s3::Operation::put_object, detail::s3::Method::put, name));
+      detail::s3::HttpRequest& put = requests.emplace_back(
+          state_->object_request(detail::s3::Operation::put_object, detail::s3::Method::put, name));
       put.body = records[i].envelope;
       put.payload_sha256 = sigv4::sha256_hex(put.body);
       put.headers.emplace_back("Content-Type", "application/octet-stream");
@@ -555,7 +554,8 @@ class S3Repository {
         options.credentials = std::move(found);
       }
 
-      if (options.addressing == S3Addressing::virtual_hosted && detail::s3::is_ip_literal(authority))
+      if (options.addressing == S3Addressing::virtual_hosted &&
+          detail::s3::is_ip_literal(authority))
         fail("virtual-hosted addressing puts the bucket in the host name ('" + bucket + "." +
              authority +
              "'), which an IP-address endpoint cannot have: use path-style addressing "
@@ -646,8 +646,8 @@ class S3Repository {
       if (request.operation != detail::s3::Operation::get_object) return true;
       constexpr std::string_view magic = "STRA";
       const std::string_view body = response.body;
-      const bool claims_envelope = body.size() < magic.size() ? magic.starts_with(body)
-                                                              : body.starts_with(magic);
+      const bool claims_envelope =
+          body.size() < magic.size() ? magic.starts_with(body) : body.starts_with(magic);
       return !claims_envelope || static_cast<bool>(decode_envelope(request.record_key, body));
     }
 

@@ -89,8 +89,8 @@ inline std::string sorted_query(std::string_view query) {
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     if (part.empty()) continue;
     const std::size_t eq = part.find('=');
-    parameters.emplace_back(part.substr(0, eq),
-                            eq == std::string_view::npos ? std::string_view{} : part.substr(eq + 1));
+    parameters.emplace_back(part.substr(0, eq), eq == std::string_view::npos ? std::string_view{}
+                                                                             : part.substr(eq + 1));
   }
   std::sort(parameters.begin(), parameters.end());
   std::string out;
