@@ -94,6 +94,28 @@ inline bool is_status(const redisReply* r, std::string_view text) noexcept {
   return r != nullptr && r->type == REDIS_REPLY_STATUS && std::string_view(r->str, r->len) == text;
 }
 
+/// Reads one reply; null when the connection failed.
+inline RedisReplyPtr read_reply(redisContext* c) {
+  void* raw = nullptr;
+  if (redisGetReply(c, &raw) != REDIS_OK) return nullptr;
+  return RedisReplyPtr(static_cast<redisReply*>(raw));
+}
+
+/// Sends one command and reads its reply; null when the connection failed.
+inline RedisReplyPtr call(redisContext* c, const RespWriter& command) {
+  if (redisAppendFormattedCommand(c, command.data(), command.size()) != REDIS_OK) return nullptr;
+  return read_reply(c);
+}
+
+/// Writes everything appended so far to the socket.
+inline bool flush(redisContext* c) {
+  int done = 0;
+  do {
+    if (redisBufferWrite(c, &done) != REDIS_OK) return false;
+  } while (done == 0);
+  return true;
+}
+
 }  // namespace detail
 
 /// The HOT tier on Redis through hiredis: per chunk one pipelined MULTI/EXEC, MGET and UNLINK;
@@ -136,7 +158,7 @@ class RedisRepository {
         lease.discard();
         break;
       }
-      if (!flush(c)) {  // part of the chunk may have reached the server
+      if (!detail::flush(c)) {  // part of the chunk may have reached the server
         fail_range(result, first, last, errc::outcome_unknown);
         fail_from(result, last, errc::backend_unavailable);
         lease.discard();
@@ -178,7 +200,7 @@ class RedisRepository {
     std::size_t done = 0;
     for (std::size_t first = 0; first < sent; first += chunk) {
       const std::size_t last = std::min(keys.size(), first + chunk);
-      detail::RedisReplyPtr reply = read_reply(c);
+      detail::RedisReplyPtr reply = detail::read_reply(c);
       if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != last - first) break;
       bool well_formed = true;
       for (std::size_t i = first; i < last; ++i) {
@@ -216,7 +238,7 @@ class RedisRepository {
         break;
     EraseResult result;
     for (std::size_t k = 0; k < chunks; ++k) {
-      detail::RedisReplyPtr reply = read_reply(c);
+      detail::RedisReplyPtr reply = detail::read_reply(c);
       if (!reply || reply->type != REDIS_REPLY_INTEGER || reply->integer < 0) {
         lease.discard();
         result.error = connection_error(c);
@@ -261,7 +283,7 @@ class RedisRepository {
     command.arg(glob_escape(state_->prefixed(prefix)) + "*");
     command.arg("COUNT");
     command.arg(static_cast<std::int64_t>(limit));
-    const detail::RedisReplyPtr reply = call(c, command);
+    const detail::RedisReplyPtr reply = detail::call(c, command);
     if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
         reply->element[0]->type != REDIS_REPLY_STRING ||
         reply->element[1]->type != REDIS_REPLY_ARRAY) {
@@ -350,7 +372,7 @@ class RedisRepository {
       auth.command(2);
       auth.arg("AUTH");
       auth.arg(options.password);
-      const detail::RedisReplyPtr reply = call(raw, auth);
+      const detail::RedisReplyPtr reply = detail::call(raw, auth);
       if (!detail::is_status(reply.get(), "OK")) {
         error = reply && reply->type == REDIS_REPLY_ERROR ? make_error_code(errc::access_denied)
                                                           : connection_error(raw);
@@ -371,7 +393,7 @@ class RedisRepository {
       first.arg("PING");
     }
     if (first.size() != 0) {
-      const detail::RedisReplyPtr reply = call(raw, first);
+      const detail::RedisReplyPtr reply = detail::call(raw, first);
       if (!detail::is_status(reply.get(), options.db != 0 ? "OK" : "PONG")) {
         error = State::refused(reply.get()) ? make_error_code(errc::access_denied)
                                             : make_error_code(errc::backend_unavailable);
@@ -423,7 +445,7 @@ class RedisRepository {
         return false;
     long long existing = 0;
     for (std::size_t k = 0; k < sent; ++k) {
-      const detail::RedisReplyPtr reply = read_reply(c);
+      const detail::RedisReplyPtr reply = detail::read_reply(c);
       if (!reply || reply->type != REDIS_REPLY_INTEGER) return false;
       existing += reply->integer;
     }
@@ -431,7 +453,7 @@ class RedisRepository {
     for (std::string_view key : absent_keys)
       if (!append_key_command(c, "TYPE", std::span(&key, 1))) return false;
     for (std::size_t i : absent) {
-      const detail::RedisReplyPtr reply = read_reply(c);
+      const detail::RedisReplyPtr reply = detail::read_reply(c);
       if (!reply || reply->type != REDIS_REPLY_STATUS) return false;
       const std::string_view type(reply->str, reply->len);
       if (type != "none" && type != "string")
@@ -455,21 +477,6 @@ class RedisRepository {
     return redisAppendFormattedCommand(c, command.data(), command.size()) == REDIS_OK;
   }
 
-  /// Sends one command and reads its reply; null when the connection failed.
-  static detail::RedisReplyPtr call(redisContext* c, const detail::RespWriter& command) {
-    if (redisAppendFormattedCommand(c, command.data(), command.size()) != REDIS_OK) return nullptr;
-    return read_reply(c);
-  }
-
-  /// Writes everything appended so far to the socket.
-  static bool flush(redisContext* c) {
-    int done = 0;
-    do {
-      if (redisBufferWrite(c, &done) != REDIS_OK) return false;
-    } while (done == 0);
-    return true;
-  }
-
   static void fail_range(BatchResult& result, std::size_t first, std::size_t last, errc error) {
     for (std::size_t i = first; i < last; ++i) result.mark_failed(i, error);
   }
@@ -483,15 +490,9 @@ class RedisRepository {
     return make_error_code(errc::backend_unavailable);
   }
 
-  static detail::RedisReplyPtr read_reply(redisContext* c) {
-    void* raw = nullptr;
-    if (redisGetReply(c, &raw) != REDIS_OK) return nullptr;
-    return detail::RedisReplyPtr(static_cast<redisReply*>(raw));
-  }
-
   static bool ping(Connection& conn) {
     if (redisAppendCommand(conn.context.get(), "PING") != REDIS_OK) return false;
-    const detail::RedisReplyPtr reply = read_reply(conn.context.get());
+    const detail::RedisReplyPtr reply = detail::read_reply(conn.context.get());
     return detail::is_status(reply.get(), "PONG");
   }
 
@@ -563,14 +564,14 @@ class RedisRepository {
     // reply is read, the chunk may or may not have been applied.
     bool well_formed = true;
     for (std::size_t k = 0; k < chunk.commands.size() + 1 && well_formed; ++k) {
-      const detail::RedisReplyPtr reply = read_reply(c);
+      const detail::RedisReplyPtr reply = detail::read_reply(c);
       if (!reply) {
         fail_range(result, first, last, errc::outcome_unknown);
         return ChunkOutcome::failed;
       }
       well_formed = detail::is_status(reply.get(), k == 0 ? "OK" : "QUEUED");
     }
-    const detail::RedisReplyPtr exec = read_reply(c);
+    const detail::RedisReplyPtr exec = detail::read_reply(c);
     if (!exec) {
       fail_range(result, first, last, errc::outcome_unknown);
       return ChunkOutcome::failed;

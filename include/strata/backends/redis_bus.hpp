@@ -218,14 +218,8 @@ class RedisBus {
           publisher = RedisRepository::open_connection(options.server, error);
           if (!publisher) break;
         }
-        if (redisAppendFormattedCommand(publisher.get(), command.data(), command.size()) ==
-            REDIS_OK) {
-          void* raw = nullptr;
-          if (redisGetReply(publisher.get(), &raw) == REDIS_OK) {
-            const detail::RedisReplyPtr reply(static_cast<redisReply*>(raw));
-            if (reply && reply->type == REDIS_REPLY_INTEGER) return;
-          }
-        }
+        const detail::RedisReplyPtr reply = detail::call(publisher.get(), command);
+        if (reply && reply->type == REDIS_REPLY_INTEGER) return;
         publisher.reset();
       }
       ++announce_failures;
@@ -281,10 +275,7 @@ class RedisBus {
       if (redisAppendFormattedCommand(c.get(), subscribe.data(), subscribe.size()) != REDIS_OK)
         return nullptr;
       for (int confirmed = 0; confirmed < (tracking ? 2 : 1); ++confirmed) {  // one per channel
-        void* raw = nullptr;
-        if (redisGetReply(c.get(), &raw) != REDIS_OK) return nullptr;
-        const detail::RedisReplyPtr reply(static_cast<redisReply*>(raw));
-        if (!is_message_of(reply.get(), "subscribe")) return nullptr;
+        if (!is_message_of(detail::read_reply(c.get()).get(), "subscribe")) return nullptr;
       }
       return c;
     }
@@ -300,7 +291,7 @@ class RedisBus {
         const auto now = SteadyClock::now();
         if (ping_sent && now - *ping_sent > options.heartbeat) return;  // no answer: a gap
         if (!ping_sent && now >= ping_due) {
-          if (redisAppendCommand(c, "PING") != REDIS_OK || !flush(c)) return;
+          if (redisAppendCommand(c, "PING") != REDIS_OK || !detail::flush(c)) return;
           ping_sent = now;
         }
         pollfd descriptor{c->fd, POLLIN, 0};
@@ -375,18 +366,7 @@ class RedisBus {
       detail::RespWriter resp;
       resp.command(words.size());
       for (const std::string_view word : words) resp.arg(word);
-      if (redisAppendFormattedCommand(c, resp.data(), resp.size()) != REDIS_OK) return nullptr;
-      void* raw = nullptr;
-      if (redisGetReply(c, &raw) != REDIS_OK) return nullptr;
-      return detail::RedisReplyPtr(static_cast<redisReply*>(raw));
-    }
-
-    static bool flush(redisContext* c) {
-      int done = 0;
-      do {
-        if (redisBufferWrite(c, &done) != REDIS_OK) return false;
-      } while (done == 0);
-      return true;
+      return detail::call(c, resp);
     }
 
     void sleep_unless_stopping(Millis wait) const {
