@@ -127,8 +127,15 @@ struct Data {
 };
 
 /// Who listens while the writer writes: nobody; another instance only (the
-/// writer has no bus: the cost of Redis tracking for others); or both.
-enum class Listeners { none, reader_only, reader_and_writer };
+/// writer has no bus: the cost of Redis tracking for others); both; or both
+/// with no tier tracked by Redis (every write announced by PUBLISH instead).
+enum class Listeners { none, reader_only, reader_and_writer, announced_only };
+
+RedisBusOptions listener_options(const std::string& prefix, Listeners listeners) {
+  RedisBusOptions options = bus_options(prefix);
+  if (listeners == Listeners::announced_only) options.server_tracked = {false, false, false};
+  return options;
+}
 
 template <Listeners L>
 void writer(benchmark::State& state, const char* stem) {
@@ -142,12 +149,13 @@ void writer(benchmark::State& state, const char* stem) {
     auto store = make_store(prefix, NoBus{});
     run(store);
   } else {
-    auto reader = make_store(prefix, RedisBus(bus_options(prefix)));  // Redis tracks for it
+    // Redis tracks for the reader, unless every tier is announced.
+    auto reader = make_store(prefix, RedisBus(listener_options(prefix, L)));
     if constexpr (L == Listeners::reader_only) {
       auto store = make_store(prefix, NoBus{});
       run(store);
     } else {
-      auto store = make_store(prefix, RedisBus(bus_options(prefix)));
+      auto store = make_store(prefix, RedisBus(listener_options(prefix, L)));
       run(store);
     }
   }
@@ -169,6 +177,7 @@ int main(int argc, char** argv) {
       add("no_bus", writer<Listeners::none>);
       add("reader_bus", writer<Listeners::reader_only>);
       add("bus", writer<Listeners::reader_and_writer>);
+      add("bus_announced", writer<Listeners::announced_only>);
     }
   }
   strata::bench::RatioReporter reporter;
@@ -179,6 +188,8 @@ int main(int argc, char** argv) {
                    fmt::format("hot/no_bus/{}", n), fmt::format("hot/reader_bus/{}", n));
     reporter.ratio(fmt::format("HOT x{}: the writer's bus too", n), fmt::format("hot/no_bus/{}", n),
                    fmt::format("hot/bus/{}", n));
+    reporter.ratio(fmt::format("HOT x{}: both, announced not tracked", n),
+                   fmt::format("hot/no_bus/{}", n), fmt::format("hot/bus_announced/{}", n));
     reporter.ratio(fmt::format("WARM in memory x{}: another instance's bus only", n),
                    fmt::format("warm/no_bus/{}", n), fmt::format("warm/reader_bus/{}", n));
     reporter.ratio(fmt::format("WARM in memory x{}: the writer's bus too (PUBLISH)", n),
