@@ -835,12 +835,16 @@ class TieredStore {
   /// Tells the bus of erased keys, grouped by the tier each routes to (a key
   /// copied to other tiers is cached, if at all, as its routed tier's value).
   void announce_erased(std::span<const std::string_view> keys) {
+    Scratch<std::uint8_t> tier_of(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      tier_of[i] = static_cast<std::uint8_t>(index_of(router_(keys[i])));  // routed once
     Scratch<std::string_view> routed(keys.size());
-    for (const Tier tier : all_tiers) {
+    for (std::size_t t = 0; t < tier_count; ++t) {
       std::size_t m = 0;
-      for (const std::string_view key : keys)
-        if (router_(key) == tier) routed[m++] = key;
-      if (m > 0) bus_.announce(tier, std::span<const std::string_view>(routed.data(), m));
+      for (std::size_t i = 0; i < keys.size(); ++i)
+        if (tier_of[i] == t) routed[m++] = keys[i];
+      if (m > 0)
+        bus_.announce(static_cast<Tier>(t), std::span<const std::string_view>(routed.data(), m));
     }
   }
 

@@ -5,6 +5,7 @@
 #include <strata/backends/sqlite.hpp>
 #include <strata/strata.hpp>
 
+#include "support/loopback.hpp"
 #include "support/temp_dir.hpp"
 
 #include <fmt/format.h>
@@ -20,9 +21,7 @@
 #include <vector>
 
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <spawn.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -276,25 +275,15 @@ TEST_F(Cli, TheResumeLineCarriesEveryFlagThatSelectsDataAndBackends) {
 /// handshake into the backlog) and never answers: a hung server.
 class SilentServer {
  public:
-  SilentServer() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof addr;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, 64) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &length) != 0)
-      throw std::runtime_error("cannot listen on loopback");
-    port_ = ntohs(addr.sin_port);
-  }
+  SilentServer() : fd_(listen_on_loopback(0, port_)) {}
   ~SilentServer() { ::close(fd_); }
   SilentServer(const SilentServer&) = delete;
   SilentServer& operator=(const SilentServer&) = delete;
   int port() const { return port_; }
 
  private:
+  int port_ = 0;  // before fd_: listen_on_loopback sets it
   int fd_;
-  int port_ = 0;
 };
 
 /// The PostgreSQL the scripts started, as a URL with its password.

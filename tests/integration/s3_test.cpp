@@ -3,6 +3,7 @@
 // DeleteObjects requests, listing across continuation pages, and a server
 // that answers garbage.
 #include "s3_server.hpp"
+#include "support/loopback.hpp"
 
 #include <strata/strata.hpp>
 
@@ -264,16 +265,7 @@ TEST(S3, AValidKeyWhoseObjectNameWouldPassS3sLimitSaysSo) {
 /// is not the XML S3 would send.
 class GarbageServer {
  public:
-  GarbageServer() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t length = sizeof addr;
-    if (::bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
-        ::listen(fd_, 16) != 0 ||
-        ::getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &length) != 0)
-      throw std::runtime_error("cannot listen on loopback");
-    port_ = ntohs(addr.sin_port);
+  GarbageServer() : fd_(listen_on_loopback(0, port_)) {
     thread_ = std::thread([this] { serve(); });
   }
   ~GarbageServer() {
@@ -298,8 +290,8 @@ class GarbageServer {
       ::close(client);
     }
   }
+  int port_ = 0;  // before fd_: listen_on_loopback sets it
   int fd_;
-  int port_ = 0;
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };

@@ -683,18 +683,25 @@ class PostgresRepository {
 
     /// The table exists, made by strata at this schema version; else ConfigError.
     void check_schema(PGconn* c) const {
+      const std::optional<int> version = recorded_version(c);
+      if (!version || *version == 0)
+        throw ConfigError("strata::PostgresRepository: no strata table " + quoted +
+                          " in this database (not_found: check the table name)");
+      if (*version != schema_version)
+        throw ConfigError("strata::PostgresRepository: table " + quoted +
+                          " is at another schema version; open it once with "
+                          "create_if_missing to migrate it");
+    }
+
+    /// The schema version strata_schema_versions records for the table: 0
+    /// when it has no row; nullopt when it cannot be read (no such table).
+    std::optional<int> recorded_version(PGconn* c) const {
       const char* name = options.table.c_str();
       const detail::PgResultPtr r(
           PQexecParams(c, "SELECT version FROM strata_schema_versions WHERE table_name = $1", 1,
                        nullptr, &name, nullptr, nullptr, 0));
-      const bool listed = PQresultStatus(r.get()) == PGRES_TUPLES_OK && PQntuples(r.get()) == 1;
-      if (!listed)
-        throw ConfigError("strata::PostgresRepository: no strata table " + quoted +
-                          " in this database (not_found: check the table name)");
-      if (std::atoi(PQgetvalue(r.get(), 0, 0)) != schema_version)
-        throw ConfigError("strata::PostgresRepository: table " + quoted +
-                          " is at another schema version; open it once with "
-                          "create_if_missing to migrate it");
+      if (PQresultStatus(r.get()) != PGRES_TUPLES_OK) return std::nullopt;
+      return PQntuples(r.get()) == 0 ? 0 : std::atoi(PQgetvalue(r.get(), 0, 0));
     }
 
     /// A pooled connection: a session with this repository's statements
@@ -788,14 +795,11 @@ class PostgresRepository {
       run("SELECT pg_advisory_xact_lock(hashtext('strata schema migrations'))");
       run("CREATE TABLE IF NOT EXISTS strata_schema_versions (table_name text COLLATE \"C\" "
           "PRIMARY KEY, version integer NOT NULL, migrated_at timestamptz NOT NULL DEFAULT now())");
-      const char* name = options.table.c_str();
-      const detail::PgResultPtr r(
-          PQexecParams(c, "SELECT version FROM strata_schema_versions WHERE table_name = $1", 1,
-                       nullptr, &name, nullptr, nullptr, 0));
-      if (PQresultStatus(r.get()) != PGRES_TUPLES_OK)
+      const std::optional<int> recorded = recorded_version(c);
+      if (!recorded)
         throw Error("strata::PostgresRepository: reading the schema version failed: " +
                     message_of(c));
-      const int current = PQntuples(r.get()) == 0 ? 0 : std::atoi(PQgetvalue(r.get(), 0, 0));
+      const int current = *recorded;
       if (current > schema_version)
         throw Error("strata::PostgresRepository: table " + quoted + " has schema version " +
                     std::to_string(current) + ", newer than this strata's " +

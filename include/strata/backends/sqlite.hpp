@@ -347,23 +347,30 @@ class SqliteRepository {
 
     int current_version() {
       exec("CREATE TABLE IF NOT EXISTS strata_schema (version INTEGER NOT NULL)");
-      Statement st = prepare("SELECT coalesce(max(version), 0) FROM strata_schema");
-      if (sqlite3_step(st.get()) != SQLITE_ROW)
+      const std::optional<int> version = recorded_version();
+      if (!version)
         throw Error("strata::SqliteRepository: cannot read the schema version: " + message());
+      return *version;
+    }
+
+    /// The version strata_schema records (0 when empty); nullopt when it
+    /// cannot be read (no such table: not a strata database).
+    std::optional<int> recorded_version() {
+      sqlite3_stmt* raw = nullptr;
+      const int rc = sqlite3_prepare_v2(
+          db.get(), "SELECT coalesce(max(version), 0) FROM strata_schema", -1, &raw, nullptr);
+      const Statement st(raw);
+      if (rc != SQLITE_OK || sqlite3_step(st.get()) != SQLITE_ROW) return std::nullopt;
       return sqlite3_column_int(st.get(), 0);
     }
 
     /// The file is a strata database at this schema version; else ConfigError.
     void check_schema() {
-      sqlite3_stmt* raw = nullptr;
-      const bool has_schema =
-          sqlite3_prepare_v2(db.get(), "SELECT coalesce(max(version), 0) FROM strata_schema", -1,
-                             &raw, nullptr) == SQLITE_OK;
-      const Statement st(raw);
-      if (!has_schema || sqlite3_step(st.get()) != SQLITE_ROW)
+      const std::optional<int> version = recorded_version();
+      if (!version)
         throw ConfigError("strata::SqliteRepository: '" + options.path.string() +
                           "' is not a strata database");
-      if (sqlite3_column_int(st.get(), 0) != schema_version)
+      if (*version != schema_version)
         throw ConfigError("strata::SqliteRepository: '" + options.path.string() +
                           "' is at another schema version; open it once with "
                           "create_if_missing to migrate it");
