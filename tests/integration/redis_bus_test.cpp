@@ -232,6 +232,9 @@ TEST(RedisBus, ALostSubscriptionClearsTheCacheAndResubscribes) {
 
   // The server drops every subscription (B's, and A's own).
   EXPECT_GE(redis_command(kill_port(), "CLIENT KILL TYPE pubsub"), 2);
+  // B notices the close on its own thread: wait for that, then for the new
+  // subscription (waiting only for "subscribed" could see the old one).
+  for (int i = 0; i < 1000 && b->bus().stats().gaps == 0; ++i) std::this_thread::sleep_for(5ms);
   ASSERT_TRUE(b->bus().wait_until_subscribed(Millis(5000)));
   EXPECT_GE(b->bus().stats().gaps, 1u);
   EXPECT_EQ(b->bus().stats().subscriptions, 2u);
