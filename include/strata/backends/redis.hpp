@@ -42,6 +42,7 @@
 #include "strata/pool/connection_pool.hpp"
 
 #include <algorithm>     // std::min
+#include <atomic>        // std::atomic
 #include <cerrno>        // EAGAIN
 #include <cstddef>       // std::size_t
 #include <cstdint>       // std::int64_t
@@ -55,9 +56,26 @@
 #include <vector>        // std::vector
 
 #include <hiredis/hiredis.h>
-#include <sys/time.h>  // timeval
+#include <hiredis/sds.h>  // sdslen, sdssetlen (inline): the connection's output buffer
+#include <sys/socket.h>   // send, MSG_NOSIGNAL
+#include <sys/time.h>     // timeval
 
 STRATA_BEGIN_NAMESPACE
+
+/// A Redis server's (or sentinel's) TCP address.
+struct RedisEndpoint {
+  std::string host = "127.0.0.1";  ///< an IP address or a host name
+  int port = 6379;                 ///< the TCP port
+};
+
+/// Finding the master through Redis Sentinel instead of a fixed address.
+struct RedisSentinelOptions {
+  /// The sentinels asked, in order, for the master's address; empty: no
+  /// Sentinel, the repository connects to RedisOptions::host and port.
+  std::vector<RedisEndpoint> sentinels{};
+  std::string master_name{};  ///< the name the sentinels monitor the master under
+  std::string password{};     ///< the sentinels' own AUTH; empty sends nothing. Never logged.
+};
 
 /// Where the HOT tier's server is and how the repository talks to it.
 struct RedisOptions {
@@ -71,9 +89,37 @@ struct RedisOptions {
   PoolOptions pool{};               ///< connections kept and their limits (see PoolOptions)
   std::size_t chunk_size = 10'000;  ///< records per MULTI/EXEC, keys per MGET/UNLINK; 0 means 10000
   Clock clock{};                    ///< turns expiry times into PX; the system clock by default
+  /// With sentinels named, every connection goes to the master they report
+  /// (and is checked with ROLE); host and port are then not used.
+  RedisSentinelOptions sentinel{};
+  /// Zero: a chunk is stored once the master applied it. N > 0: once `WAIT N`
+  /// also confirms that N replicas have it; fewer acknowledgements within
+  /// `replica_ack_timeout` make the chunk errc::outcome_unknown (it is on the
+  /// master, maybe not on a replica, so a failover may lose it).
+  int min_replicas_acked = 0;
+  Millis replica_ack_timeout{1000};  ///< WAIT's timeout; zero waits for ever (as WAIT does)
 };
 
 namespace detail {
+
+/// Appends `WAIT min_replicas_acked replica_ack_timeout`: its reply counts the
+/// replicas that have every write this connection made before it.
+inline void append_wait(RespWriter& out, const RedisOptions& options) {
+  out.command(3);
+  out.arg("WAIT");
+  out.arg(std::int64_t{options.min_replicas_acked});
+  out.arg(static_cast<std::int64_t>(options.replica_ack_timeout.count()));
+}
+
+/// * ? [ ] \ are glob metacharacters in SCAN MATCH.
+inline std::string glob_escape(std::string_view text) {
+  std::string out;
+  for (char ch : text) {
+    if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') out.push_back('\\');
+    out.push_back(ch);
+  }
+  return out;
+}
 
 struct FreeRedisContext {
   void operator()(redisContext* c) const noexcept { redisFree(c); }
@@ -94,8 +140,35 @@ inline bool is_status(const redisReply* r, std::string_view text) noexcept {
   return r != nullptr && r->type == REDIS_REPLY_STATUS && std::string_view(r->str, r->len) == text;
 }
 
-/// Reads one reply; null when the connection failed.
+/// Writes everything appended so far to the socket. Not hiredis' own writer:
+/// it calls write(), and writing to a connection the server has closed (a
+/// killed master) raises SIGPIPE, which ends a process that does not ignore
+/// it. send(MSG_NOSIGNAL) reports EPIPE instead, as an error like any other;
+/// a send timeout is EAGAIN (connection_error reads errno).
+inline bool flush(redisContext* c) {
+  if (c->err != 0) return false;
+  const std::size_t size = sdslen(c->obuf);
+  std::size_t sent = 0;
+  while (sent < size) {
+    const ssize_t n = ::send(c->fd, c->obuf + sent, size - sent, MSG_NOSIGNAL);
+    if (n > 0) {
+      sent += static_cast<std::size_t>(n);
+    } else if (n < 0 && errno == EINTR) {
+      continue;
+    } else {
+      c->err = REDIS_ERR_IO;
+      return false;
+    }
+  }
+  sdssetlen(c->obuf, 0);  // as sdsclear does (which not every libhiredis exports)
+  c->obuf[0] = '\0';
+  return true;
+}
+
+/// Reads one reply, first sending what is appended (hiredis would write it
+/// itself, with write()); null when the connection failed.
 inline RedisReplyPtr read_reply(redisContext* c) {
+  if (sdslen(c->obuf) != 0 && !flush(c)) return nullptr;
   void* raw = nullptr;
   if (redisGetReply(c, &raw) != REDIS_OK) return nullptr;
   return RedisReplyPtr(static_cast<redisReply*>(raw));
@@ -107,13 +180,102 @@ inline RedisReplyPtr call(redisContext* c, const RespWriter& command) {
   return read_reply(c);
 }
 
-/// Writes everything appended so far to the socket.
-inline bool flush(redisContext* c) {
-  int done = 0;
-  do {
-    if (redisBufferWrite(c, &done) != REDIS_OK) return false;
-  } while (done == 0);
-  return true;
+/// One SCAN step's keys under `prefix`, without the namespace, in key order,
+/// those up to `after` left out, at most `limit` of them.
+struct ScanStep {
+  std::vector<std::string> keys;  ///< the keys to load, sorted
+  std::string next;               ///< SCAN's next cursor ("0": the scan is complete)
+  bool surplus = false;           ///< the step found more than `limit` keys after `after`
+};
+
+/// Runs `SCAN step MATCH <namespace><prefix>* COUNT limit` on `c`; nullopt
+/// when the connection failed or the reply is not SCAN's.
+inline std::optional<ScanStep> scan_step(redisContext* c, std::string_view key_prefix,
+                                         std::string_view prefix, std::string_view step,
+                                         std::string_view after, std::size_t limit) {
+  std::string pattern = glob_escape(key_prefix);
+  pattern += glob_escape(prefix);
+  pattern += '*';
+  RespWriter command;
+  command.command(6);
+  command.arg("SCAN");
+  command.arg(step);
+  command.arg("MATCH");
+  command.arg(pattern);
+  command.arg("COUNT");
+  command.arg(static_cast<std::int64_t>(limit));
+  const RedisReplyPtr reply = call(c, command);
+  if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+      reply->element[0]->type != REDIS_REPLY_STRING || reply->element[1]->type != REDIS_REPLY_ARRAY)
+    return std::nullopt;
+  ScanStep out;
+  out.next.assign(reply->element[0]->str, reply->element[0]->len);
+  const redisReply* found = reply->element[1];
+  for (std::size_t i = 0; i < found->elements; ++i) {
+    const redisReply* k = found->element[i];
+    if (k->type != REDIS_REPLY_STRING || k->len < key_prefix.size()) continue;
+    const std::string_view key = std::string_view(k->str, k->len).substr(key_prefix.size());
+    if (after.empty() || key > after) out.keys.emplace_back(key);
+  }
+  std::sort(out.keys.begin(), out.keys.end());
+  out.surplus = out.keys.size() > limit;
+  if (out.surplus) out.keys.resize(limit);
+  return out;
+}
+
+/// One write command of a batch and the records it writes: positions
+/// [first, last) of the caller's sequence.
+struct WriteCommand {
+  std::size_t first;  ///< the first record it writes
+  std::size_t last;   ///< one past the last record it writes
+};
+
+/// Appends the writes of the records at positions [first, last) (record_at
+/// maps a position to its record), in order, so the last write of a key wins:
+/// runs of records without expiry share an MSET of at most `max_keys` keys, a
+/// record with expiry is SET ... PX, an already expired one is DEL (the write
+/// is a delete). Each command and its records go to `commands`.
+template <class RecordAt>
+void encode_writes(RespWriter& out, std::vector<WriteCommand>& commands, std::size_t first,
+                   std::size_t last, RecordAt record_at, std::string_view prefix, TimePoint now,
+                   std::size_t max_keys) {
+  std::size_t bytes = out.size() + 64;
+  for (std::size_t i = first; i < last; ++i) {
+    const Record& r = record_at(i);
+    bytes += RespWriter::arg_bytes(prefix.size() + r.key.size()) +
+             RespWriter::arg_bytes(r.envelope.size()) + 64;
+  }
+  out.reserve(bytes);
+  for (std::size_t i = first; i < last;) {
+    const std::size_t run = i;
+    while (i < last && i - run < max_keys && !record_at(i).expires_at) ++i;
+    if (i > run) {
+      out.command(1 + 2 * (i - run));
+      out.arg("MSET");
+      for (std::size_t r = run; r < i; ++r) {
+        out.arg(prefix, record_at(r).key);
+        out.arg(record_at(r).envelope);
+      }
+      commands.push_back({run, i});
+      continue;
+    }
+    const Record& r = record_at(i);
+    const auto ttl = *r.expires_at - now;
+    if (ttl.count() <= 0) {
+      out.command(2);
+      out.arg("DEL");
+      out.arg(prefix, r.key);
+    } else {
+      out.command(5);
+      out.arg("SET");
+      out.arg(prefix, r.key);
+      out.arg(r.envelope);
+      out.arg("PX");
+      out.arg(static_cast<std::int64_t>(ttl.count()));
+    }
+    commands.push_back({i, i + 1});
+    ++i;
+  }
 }
 
 }  // namespace detail
@@ -128,6 +290,9 @@ class RedisRepository {
   /// A pooled connection.
   struct Connection {
     std::unique_ptr<redisContext, detail::FreeRedisContext> context;  ///< the hiredis connection
+    /// Which master it was opened to: with Sentinel, a connection from before
+    /// the last rediscovery is closed instead of used.
+    std::uint64_t generation = 0;
   };
 
   /// Connects lazily: construction never blocks on the network.
@@ -141,7 +306,7 @@ class RedisRepository {
   BatchResult store_many(std::span<const Record> records) {
     BatchResult result(records.size());
     if (records.empty()) return result;
-    auto lease = state_->pool.acquire();
+    auto lease = state_->lease();
     if (!lease) {
       result.mark_all_failed(lease.error());
       return result;
@@ -155,13 +320,13 @@ class RedisRepository {
       const std::size_t last = std::min(records.size(), first + chunk);
       if (redisAppendFormattedCommand(c, sending.resp.data(), sending.resp.size()) != REDIS_OK) {
         fail_from(result, first, errc::backend_unavailable);  // nothing of it was sent
-        lease.discard();
+        state_->drop(lease);
         break;
       }
       if (!detail::flush(c)) {  // part of the chunk may have reached the server
         fail_range(result, first, last, errc::outcome_unknown);
         fail_from(result, last, errc::backend_unavailable);
-        lease.discard();
+        state_->drop(lease);
         break;
       }
       // While the server applies this chunk, encode the next one. It is sent
@@ -172,7 +337,7 @@ class RedisRepository {
         // The connection is unusable: this chunk's fate is recorded; later
         // chunks are not sent.
         fail_from(result, last, errc::backend_unavailable);
-        lease.discard();
+        state_->drop(lease);
         break;
       }
       std::swap(sending, encoding);
@@ -184,7 +349,7 @@ class RedisRepository {
   LoadResult load_many(std::span<const std::string_view> keys) {
     LoadResult result(keys.size());
     if (keys.empty()) return result;
-    auto lease = state_->pool.acquire();
+    auto lease = state_->lease();
     if (!lease) {
       result.fail_all(lease.error());
       return result;
@@ -217,7 +382,7 @@ class RedisRepository {
     }
     if (done == keys.size() && !fail_foreign_types(c, keys, result)) done = 0;
     if (done < keys.size()) {
-      lease.discard();
+      state_->drop(lease);
       const std::error_code error = connection_error(c);
       for (std::size_t i = done; i < keys.size(); ++i) result.set_failed(i, error);
     }
@@ -227,7 +392,7 @@ class RedisRepository {
   /// Deletes each chunk of keys with one UNLINK and counts what existed.
   EraseResult erase_many(std::span<const std::string_view> keys) {
     if (keys.empty()) return {};
-    auto lease = state_->pool.acquire();
+    auto lease = state_->lease();
     if (!lease) return {0, lease.error()};
     redisContext* c = lease->context.get();
     const std::size_t chunk = state_->chunk();
@@ -240,14 +405,14 @@ class RedisRepository {
     for (std::size_t k = 0; k < chunks; ++k) {
       detail::RedisReplyPtr reply = detail::read_reply(c);
       if (!reply || reply->type != REDIS_REPLY_INTEGER || reply->integer < 0) {
-        lease.discard();
+        state_->drop(lease);
         result.error = connection_error(c);
         return result;
       }
       result.erased += static_cast<std::size_t>(reply->integer);
     }
     if (chunks * chunk < keys.size()) {
-      lease.discard();
+      state_->drop(lease);
       result.error = connection_error(c);
     }
     return result;
@@ -269,41 +434,21 @@ class RedisRepository {
       after = step.substr(slash + 1);
       step = step.substr(0, slash);
     }
-    auto lease = state_->pool.acquire();
+    auto lease = state_->lease();
     if (!lease) {
       page.error = lease.error();
       return page;
     }
-    redisContext* c = lease->context.get();
-    detail::RespWriter command;
-    command.command(6);
-    command.arg("SCAN");
-    command.arg(step);
-    command.arg("MATCH");
-    command.arg(glob_escape(state_->prefixed(prefix)) + "*");
-    command.arg("COUNT");
-    command.arg(static_cast<std::int64_t>(limit));
-    const detail::RedisReplyPtr reply = detail::call(c, command);
-    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
-        reply->element[0]->type != REDIS_REPLY_STRING ||
-        reply->element[1]->type != REDIS_REPLY_ARRAY) {
-      lease.discard();
-      page.error = connection_error(c);
+    std::optional<detail::ScanStep> found = detail::scan_step(
+        lease->context.get(), state_->options.key_prefix, prefix, step, after, limit);
+    if (!found) {
+      page.error = connection_error(lease->context.get());
+      state_->drop(lease);
       return page;
     }
-    const std::string next(reply->element[0]->str, reply->element[0]->len);
-    const redisReply* found = reply->element[1];
-    std::vector<std::string> keys;
-    for (std::size_t i = 0; i < found->elements; ++i) {
-      const redisReply* k = found->element[i];
-      if (k->type != REDIS_REPLY_STRING) continue;
-      const std::string_view full(k->str, k->len);
-      const std::string_view key = full.substr(state_->options.key_prefix.size());
-      if (after.empty() || key > after) keys.emplace_back(key);
-    }
-    std::sort(keys.begin(), keys.end());
-    const bool surplus = keys.size() > limit;
-    if (surplus) keys.resize(limit);
+    std::vector<std::string>& keys = found->keys;
+    const bool surplus = found->surplus;
+    const std::string& next = found->next;
     lease = {};  // load_many leases its own
     const std::vector<std::string_view> views(keys.begin(), keys.end());
     LoadResult loaded = load_many(views);
@@ -327,17 +472,17 @@ class RedisRepository {
 
   /// Sends PING on a pooled connection: whether the server answers.
   bool ping() {
-    auto lease = state_->pool.acquire();
+    auto lease = state_->lease();
     if (!lease) return false;
     const bool ok = ping(*lease);
-    if (!ok) lease.discard();
+    if (!ok) state_->drop(lease);
     return ok;
   }
 
   /// Opens a connection now, returning the error a call would meet (e.g.
   /// access_denied for a wrong password, backend_unavailable when down).
   std::error_code check_connection() {
-    auto lease = state_->pool.acquire();
+    auto lease = state_->lease();
     return lease ? std::error_code{} : lease.error();
   }
 
@@ -351,12 +496,35 @@ class RedisRepository {
   /// Opens one connection as the pool does: connect, AUTH, then SELECT (or a
   /// PING) so that refused credentials show here as access_denied. Null on
   /// failure, with `error` saying why. RedisBus opens its subscription so.
+  ///
+  /// With sentinels named, the address is the master's as the first sentinel
+  /// that answers reports it (SENTINEL get-master-addr-by-name), and the
+  /// server must say ROLE master: during a failover a sentinel may still name
+  /// the old master, now a replica, and writes there would be refused.
   static std::unique_ptr<redisContext, detail::FreeRedisContext> open_connection(
       const RedisOptions& options, std::error_code& error) {
+    if (options.sentinel.sentinels.empty())
+      return connect_to({options.host, options.port}, options, error);
+    error = errc::backend_unavailable;
+    for (const RedisEndpoint& sentinel : options.sentinel.sentinels) {
+      const std::optional<RedisEndpoint> master = ask_sentinel(sentinel, options);
+      if (!master) continue;
+      auto conn = connect_to(*master, options, error);
+      if (conn && is_master(conn.get())) return conn;
+      if (conn) error = errc::backend_unavailable;
+      if (error == errc::access_denied) return nullptr;
+    }
+    return nullptr;
+  }
+
+  /// Opens one connection to `at`: connect, AUTH, SELECT (or a PING), as
+  /// open_connection describes. RedisClusterRepository opens its nodes so.
+  static std::unique_ptr<redisContext, detail::FreeRedisContext> connect_to(
+      const RedisEndpoint& at, const RedisOptions& options, std::error_code& error) {
     redisContext* raw = options.connect_timeout.count() > 0
-                            ? redisConnectWithTimeout(options.host.c_str(), options.port,
+                            ? redisConnectWithTimeout(at.host.c_str(), at.port,
                                                       detail::to_timeval(options.connect_timeout))
-                            : redisConnect(options.host.c_str(), options.port);
+                            : redisConnect(at.host.c_str(), at.port);
     std::unique_ptr<redisContext, detail::FreeRedisContext> conn(raw);
     if (raw == nullptr || raw->err != 0) {
       error = errc::backend_unavailable;
@@ -406,15 +574,54 @@ class RedisRepository {
  private:
   enum class ChunkOutcome { stored, failed };
 
+  /// The master's address as `sentinel` reports it; nullopt when it cannot be
+  /// reached or does not know the name.
+  static std::optional<RedisEndpoint> ask_sentinel(const RedisEndpoint& sentinel,
+                                                   const RedisOptions& options) {
+    RedisOptions to_sentinel;
+    to_sentinel.password = options.sentinel.password;
+    to_sentinel.connect_timeout = options.connect_timeout;
+    to_sentinel.command_timeout = options.command_timeout;
+    std::error_code ignored;
+    const auto conn = connect_to(sentinel, to_sentinel, ignored);
+    if (!conn) return std::nullopt;
+    detail::RespWriter ask;
+    ask.command(3);
+    ask.arg("SENTINEL");
+    ask.arg("get-master-addr-by-name");
+    ask.arg(options.sentinel.master_name);
+    const detail::RedisReplyPtr reply = detail::call(conn.get(), ask);
+    if (!reply || reply->type != REDIS_REPLY_ARRAY || reply->elements != 2 ||
+        reply->element[0]->type != REDIS_REPLY_STRING ||
+        reply->element[1]->type != REDIS_REPLY_STRING)
+      return std::nullopt;
+    RedisEndpoint master;
+    master.host.assign(reply->element[0]->str, reply->element[0]->len);
+    const std::string_view port(reply->element[1]->str, reply->element[1]->len);
+    master.port = 0;
+    for (char ch : port) {
+      if (ch < '0' || ch > '9' || master.port > 65535) return std::nullopt;
+      master.port = master.port * 10 + (ch - '0');
+    }
+    if (master.port == 0 || master.port > 65535) return std::nullopt;
+    return master;
+  }
+
+  /// Whether the server answers ROLE with "master".
+  static bool is_master(redisContext* c) {
+    detail::RespWriter role;
+    role.command(1);
+    role.arg("ROLE");
+    const detail::RedisReplyPtr reply = detail::call(c, role);
+    return reply && reply->type == REDIS_REPLY_ARRAY && reply->elements > 0 &&
+           reply->element[0]->type == REDIS_REPLY_STRING &&
+           std::string_view(reply->element[0]->str, reply->element[0]->len) == "master";
+  }
+
   /// One chunk of store_many, encoded: MULTI, its commands, EXEC.
   struct EncodedChunk {
-    /// One MULTI/EXEC's command and the records it writes.
-    struct Command {
-      std::size_t first;  ///< the first record it writes (a position in the batch)
-      std::size_t last;   ///< one past the last record it writes
-    };
     detail::RespWriter resp;
-    std::vector<Command> commands;  // between MULTI and EXEC, in order
+    std::vector<detail::WriteCommand> commands;  // between MULTI and EXEC, in order
   };
 
   /// MGET answers nil for a key that holds a hash, list or any other
@@ -496,70 +703,26 @@ class RedisRepository {
     return detail::is_status(reply.get(), "PONG");
   }
 
-  /// * ? [ ] \ are glob metacharacters in SCAN MATCH.
-  static std::string glob_escape(std::string_view text) {
-    std::string out;
-    for (char ch : text) {
-      if (ch == '*' || ch == '?' || ch == '[' || ch == ']' || ch == '\\') out.push_back('\\');
-      out.push_back(ch);
-    }
-    return out;
-  }
-
-  /// Encodes records[first, last) as MULTI, commands in input order, EXEC:
-  /// runs of records without expiry share an MSET, a record with expiry is
-  /// SET ... PX, an already expired one is DEL (the write is a delete).
+  /// Encodes records[first, last) as MULTI, the writes (encode_writes), EXEC.
   void encode_chunk(std::span<const Record> records, std::size_t first, std::size_t last,
                     EncodedChunk& out) const {
-    const std::string_view prefix = state_->options.key_prefix;
-    const TimePoint now = state_->options.clock.now();
     out.resp.clear();
     out.commands.clear();
-    std::size_t bytes = 64;
-    for (std::size_t i = first; i < last; ++i)
-      bytes += detail::RespWriter::arg_bytes(prefix.size() + records[i].key.size()) +
-               detail::RespWriter::arg_bytes(records[i].envelope.size()) + 64;
-    out.resp.reserve(bytes);
-
     out.resp.command(1);
     out.resp.arg("MULTI");
-    for (std::size_t i = first; i < last;) {
-      const std::size_t run = i;
-      while (i < last && !records[i].expires_at) ++i;
-      if (i > run) {
-        out.resp.command(1 + 2 * (i - run));
-        out.resp.arg("MSET");
-        for (std::size_t r = run; r < i; ++r) {
-          out.resp.arg(prefix, records[r].key);
-          out.resp.arg(records[r].envelope);
-        }
-        out.commands.push_back({run, i});
-        continue;
-      }
-      const auto ttl = *records[i].expires_at - now;
-      if (ttl.count() <= 0) {
-        out.resp.command(2);
-        out.resp.arg("DEL");
-        out.resp.arg(prefix, records[i].key);
-      } else {
-        out.resp.command(5);
-        out.resp.arg("SET");
-        out.resp.arg(prefix, records[i].key);
-        out.resp.arg(records[i].envelope);
-        out.resp.arg("PX");
-        out.resp.arg(static_cast<std::int64_t>(ttl.count()));
-      }
-      out.commands.push_back({i, i + 1});
-      ++i;
-    }
+    detail::encode_writes(
+        out.resp, out.commands, first, last,
+        [records](std::size_t i) -> const Record& { return records[i]; },
+        state_->options.key_prefix, state_->options.clock.now(), last - first);
     out.resp.command(1);
     out.resp.arg("EXEC");
+    if (state_->options.min_replicas_acked > 0) detail::append_wait(out.resp, state_->options);
   }
 
   /// Reads the replies of a sent chunk (records[first, last)) and marks their
   /// outcome in `result`; says whether the connection is still usable.
-  static ChunkOutcome read_chunk(redisContext* c, const EncodedChunk& chunk, std::size_t first,
-                                 std::size_t last, BatchResult& result) {
+  ChunkOutcome read_chunk(redisContext* c, const EncodedChunk& chunk, std::size_t first,
+                          std::size_t last, BatchResult& result) const {
     // MULTI's +OK and one +QUEUED per command, then EXEC's array. Until EXEC's
     // reply is read, the chunk may or may not have been applied.
     bool well_formed = true;
@@ -597,7 +760,23 @@ class RedisRepository {
           result.mark_failed(i, errc::backend_unavailable);
       }
     }
+    if (state_->options.min_replicas_acked > 0) {
+      const detail::RedisReplyPtr acked = detail::read_reply(c);
+      if (!acked || acked->type != REDIS_REPLY_INTEGER) {
+        downgrade_stored(result, first, last);
+        return ChunkOutcome::failed;
+      }
+      if (acked->integer < state_->options.min_replicas_acked)
+        downgrade_stored(result, first, last);
+    }
     return ChunkOutcome::stored;
+  }
+
+  /// Records the master applied but too few replicas confirmed: a failover
+  /// may lose them, so they are outcome_unknown, not stored.
+  static void downgrade_stored(BatchResult& result, std::size_t first, std::size_t last) {
+    for (std::size_t i = first; i < last; ++i)
+      if (result.stored(i)) result.mark_failed(i, errc::outcome_unknown);
   }
 
   struct State {
@@ -611,17 +790,30 @@ class RedisRepository {
       return options.chunk_size == 0 ? 10'000 : options.chunk_size;
     }
 
-    std::string prefixed(std::string_view key) const {
-      std::string out;
-      out.reserve(options.key_prefix.size() + key.size());
-      out.append(options.key_prefix).append(key);
-      return out;
-    }
-
     std::optional<Connection> connect(std::error_code& error) const {
+      const std::uint64_t opened_for = generation.load();
       auto context = open_connection(options, error);
       if (!context) return std::nullopt;
-      return Connection{std::move(context)};
+      return Connection{std::move(context), opened_for};
+    }
+
+    using Lease = ConnectionPool<Connection>::Lease;
+
+    /// A pooled connection opened since the last rediscovery of the master.
+    Lease lease() {
+      for (;;) {
+        Lease leased = pool.acquire();
+        if (!leased || leased->generation == generation.load()) return leased;
+        leased.discard();  // opened to the master before a failover
+      }
+    }
+
+    /// Closes a connection that saw an error. With Sentinel, the error may be
+    /// a failover (the master gone, or demoted: READONLY): every pooled
+    /// connection is then opened again through the sentinels.
+    void drop(Lease& leased) {
+      leased.discard();
+      if (!options.sentinel.sentinels.empty()) ++generation;
     }
 
     /// Whether a reply is Redis refusing the connection's credentials.
@@ -632,6 +824,7 @@ class RedisRepository {
     }
 
     RedisOptions options;
+    std::atomic<std::uint64_t> generation{0};  // rediscoveries of the master so far
     ConnectionPool<Connection> pool;
   };
 
