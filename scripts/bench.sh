@@ -2,7 +2,7 @@
 # Builds in release mode and runs the benchmarks; the ratio tables at the end
 # of each are the figures quoted in issues and docs.
 #
-#   scripts/bench.sh [core|embedded|redis|bus|postgres|s3|codec|drill|all] [flags...]
+#   scripts/bench.sh [core|embedded|redis|cluster|bus|postgres|s3|codec|drill|all] [flags...]
 #
 # core:     strata_bench, medians of 9 repetitions in random interleaving (this
 #           machine is a noisy VM; interleaving spreads its drift over baseline
@@ -11,6 +11,11 @@
 #           by fsync, far above the VM's jitter, and a 10k-key run takes seconds.
 # redis:    strata_bench_redis against a redis-server this script starts on
 #           127.0.0.1 (scripts/servers.sh) and stops; medians of 5, interleaved.
+# cluster:  strata_bench_redis_cluster against the 3+3 Redis Cluster, the
+#           Sentinel group and a single redis-server this script starts: cluster
+#           strata vs raw per-slot hiredis pipelines and vs single-node strata
+#           (10k, 100k keys), and the cost of min_replicas_acked = 1 on 354
+#           keys; medians of 5, interleaved.
 # bus:      strata_bench_bus against a redis-server this script starts: the
 #           invalidation bus's latency (p50/p99/max at 1k and 10k writes/s) and
 #           its cost on the writer (medians of 5, interleaved).
@@ -29,7 +34,7 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # Whatever happens, the servers this script started do not outlive it.
-trap 'scripts/servers.sh stop redis postgres s3 >/dev/null 2>&1 || true' EXIT
+trap 'scripts/servers.sh stop redis postgres s3 cluster sentinel >/dev/null 2>&1 || true' EXIT
 
 which=${1:-all}
 (($# > 0)) && shift
@@ -37,7 +42,7 @@ which=${1:-all}
 scripts/install-deps.sh
 cmake --preset release >/dev/null
 cmake --build --preset release -j "$(nproc)" --target strata_bench strata_bench_embedded \
-  strata_bench_redis strata_bench_bus strata_bench_postgres strata_bench_s3 strata_bench_codec strata_drill
+  strata_bench_redis strata_bench_redis_cluster strata_bench_bus strata_bench_postgres strata_bench_s3 strata_bench_codec strata_drill
 
 if [[ $which == core || $which == all ]]; then
   if (($# > 0)); then flags=("$@"); else
@@ -60,6 +65,15 @@ if [[ $which == redis || $which == all ]]; then
   scripts/servers.sh start redis
   build/release/bench/strata_bench_redis "${flags[@]}"
   scripts/servers.sh stop redis
+fi
+if [[ $which == cluster || $which == all ]]; then
+  if (($# > 0)); then flags=("$@"); else
+    flags=(--benchmark_repetitions=5 --benchmark_enable_random_interleaving=true
+      --benchmark_report_aggregates_only=true)
+  fi
+  scripts/servers.sh start redis cluster sentinel
+  build/release/bench/strata_bench_redis_cluster "${flags[@]}"
+  scripts/servers.sh stop redis cluster sentinel
 fi
 if [[ $which == bus || $which == all ]]; then
   if (($# > 0)); then flags=("$@"); else

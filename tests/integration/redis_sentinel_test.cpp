@@ -26,6 +26,18 @@ namespace {
 
 using Steady = std::chrono::steady_clock;
 
+/// Starts the killed master again and waits until it is the new master's
+/// replica. It comes back empty and as a master; the sentinels would turn it
+/// into a replica at their next look (up to 10 s): the REPLICAOF they would
+/// send is sent here at once.
+void bring_back(int port) {
+  restart_node("sentinel", port);
+  const int master = sentinel_current_master();
+  redis_at(port, {"REPLICAOF", "127.0.0.1", std::to_string(master)});
+  ASSERT_TRUE(eventually(sentinel_group_whole, std::chrono::seconds(60)))
+      << "the old master did not rejoin as a replica";
+}
+
 class RedisSentinelTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -33,14 +45,6 @@ class RedisSentinelTest : public ::testing::Test {
     ASSERT_TRUE(eventually(sentinel_group_whole, std::chrono::seconds(60)))
         << "the sentinel group (sentinels on 127.0.0.1:" << sentinel_first_port()
         << ") has no master with a synced replica (scripts/servers.sh start sentinel)";
-  }
-
-  /// Starts the killed master again (it comes back empty, as a master) and
-  /// waits until the sentinels made it the new master's replica.
-  static void bring_back(int port) {
-    restart_node("sentinel", port);
-    ASSERT_TRUE(eventually(sentinel_group_whole, std::chrono::seconds(60)))
-        << "the old master did not rejoin as a replica";
   }
 };
 
@@ -103,8 +107,7 @@ StreamOutcome kill_master_under_stream(int min_replicas_acked) {
       std::chrono::duration_cast<std::chrono::milliseconds>(Steady::now() - killed_at).count();
   EXPECT_TRUE(
       eventually([&] { return sentinel_current_master() != master; }, std::chrono::seconds(10)));
-  restart_node("sentinel", master);
-  EXPECT_TRUE(eventually(sentinel_group_whole, std::chrono::seconds(60)));
+  bring_back(master);
   batches_after_restart = 0;
   EXPECT_TRUE(
       eventually([&] { return batches_after_restart.load() >= 5; }, std::chrono::seconds(20)))
