@@ -88,7 +88,8 @@ struct RawCluster {
   RawCluster() {
     redisContext* seed = connect(cluster_port());
     auto* slots = static_cast<redisReply*>(redisCommand(seed, "CLUSTER SLOTS"));
-    if (slots == nullptr || slots->type != REDIS_REPLY_ARRAY) throw Error("bench: no CLUSTER SLOTS");
+    if (slots == nullptr || slots->type != REDIS_REPLY_ARRAY)
+      throw Error("bench: no CLUSTER SLOTS");
     for (std::size_t i = 0; i < slots->elements; ++i) {
       const redisReply* range = slots->element[i];
       const int port = static_cast<int>(range->element[2]->element[1]->integer);
@@ -99,6 +100,7 @@ struct RawCluster {
     }
     freeReplyObject(slots);
     redisFree(seed);
+    sent.resize(nodes.size());
   }
   ~RawCluster() {
     for (redisContext* c : nodes) redisFree(c);
@@ -118,13 +120,18 @@ struct RawCluster {
   template <class OnReply>
   void per_slot(const char* verb, const std::vector<std::string>& wire_keys,
                 const std::vector<std::string>* envelopes, OnReply on_reply) {
-    std::map<std::uint16_t, std::vector<std::size_t>> by_slot;
-    for (std::size_t i = 0; i < wire_keys.size(); ++i)
-      by_slot[redis_hash_slot(wire_keys[i])].push_back(i);
-    std::vector<std::vector<const std::vector<std::size_t>*>> sent(nodes.size());
-    std::vector<const char*> argv;
-    std::vector<std::size_t> lens;
-    for (const auto& [slot, positions] : by_slot) {
+    // Buckets per slot, their capacity kept across calls (no allocation in
+    // the steady state, like strata's counting sort).
+    for (std::uint16_t slot : used) by_slot[slot].clear();
+    used.clear();
+    for (std::size_t i = 0; i < wire_keys.size(); ++i) {
+      const std::uint16_t slot = redis_hash_slot(wire_keys[i]);
+      if (by_slot[slot].empty()) used.push_back(slot);
+      by_slot[slot].push_back(i);
+    }
+    for (auto& s : sent) s.clear();
+    for (std::uint16_t slot : used) {
+      const std::vector<std::size_t>& positions = by_slot[slot];
       argv.assign(1, verb);
       lens.assign(1, std::char_traits<char>::length(verb));
       for (std::size_t i : positions) {
@@ -155,6 +162,12 @@ struct RawCluster {
 
   std::vector<redisContext*> nodes;
   std::map<int, std::size_t> node_of_port;
+  std::vector<std::vector<std::size_t>> by_slot =
+      std::vector<std::vector<std::size_t>>(redis_cluster_slots);
+  std::vector<std::uint16_t> used;
+  std::vector<std::vector<const std::vector<std::size_t>*>> sent;
+  std::vector<const char*> argv;
+  std::vector<std::size_t> lens;
   std::array<std::size_t, redis_cluster_slots> owner{};
 };
 
@@ -224,8 +237,8 @@ int main(int argc, char** argv) {
   using Fn = void (*)(benchmark::State&);
   for (long n : {10'000L, 100'000L}) {
     const std::pair<const char*, Fn> paired[] = {
-        {"raw/set", raw_set},       {"cluster/set", cluster_set}, {"node/set", node_set},
-        {"raw/get", raw_get},       {"cluster/get", cluster_get}, {"node/get", node_get}};
+        {"raw/set", raw_set}, {"cluster/set", cluster_set}, {"node/set", node_set},
+        {"raw/get", raw_get}, {"cluster/get", cluster_get}, {"node/get", node_get}};
     for (const auto& [name, fn] : paired)
       benchmark::RegisterBenchmark(name, fn)->Arg(n)->Unit(benchmark::kMillisecond);
   }
