@@ -10,7 +10,8 @@ jobs=$(nproc)
 scripts/install-deps.sh
 
 # The integration tests talk to real servers, started here on 127.0.0.1 and
-# stopped however this script ends.
+# stopped however this script ends: redis, postgres, s3, the Redis Cluster and
+# the Sentinel group (scripts/servers.sh).
 scripts/servers.sh start
 trap 'scripts/servers.sh stop' EXIT
 
@@ -29,7 +30,8 @@ echo "== static analysis (clang-tidy, .clang-tidy's checks, on the TUs that inst
 clang-tidy --quiet -p build/dev examples/quickstart.cpp bench/failover_drill.cpp bench/bench_store.cpp \
   tests/integration/redis_test.cpp tests/integration/postgres_test.cpp tests/unit/s3_sigv4_test.cpp tests/unit/s3_parts_test.cpp \
   tests/integration/s3_test.cpp examples/typed_positions.cpp tests/unit/typed_store_test.cpp tools/strata/main.cpp \
-  tests/integration/redis_bus_test.cpp tests/integration/redis_laws_test.cpp
+  tests/integration/redis_bus_test.cpp tests/integration/redis_laws_test.cpp \
+  tests/integration/redis_cluster_test.cpp tests/integration/redis_sentinel_test.cpp
 
 echo "== ASan + UBSan build and tests"
 cmake --preset asan

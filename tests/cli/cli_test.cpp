@@ -403,6 +403,33 @@ TEST_F(Cli, TheCommandSurface) {
   EXPECT_EQ(final_lines, 1u) << one_page.err;
 }
 
+TEST_F(Cli, RedisClusterAndSentinelUrls) {
+  const char* cluster_env = std::getenv("STRATA_CLUSTER_PORT");
+  const char* sentinel_env = std::getenv("STRATA_SENTINEL_PORT");
+  const int cluster = cluster_env ? std::atoi(cluster_env) : 16501;
+  const int sentinel = sentinel_env ? std::atoi(sentinel_env) : 16521;
+  const std::string cluster_url =
+      fmt::format("redis-cluster://127.0.0.1:{},127.0.0.1:{}", cluster + 1, cluster);
+  const std::string sentinel_url =
+      fmt::format("redis-sentinel://127.0.0.1:{},127.0.0.1:{},127.0.0.1:{}/strata-master", sentinel,
+                  sentinel + 1, sentinel + 2);
+  for (const std::string& url : {cluster_url, sentinel_url}) {
+    const CliRun copied = strata_cli(with_dir({"rehydrate", "--to", url, "--page", "700"}));
+    EXPECT_EQ(copied.exit_code, 0) << url << "\n" << copied.out << copied.err;
+    EXPECT_EQ(field(copied.out, "copied"), "3000") << url;
+    EXPECT_EQ(field(copied.out, "status"), "complete") << url;
+    const CliRun stats = strata_cli(with_dir({"stats", url}));
+    EXPECT_EQ(stats.exit_code, 0) << url << "\n" << stats.out << stats.err;
+  }
+  // Malformed: no HOST:PORT, no master name, a port that is not a number.
+  for (const std::string& url :
+       {std::string("redis-cluster://"), fmt::format("redis-sentinel://127.0.0.1:{}", sentinel),
+        std::string("redis-cluster://127.0.0.1:x")}) {
+    const CliRun run = strata_cli(with_dir({"stats", url}));
+    EXPECT_EQ(run.exit_code, 2) << url << "\n" << run.out << run.err;
+  }
+}
+
 TEST_F(Cli, AnS3PrefixIsAFolder) {
   // s3://bucket/prefix without a trailing '/': keys are prefix/KEY, as with
   // the slash, never prefixKEY; the effective prefix is printed.
@@ -459,6 +486,9 @@ TEST_F(Cli, NoSecretReachesOutputLogsOrSnapshots) {
   for (const std::string& url :
        {"redis://:" + secret + "@127.0.0.1:1/x", "redis://user:" + secret + "@127.0.0.1:1/0",
         "bogus://u:" + secret + "@h", "host=h password=" + secret,
+        "redis-cluster://:" + secret + "@127.0.0.1:1,127.0.0.1:2",
+        "redis-sentinel://:" + secret + "@127.0.0.1:1/strata-master",
+        "redis-cluster://:" + secret + "@nohost",
         "postgres://u:" + secret + "@127.0.0.1:1/db?password=" + secret})
     EXPECT_NE(run({"--warm", url, "stats"}).exit_code, 0) << url;
   run({"rehydrate", "--to", "redis://:" + secret + "@127.0.0.1:1/0"});  // fails: prints resume

@@ -17,7 +17,11 @@ TEST(Redact, EveryFormOfSecretIsHidden) {
       {"redis://user:s3cret@127.0.0.1:6379/", "redis://user:***@127.0.0.1:6379/"},
       {"redis://:s3cret@127.0.0.1:1/", "redis://:***@127.0.0.1:1/"},  // the review's example
       {"rediss://:s3cret@host", "rediss://:***@host"},                // a scheme nobody parses
-      {"redis://:p@ss/w:rd@host:1", "redis://:***@host:1"},           // '@', '/' and ':' inside
+      {"redis-cluster://:s3cret@10.0.0.1:7000,10.0.0.2:7000",
+       "redis-cluster://:***@10.0.0.1:7000,10.0.0.2:7000"},
+      {"redis-sentinel://:s3cret@h1:26379,h2:26379/mymaster",
+       "redis-sentinel://:***@h1:26379,h2:26379/mymaster"},
+      {"redis://:p@ss/w:rd@host:1", "redis://:***@host:1"},  // '@', '/' and ':' inside
       {"postgres://app:s3cret@db:5432/x?sslmode=require",
        "postgres://app:***@db:5432/x?sslmode=require"},
       {"postgresql://app@db/x?password=s3cret", "postgresql://app@db/x?password=***"},

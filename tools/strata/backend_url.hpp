@@ -6,6 +6,11 @@
 ///     sqlite:PATH                             SQLite file (the embedded WARM)
 ///     file:PATH                               filesystem directory (the embedded COLD)
 ///     redis://[:PASSWORD@]HOST[:PORT][/DB]    Redis (password also STRATA_REDIS_PASSWORD)
+///     redis-cluster://[:PASSWORD@]HOST:PORT[,HOST:PORT...]
+///                                             Redis Cluster; any nodes as seeds
+///     redis-sentinel://[:PASSWORD@]HOST:PORT[,HOST:PORT...]/MASTER[/DB]
+///                                             Redis behind Sentinel: the sentinels, the
+///                                             master's name (the password is the master's)
 ///     postgres://USER@HOST:PORT/DB            PostgreSQL, any libpq URI
 ///     s3://BUCKET[/PREFIX]                    S3; endpoint STRATA_S3_ENDPOINT, keys AWS_*;
 ///                                             the prefix is a folder: PREFIX/KEY
@@ -18,6 +23,7 @@
 #include <strata/backends/memory.hpp>
 #include <strata/backends/postgres.hpp>
 #include <strata/backends/redis.hpp>
+#include <strata/backends/redis_cluster.hpp>
 #include <strata/backends/s3.hpp>
 #include <strata/backends/sqlite.hpp>
 #include <strata/core/any_repository.hpp>
@@ -31,6 +37,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace strata::cli {
 
@@ -55,17 +62,78 @@ inline int parse_int(std::string_view text, std::string_view what, std::string_v
   return value;
 }
 
+/// Takes "[USER][:PASSWORD]@" off the front of `rest` (after the scheme);
+/// the password, else STRATA_REDIS_PASSWORD, else empty.
+inline std::string take_redis_password(std::string_view& rest) {
+  std::string password;
+  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
+    std::string_view auth = rest.substr(0, at);
+    if (const auto colon = auth.find(':'); colon != std::string_view::npos)
+      password = std::string(auth.substr(colon + 1));
+    rest.remove_prefix(at + 1);
+  }
+  if (password.empty()) password = env("STRATA_REDIS_PASSWORD").value_or("");
+  return password;
+}
+
+/// "HOST:PORT,HOST:PORT...": at least one, each with its port.
+inline std::vector<RedisEndpoint> parse_endpoints(std::string_view list, std::string_view url) {
+  std::vector<RedisEndpoint> out;
+  while (!list.empty()) {
+    const std::string_view one = list.substr(0, list.find(','));
+    list.remove_prefix(std::min(list.size(), one.size() + 1));
+    const auto colon = one.rfind(':');
+    if (colon == std::string_view::npos || colon == 0)
+      throw ConfigError(fmt::format("backend URL '{}': '{}' is not HOST:PORT", redacted(url), one));
+    out.push_back(
+        {std::string(one.substr(0, colon)), parse_int(one.substr(colon + 1), "port", url)});
+  }
+  if (out.empty())
+    throw ConfigError(fmt::format("backend URL '{}' names no HOST:PORT", redacted(url)));
+  return out;
+}
+
+inline std::string endpoints_text(const std::vector<RedisEndpoint>& endpoints) {
+  std::string text;
+  for (const RedisEndpoint& e : endpoints)
+    text.append(text.empty() ? "" : ",").append(fmt::format("{}:{}", e.host, e.port));
+  return text;
+}
+
+inline AnyRepository open_redis_cluster(std::string_view url) {
+  std::string_view rest = url.substr(std::string_view("redis-cluster://").size());
+  RedisClusterOptions options;
+  options.node.password = take_redis_password(rest);
+  options.seeds = parse_endpoints(rest.substr(0, rest.find('/')), url);
+  const std::string shown = "redis-cluster://" + endpoints_text(options.seeds);
+  return AnyRepository(RedisClusterRepository(options), shown);
+}
+
+inline AnyRepository open_redis_sentinel(std::string_view url) {
+  std::string_view rest = url.substr(std::string_view("redis-sentinel://").size());
+  RedisOptions options;
+  options.password = take_redis_password(rest);
+  const auto slash = rest.find('/');
+  if (slash == std::string_view::npos || slash + 1 == rest.size())
+    throw ConfigError(fmt::format(
+        "backend URL '{}' names no master (redis-sentinel://HOST:PORT,.../MASTER)", redacted(url)));
+  options.sentinel.sentinels = parse_endpoints(rest.substr(0, slash), url);
+  std::string_view master = rest.substr(slash + 1);
+  if (const auto db = master.find('/'); db != std::string_view::npos) {
+    options.db = parse_int(master.substr(db + 1), "database", url);
+    master = master.substr(0, db);
+  }
+  options.sentinel.master_name = std::string(master);
+  const std::string shown = fmt::format(
+      "redis-sentinel://{}/{}/{}", endpoints_text(options.sentinel.sentinels), master, options.db);
+  return AnyRepository(RedisRepository(options), shown);
+}
+
 inline AnyRepository open_redis(std::string_view url) {
   std::string_view rest = url.substr(std::string_view("redis://").size());
   RedisOptions options;
   std::string shown = "redis://";
-  if (const auto at = rest.rfind('@'); at != std::string_view::npos) {
-    std::string_view auth = rest.substr(0, at);
-    if (const auto colon = auth.find(':'); colon != std::string_view::npos)
-      options.password = std::string(auth.substr(colon + 1));
-    rest.remove_prefix(at + 1);
-  }
-  if (options.password.empty()) options.password = env("STRATA_REDIS_PASSWORD").value_or("");
+  options.password = take_redis_password(rest);
   if (const auto slash = rest.find('/'); slash != std::string_view::npos) {
     options.db = parse_int(rest.substr(slash + 1), "database", url);
     rest = rest.substr(0, slash);
@@ -129,12 +197,14 @@ inline AnyRepository open_repository(std::string_view url, Access access = Acces
                                                                 .create_if_missing = create}),
                          redacted(url));
   if (url.starts_with("redis://")) return detail::open_redis(url);
+  if (url.starts_with("redis-cluster://")) return detail::open_redis_cluster(url);
+  if (url.starts_with("redis-sentinel://")) return detail::open_redis_sentinel(url);
   if (url.starts_with("postgres://") || url.starts_with("postgresql://"))
     return detail::open_postgres(url, access);
   if (url.starts_with("s3://")) return detail::open_s3(url);
   throw ConfigError(fmt::format(
       "backend URL '{}': unknown scheme (expected memory:, sqlite:PATH, file:PATH, redis://, "
-      "postgres://, s3://)",
+      "redis-cluster://, redis-sentinel://, postgres://, s3://)",
       redacted(url)));
 }
 
