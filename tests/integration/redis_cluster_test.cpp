@@ -44,6 +44,14 @@ std::vector<std::string> random_values(std::size_t n, std::uint32_t seed) {
   return values;
 }
 
+/// stem0, stem1, ... stem(n-1).
+std::vector<std::string> numbered(const std::string& stem, int n) {
+  std::vector<std::string> keys;
+  keys.reserve(static_cast<std::size_t>(n));
+  for (int i = 0; i < n; ++i) keys.push_back(stem + std::to_string(i));
+  return keys;
+}
+
 std::vector<Record> records_of(const std::vector<std::string>& keys,
                                const std::vector<std::string>& values) {
   std::vector<Record> records;
@@ -66,8 +74,7 @@ TEST_F(RedisClusterTest, TenThousandKeysOverEverySlotRoundTripByteExactly) {
   RedisClusterRepository repo(cluster_test_options());
   ASSERT_FALSE(repo.check_connection());
   EXPECT_EQ(repo.masters().size(), 3u);
-  std::vector<std::string> keys;
-  for (int i = 0; i < 10'000; ++i) keys.push_back(fmt::format("spread:{}", i));
+  const std::vector<std::string> keys = numbered("spread:", 10'000);
   const std::vector<std::string> values = random_values(keys.size(), 7);
   const BatchResult stored = repo.store_many(records_of(keys, values));
   ASSERT_TRUE(stored.all_stored()) << stored.error(0).message();
@@ -101,8 +108,7 @@ TEST_F(RedisClusterTest, TenThousandKeysOverEverySlotRoundTripByteExactly) {
 
 TEST_F(RedisClusterTest, HashTaggedKeysLandOnOneMaster) {
   RedisClusterRepository repo(cluster_test_options());
-  std::vector<std::string> keys;
-  for (int i = 0; i < 500; ++i) keys.push_back(fmt::format("{{account-42}}:position:{}", i));
+  const std::vector<std::string> keys = numbered("{account-42}:position:", 500);
   const std::vector<std::string> values = random_values(keys.size(), 11);
   ASSERT_TRUE(repo.store_many(records_of(keys, values)).all_stored());
   const std::string master = repo.master_of(keys[0]);
@@ -169,8 +175,7 @@ TEST_F(RedisClusterTest, ASlotMigratedUnderAStreamOfBatchesLosesNothing) {
     if (port != from && info_field(port, "replication", "role") == "master") to = port;
   ASSERT_NE(to, 0);
   // Some keys in the slot before it moves, so that MIGRATE has work to do.
-  std::vector<std::string> seeded;
-  for (int i = 0; i < 200; ++i) seeded.push_back(fmt::format("{}:seed:{}", tag, i));
+  const std::vector<std::string> seeded = numbered(tag + ":seed:", 200);
   ASSERT_TRUE(repo.store_many(records_of(seeded, random_values(seeded.size(), 3))).all_stored());
 
   std::atomic<bool> stop{false};
@@ -179,18 +184,17 @@ TEST_F(RedisClusterTest, ASlotMigratedUnderAStreamOfBatchesLosesNothing) {
     for (int b = 0; !stop.load() || b < 40; ++b) {
       // Alternate one-key groups (ASK is followed) and many-key groups
       // (TRYAGAIN while the slot is half moved), with keys of other slots.
-      std::vector<std::string> keys;
       const int in_slot = b % 2 == 0 ? 1 : 20;
-      for (int i = 0; i < in_slot; ++i) keys.push_back(fmt::format("{}:b{}:{}", tag, b, i));
-      for (int i = 0; i < 50; ++i) keys.push_back(fmt::format("other:b{}:{}", b, i));
+      std::vector<std::string> keys = numbered(fmt::format("{}:b{}:", tag, b), in_slot);
+      const std::vector<std::string> others = numbered(fmt::format("other:b{}:", b), 50);
+      keys.insert(keys.end(), others.begin(), others.end());
       const std::vector<std::string> values =
           random_values(keys.size(), static_cast<std::uint32_t>(b));
       const BatchResult result = repo.store_many(records_of(keys, values));
       for (std::size_t i = 0; i < keys.size(); ++i)
         (result.stored(i) ? stored : failed)[keys[i]] = values[i];
       // Reads of the keys in the slot meet the migration too.
-      std::vector<std::string_view> views;
-      for (int i = 0; i < in_slot; ++i) views.push_back(keys[static_cast<std::size_t>(i)]);
+      const std::vector<std::string_view> views(keys.begin(), keys.begin() + in_slot);
       const LoadResult loaded = repo.load_many(views);
       for (std::size_t i = 0; i < views.size(); ++i) {
         if (result.stored(i)) {
@@ -229,8 +233,7 @@ TEST_F(RedisClusterTest, AMasterKilledMidBatchLosesNoKeyReportedStored) {
     options.node.chunk_size = 10'000;
     RedisClusterRepository repo(options);
     ASSERT_FALSE(repo.check_connection());
-    std::vector<std::string> keys;
-    for (int i = 0; i < 200'000; ++i) keys.push_back(fmt::format("kill:{}:{}", trial, i));
+    const std::vector<std::string> keys = numbered(fmt::format("kill:{}:", trial), 200'000);
     const std::vector<std::string> values(keys.size(), std::string(64, 'v'));
     const std::string victim = repo.master_of(keys[0]);
     const int victim_port = std::atoi(victim.substr(victim.rfind(':') + 1).c_str());

@@ -116,6 +116,7 @@ StreamOutcome kill_master_under_stream(int min_replicas_acked) {
   stream.join();
 
   std::vector<std::string_view> keys;
+  keys.reserve(stored.size());
   for (const auto& entry : stored) keys.push_back(entry.first);
   const LoadResult loaded = repo.load_many(keys);
   std::size_t i = 0;
