@@ -4,6 +4,8 @@
 /// "<prefix><i>" with values of `value_bytes` bytes, as owned strings and as
 /// the views the batch API takes.
 
+#include <strata/core/clock.hpp>
+#include <strata/core/envelope.hpp>
 #include <strata/core/store_types.hpp>
 
 #include <fmt/core.h>
@@ -29,6 +31,22 @@ struct BatchData {
   std::vector<std::string> keys, values;
   std::vector<Item> items;
   std::vector<std::string_view> views;
+};
+
+/// BatchData and what strata puts on the wire for each value (its envelope)
+/// and under which name (`namespace_prefix` + key): the bytes a raw-client
+/// baseline must send to do the same work.
+struct WireBatchData : BatchData {
+  WireBatchData(std::size_t n, std::string_view key_prefix, std::size_t value_bytes,
+                std::string_view namespace_prefix)
+      : BatchData(n, key_prefix, value_bytes) {
+    const TimePoint now = Clock{}.now();
+    for (std::size_t i = 0; i < n; ++i) {
+      envelopes.push_back(encode_envelope(keys[i], {now, now, std::nullopt, 0}, values[i]));
+      wire_keys.push_back(std::string(namespace_prefix) + keys[i]);
+    }
+  }
+  std::vector<std::string> envelopes, wire_keys;
 };
 
 }  // namespace strata::bench

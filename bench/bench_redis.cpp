@@ -9,6 +9,7 @@
 #include <strata/backends/redis.hpp>
 #include <strata/strata.hpp>
 
+#include "batch_data.hpp"
 #include "ratio_reporter.hpp"
 
 #include <benchmark/benchmark.h>
@@ -37,25 +38,12 @@ Store make_store() {
   return Store(StoreOptions{}, RedisRepository(options));
 }
 
-struct Data {
-  explicit Data(std::size_t n) {
-    const TimePoint now = Clock{}.now();
-    for (std::size_t i = 0; i < n; ++i) {
-      keys.push_back(fmt::format("k:{:08}", i));
-      values.push_back(std::string(100, static_cast<char>('a' + i % 26)));
-      // What strata puts on the wire for that value, and under that name.
-      envelopes.push_back(encode_envelope(keys.back(), {now, now, std::nullopt, 0}, values.back()));
-      wire_keys.push_back("bench:" + keys.back());
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      items.push_back({keys[i], values[i]});
-      ttl_items.push_back({keys[i], values[i], Millis{600'000}});
-      views.push_back(keys[i]);
-    }
+/// The batch and its wire bytes, and the same items with a TTL.
+struct Data : bench::WireBatchData {
+  explicit Data(std::size_t n) : WireBatchData(n, "k:", 100, "bench:") {
+    for (std::size_t i = 0; i < n; ++i) ttl_items.push_back({keys[i], values[i], Millis{600'000}});
   }
-  std::vector<std::string> keys, values, envelopes, wire_keys;
-  std::vector<Item> items, ttl_items;
-  std::vector<std::string_view> views;
+  std::vector<Item> ttl_items;
 };
 
 /// A raw hiredis connection, for the baselines.

@@ -14,6 +14,7 @@
 #include <strata/backends/redis_slot.hpp>
 #include <strata/strata.hpp>
 
+#include "batch_data.hpp"
 #include "ratio_reporter.hpp"
 
 #include <benchmark/benchmark.h>
@@ -63,23 +64,8 @@ NodeStore make_node_store(int port, int acked = 0) {
   return NodeStore(StoreOptions{}, RedisRepository(options));
 }
 
-struct Data {
-  explicit Data(std::size_t n) {
-    const TimePoint now = Clock{}.now();
-    for (std::size_t i = 0; i < n; ++i) {
-      keys.push_back(fmt::format("k:{:08}", i));
-      values.push_back(std::string(100, static_cast<char>('a' + i % 26)));
-      envelopes.push_back(encode_envelope(keys.back(), {now, now, std::nullopt, 0}, values.back()));
-      wire_keys.push_back(prefix + keys.back());
-    }
-    for (std::size_t i = 0; i < n; ++i) {
-      items.push_back({keys[i], values[i]});
-      views.push_back(keys[i]);
-    }
-  }
-  std::vector<std::string> keys, values, envelopes, wire_keys;
-  std::vector<Item> items;
-  std::vector<std::string_view> views;
+struct Data : bench::WireBatchData {
+  explicit Data(std::size_t n) : WireBatchData(n, "k:", 100, prefix) {}
 };
 
 /// A raw hiredis client of the cluster: one connection per master and the
