@@ -18,7 +18,8 @@ packages=(
   libcli11-dev                    # the strata command's argument parser (tools/strata)
   libgtest-dev libbenchmark-dev   # tests and benchmarks
   clang-format clang-tidy         # the style and static-analysis checks in scripts/test.sh
-  clang-14 libclang-rt-14-dev     # libFuzzer for scripts/fuzz.sh
+  clang-14 libclang-rt-14-dev     # libFuzzer for scripts/fuzz.sh, ThreadSanitizer (preset tsan)
+  gcovr                           # line and branch coverage, scripts/coverage.sh
   doxygen                         # the API reference, checked by scripts/check-docs.sh
   ccache                          # compiler cache: CI runs right after a session, on its cache
 )

@@ -21,13 +21,19 @@ git ls-files -co --exclude-standard -- '*.hpp' '*.cpp' | xargs clang-format --dr
 echo "== API reference (Doxygen: every public entity documented)"
 scripts/check-docs.sh
 
-echo "== dev build and tests"
-cmake --preset dev
-cmake --build --preset dev -j "$jobs"
-ctest --preset dev -j "$jobs"
+# The dev build, with gcov counters (preset coverage): the suite runs once
+# and its coverage is measured from the same run.
+echo "== dev build (-Werror, gcov counters) and every test"
+cmake --preset coverage
+cmake --build --preset coverage -j "$jobs"
+find build/coverage -name '*.gcda' -delete
+ctest --preset coverage -j "$jobs"
+
+echo "== coverage of include/strata/ (scripts/coverage.sh: the floors it enforces)"
+scripts/coverage.sh --no-tests
 
 echo "== static analysis (clang-tidy, .clang-tidy's checks, on the TUs that instantiate the core)"
-clang-tidy --quiet -p build/dev examples/quickstart.cpp bench/failover_drill.cpp bench/bench_store.cpp \
+clang-tidy --quiet -p build/coverage examples/quickstart.cpp bench/failover_drill.cpp bench/bench_store.cpp \
   tests/integration/redis_test.cpp tests/integration/postgres_test.cpp tests/unit/s3_sigv4_test.cpp tests/unit/s3_parts_test.cpp \
   tests/integration/s3_test.cpp examples/typed_positions.cpp tests/unit/typed_store_test.cpp tools/strata/main.cpp \
   tests/integration/redis_bus_test.cpp tests/integration/redis_laws_test.cpp \
@@ -38,8 +44,18 @@ cmake --preset asan
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs"
 
-echo "== fuzz: JsonCodec::decode under libFuzzer + ASan + UBSan, 60 s"
-scripts/fuzz.sh 60
+# ThreadSanitizer (clang): the unit tests, and the integration tests whose
+# code runs threads: concurrent batches over each backend, pools, page
+# streams (rehydrate), the invalidation bus, deletes over two network tiers.
+echo "== ThreadSanitizer build and the tests that run threads"
+cmake --preset tsan
+cmake --build --preset tsan -j "$jobs"
+ctest --preset tsan -j "$jobs" -LE integration -E '^Cli\.'
+ctest --preset tsan -j "$jobs" -L integration \
+  -R 'Concurrent|Pool|Rehydrat|RedisBus|TwoNetworkTiers|Coherent'
+
+echo "== fuzz: every parser of foreign bytes under libFuzzer + ASan + UBSan, 12 s each"
+scripts/fuzz.sh 12
 
 echo "== consumer: find_package(strata) from an install"
 scripts/check-consumer.sh

@@ -82,6 +82,11 @@ class RedisProcess {
     pid_ = -1;
   }
 
+  /// Sends `sig` to the server (SIGSTOP and SIGCONT pause and resume it).
+  void signal(int sig) const {
+    if (pid_ > 0) ::kill(pid_, sig);
+  }
+
   long long dbsize() const {
     redisContext* c = redisConnect("127.0.0.1", kill_port());
     if (c != nullptr && c->err == 0 && !password_.empty()) {

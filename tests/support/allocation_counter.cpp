@@ -4,11 +4,13 @@
 #include <cstdlib>
 #include <new>
 
-#if defined(__SANITIZE_ADDRESS__)
-#define STRATA_TEST_UNDER_ASAN 1
+// Under AddressSanitizer or ThreadSanitizer the runtime owns operator new
+// (a second definition here fails to link with clang's static runtimes).
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define STRATA_TEST_UNDER_SANITIZER 1
 #elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define STRATA_TEST_UNDER_ASAN 1
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define STRATA_TEST_UNDER_SANITIZER 1
 #endif
 #endif
 
@@ -18,8 +20,8 @@ std::atomic<std::size_t> allocation_count{0};
 
 std::size_t strata::testing::allocations() noexcept { return allocation_count.load(); }
 
-#ifdef STRATA_TEST_UNDER_ASAN
-// ASan owns operator new; its allocator hook sees every allocation instead.
+#ifdef STRATA_TEST_UNDER_SANITIZER
+// The sanitizer's allocator hook sees every allocation instead.
 // Declared here because GCC 12's sanitizer headers lack it (libasan has it).
 extern "C" int __sanitizer_install_malloc_and_free_hooks(void (*malloc_hook)(const volatile void*,
                                                                              std::size_t),

@@ -37,6 +37,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
+#include <variant>
 #include <vector>
 
 namespace strata::cli {
@@ -50,6 +52,19 @@ inline std::optional<std::string> env(const char* name) {
 
 /// Whether a command may create what a URL names (and migrate its schema).
 enum class Access { read_write, read_only };
+
+/// The in-process repository has no options; memory: names it.
+struct MemoryOptions {};
+
+/// A backend URL, parsed: the options of the repository it names, and the
+/// URL as it may be shown (redacted).
+struct BackendSpec {
+  /// The options, by the repository they are for (RedisOptions also for Sentinel).
+  std::variant<MemoryOptions, SqliteOptions, FilesystemOptions, RedisOptions, RedisClusterOptions,
+               PostgresOptions, S3Options>
+      options;
+  std::string shown;  ///< the URL without secrets: the repository's description
+};
 
 namespace detail {
 
@@ -100,16 +115,16 @@ inline std::string endpoints_text(const std::vector<RedisEndpoint>& endpoints) {
   return text;
 }
 
-inline AnyRepository open_redis_cluster(std::string_view url) {
+inline BackendSpec parse_redis_cluster(std::string_view url) {
   std::string_view rest = url.substr(std::string_view("redis-cluster://").size());
   RedisClusterOptions options;
   options.node.password = take_redis_password(rest);
   options.seeds = parse_endpoints(rest.substr(0, rest.find('/')), url);
-  const std::string shown = "redis-cluster://" + endpoints_text(options.seeds);
-  return AnyRepository(RedisClusterRepository(options), shown);
+  std::string shown = "redis-cluster://" + endpoints_text(options.seeds);
+  return {std::move(options), std::move(shown)};
 }
 
-inline AnyRepository open_redis_sentinel(std::string_view url) {
+inline BackendSpec parse_redis_sentinel(std::string_view url) {
   std::string_view rest = url.substr(std::string_view("redis-sentinel://").size());
   RedisOptions options;
   options.password = take_redis_password(rest);
@@ -126,10 +141,10 @@ inline AnyRepository open_redis_sentinel(std::string_view url) {
   options.sentinel.master_name = std::string(master);
   const std::string shown = fmt::format(
       "redis-sentinel://{}/{}/{}", endpoints_text(options.sentinel.sentinels), master, options.db);
-  return AnyRepository(RedisRepository(options), shown);
+  return {std::move(options), shown};
 }
 
-inline AnyRepository open_redis(std::string_view url) {
+inline BackendSpec parse_redis(std::string_view url) {
   std::string_view rest = url.substr(std::string_view("redis://").size());
   RedisOptions options;
   std::string shown = "redis://";
@@ -144,18 +159,18 @@ inline AnyRepository open_redis(std::string_view url) {
   }
   if (!rest.empty()) options.host = std::string(rest);
   shown.append(fmt::format("{}:{}/{}", options.host, options.port, options.db));
-  return AnyRepository(RedisRepository(options), shown);
+  return {std::move(options), shown};
 }
 
-inline AnyRepository open_postgres(std::string_view url, Access access) {
+inline BackendSpec parse_postgres(std::string_view url, Access access) {
   PostgresOptions options;
   options.conninfo = std::string(url);
   options.create_if_missing = access == Access::read_write;
   if (auto table = env("STRATA_POSTGRES_TABLE")) options.table = *table;
-  return AnyRepository(PostgresRepository(options), redacted(url));
+  return {std::move(options), redacted(url)};
 }
 
-inline AnyRepository open_s3(std::string_view url) {
+inline BackendSpec parse_s3(std::string_view url) {
   std::string_view rest = url.substr(std::string_view("s3://").size());
   S3Options options;
   const auto slash = rest.find('/');
@@ -170,42 +185,67 @@ inline AnyRepository open_s3(std::string_view url) {
     options.addressing = S3Addressing::path_style;
   // A cleanup deletes many objects: counting them would cost a HEAD each.
   options.count_erased = false;
-  return AnyRepository(S3Repository(options),
-                       fmt::format("s3://{}/{} at {}", options.bucket, options.key_prefix,
-                                   redacted(options.endpoint)));
+  std::string shown = fmt::format("s3://{}/{} at {}", options.bucket, options.key_prefix,
+                                  redacted(options.endpoint));
+  return {std::move(options), std::move(shown)};
 }
 
 }  // namespace detail
 
-/// Opens the repository a URL names. Throws ConfigError when it cannot.
-/// Access::read_only creates nothing: a SQLite file, a directory or a
-/// PostgreSQL table that is not there is a ConfigError, not a new empty one.
-inline AnyRepository open_repository(std::string_view url, Access access = Access::read_write) {
+/// What a URL names, parsed and checked, before anything is opened (the
+/// fuzz target reads URLs this far). Throws ConfigError when the URL cannot
+/// be used. Access::read_only creates nothing: a SQLite file, a directory or
+/// a PostgreSQL table that is not there is a ConfigError when opened, not a
+/// new empty one.
+inline BackendSpec parse_backend_url(std::string_view url, Access access = Access::read_write) {
   const bool create = access == Access::read_write;
   const auto path_after = [&](std::string_view scheme) {
     const std::string_view path = url.substr(scheme.size());
     if (path.empty()) throw ConfigError(fmt::format("backend URL '{}' has no path", redacted(url)));
     return std::filesystem::path(std::string(path));
   };
-  if (url == "memory:") return AnyRepository(MemoryRepository(), "memory:");
+  if (url == "memory:") return {MemoryOptions{}, "memory:"};
   if (url.starts_with("sqlite:"))
-    return AnyRepository(
-        SqliteRepository(SqliteOptions{.path = path_after("sqlite:"), .create_if_missing = create}),
-        redacted(url));
+    return {SqliteOptions{.path = path_after("sqlite:"), .create_if_missing = create},
+            redacted(url)};
   if (url.starts_with("file:"))
-    return AnyRepository(FilesystemRepository(FilesystemOptions{.root = path_after("file:"),
-                                                                .create_if_missing = create}),
-                         redacted(url));
-  if (url.starts_with("redis://")) return detail::open_redis(url);
-  if (url.starts_with("redis-cluster://")) return detail::open_redis_cluster(url);
-  if (url.starts_with("redis-sentinel://")) return detail::open_redis_sentinel(url);
+    return {FilesystemOptions{.root = path_after("file:"), .create_if_missing = create},
+            redacted(url)};
+  if (url.starts_with("redis://")) return detail::parse_redis(url);
+  if (url.starts_with("redis-cluster://")) return detail::parse_redis_cluster(url);
+  if (url.starts_with("redis-sentinel://")) return detail::parse_redis_sentinel(url);
   if (url.starts_with("postgres://") || url.starts_with("postgresql://"))
-    return detail::open_postgres(url, access);
-  if (url.starts_with("s3://")) return detail::open_s3(url);
+    return detail::parse_postgres(url, access);
+  if (url.starts_with("s3://")) return detail::parse_s3(url);
   throw ConfigError(fmt::format(
       "backend URL '{}': unknown scheme (expected memory:, sqlite:PATH, file:PATH, redis://, "
       "redis-cluster://, redis-sentinel://, postgres://, s3://)",
       redacted(url)));
+}
+
+/// Opens the repository a URL names; its description is the URL, redacted.
+/// Throws ConfigError when the URL cannot be used (see parse_backend_url).
+inline AnyRepository open_repository(std::string_view url, Access access = Access::read_write) {
+  BackendSpec spec = parse_backend_url(url, access);
+  return std::visit(
+      [&](auto& options) {
+        using Options = std::decay_t<decltype(options)>;
+        if constexpr (std::is_same_v<Options, MemoryOptions>)
+          return AnyRepository(MemoryRepository(), std::move(spec.shown));
+        else if constexpr (std::is_same_v<Options, SqliteOptions>)
+          return AnyRepository(SqliteRepository(std::move(options)), std::move(spec.shown));
+        else if constexpr (std::is_same_v<Options, FilesystemOptions>)
+          return AnyRepository(FilesystemRepository(std::move(options)), std::move(spec.shown));
+        else if constexpr (std::is_same_v<Options, RedisOptions>)
+          return AnyRepository(RedisRepository(std::move(options)), std::move(spec.shown));
+        else if constexpr (std::is_same_v<Options, RedisClusterOptions>)
+          return AnyRepository(RedisClusterRepository(std::move(options)), std::move(spec.shown));
+        else if constexpr (std::is_same_v<Options, PostgresOptions>)
+          return AnyRepository(PostgresRepository(std::move(options)), std::move(spec.shown));
+        else
+          return AnyRepository(S3Repository(std::move(options)), std::move(spec.shown));
+      },
+      spec.options);
 }
 
 }  // namespace strata::cli
