@@ -4,8 +4,8 @@
 # -fprofile-update=atomic, without which the threaded tests corrupt the
 # counters). Branches created by exceptions and unreachable ones are not
 # counted. Writes an HTML report to build/coverage/html/index.html, prints the
-# summary and the files below the per-file floor, and fails when lines fall
-# below $min_lines % or branches below $min_branches %.
+# summary and the files below 85% lines, and fails when lines or branches fall
+# below their floors.
 #
 #   scripts/coverage.sh [--no-tests]   (the servers must be up: scripts/test.sh starts them)
 #
@@ -13,8 +13,10 @@
 # runs the suite in this build itself).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
-min_lines=${STRATA_MIN_LINE_COVERAGE:-95}
-min_branches=${STRATA_MIN_BRANCH_COVERAGE:-70}
+# The floors: what the suite reached when the gate was set (ADR 17), below
+# the targets of 95% lines and 70% branches; raise them as tests are added.
+min_lines=${STRATA_MIN_LINE_COVERAGE:-93}
+min_branches=${STRATA_MIN_BRANCH_COVERAGE:-62}
 min_file_lines=85
 
 if [[ ${1:-} != --no-tests ]]; then
@@ -27,6 +29,7 @@ fi
 mkdir -p build/coverage/html
 gcovr --root . --object-directory build/coverage --filter 'include/strata/' \
   --exclude-throw-branches --exclude-unreachable-branches --gcov-ignore-parse-errors \
+  --exclude-directories 'build/coverage/CMakeFiles/[0-9.]+' \
   --html-details build/coverage/html/index.html --json-summary build/coverage/summary.json \
   --print-summary -j "$(nproc)" >build/coverage/summary.txt
 cat build/coverage/summary.txt

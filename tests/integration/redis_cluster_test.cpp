@@ -138,6 +138,87 @@ TEST_F(RedisClusterTest, AKeyOfAnotherTypeIsCorruptNotAbsent) {
   redis_at(port, {"DEL", full});  // not strata's: the store cannot erase it for us
 }
 
+TEST_F(RedisClusterTest, ScanCursorsNameTheirMaster) {
+  RedisClusterRepository repo(cluster_test_options());
+  const std::vector<std::string> keys = numbered("scan:", 300);
+  ASSERT_TRUE(repo.store_many(records_of(keys, random_values(keys.size(), 5))).all_stored());
+  // Page by page over every master, each key once.
+  std::set<std::string> seen;
+  std::string cursor;
+  for (int pages = 0; pages < 1000; ++pages) {
+    ScanPage page = repo.scan("scan:", cursor, 50);
+    ASSERT_FALSE(page.error) << page.error.message();
+    for (const auto& r : page.records) EXPECT_TRUE(seen.insert(std::string(r.key)).second);
+    if (page.done) break;
+    cursor = page.next_cursor;
+  }
+  EXPECT_EQ(seen.size(), keys.size());
+  // A cursor this repository did not make is refused, not guessed at.
+  EXPECT_EQ(repo.scan("scan:", "not-a-cursor", 10).error, errc::invalid_key);
+  // A master that left (a failover): the scan goes on with the next address.
+  const std::string first = repo.masters().front();
+  const ScanPage after_gone = repo.scan("scan:", "127.0.0.1:1#0", 1000);
+  EXPECT_FALSE(after_gone.error);
+  EXPECT_TRUE(after_gone.done || after_gone.next_cursor.starts_with(first) ||
+              !after_gone.records.empty());
+  // Past the last master: done, nothing more.
+  const ScanPage past = repo.scan("scan:", "255.255.255.255:65535#0", 10);
+  EXPECT_TRUE(past.done);
+  EXPECT_TRUE(past.records.empty());
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  EXPECT_EQ(repo.erase_many(views).erased, keys.size());
+}
+
+TEST_F(RedisClusterTest, AWrongPasswordIsAccessDeniedForEveryKey) {
+  RedisClusterOptions options = cluster_test_options();
+  options.node.password = "not-the-password";  // the test cluster has none: AUTH is refused
+  RedisClusterRepository repo(options);
+  EXPECT_EQ(repo.check_connection(), errc::access_denied);
+  EXPECT_FALSE(repo.ping());
+  const std::vector<std::string> keys = numbered("denied:", 10);
+  const BatchResult stored = repo.store_many(records_of(keys, random_values(keys.size(), 2)));
+  for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(stored.error(i), errc::access_denied);
+}
+
+TEST_F(RedisClusterTest, NoClusterBehindTheSeedsIsBackendUnavailable) {
+  // One seed refuses connections, the other is a redis-server without
+  // cluster support (CLUSTER SLOTS is an error there).
+  RedisClusterOptions options = cluster_test_options();
+  options.seeds = {{"127.0.0.1", 1}, {"127.0.0.1", redis_port()}};
+  options.retry_budget = Millis{200};
+  RedisClusterRepository repo(options);
+  EXPECT_EQ(repo.check_connection(), errc::backend_unavailable);
+  const std::vector<std::string> keys = numbered("nowhere:", 20);
+  const BatchResult stored = repo.store_many(records_of(keys, random_values(keys.size(), 1)));
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    EXPECT_EQ(stored.error(i), errc::backend_unavailable) << keys[i];
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  const LoadResult loaded = repo.load_many(views);
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    EXPECT_EQ(loaded[i].error, errc::backend_unavailable);
+  EXPECT_EQ(repo.erase_many(views).error, errc::backend_unavailable);
+  EXPECT_EQ(repo.scan("", "", 10).error, errc::backend_unavailable);
+  EXPECT_TRUE(repo.masters().empty());
+}
+
+TEST_F(RedisClusterTest, TooFewReplicaAcknowledgementsAreOutcomeUnknownNotFailed) {
+  // Each master has one replica: WAIT 2 can confirm one at most.
+  RedisClusterOptions options = cluster_test_options();
+  options.node.min_replicas_acked = 2;
+  options.node.replica_ack_timeout = Millis{50};
+  RedisClusterRepository repo(options);
+  const std::vector<std::string> keys = numbered("acked:", 100);
+  const std::vector<std::string> values = random_values(keys.size(), 9);
+  const BatchResult result = repo.store_many(records_of(keys, values));
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  const LoadResult loaded = repo.load_many(views);
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    EXPECT_EQ(result.error(i), errc::outcome_unknown) << keys[i];
+    EXPECT_EQ(loaded[i].value, values[i]) << keys[i] << ": on the master all the same";
+  }
+  repo.erase_many(views);
+}
+
 /// Moves `slot` from its master to another, as redis-cli --cluster reshard
 /// does, pausing between the steps so that batches meet each state.
 void migrate_slot(std::uint16_t slot, int from, int to, std::chrono::milliseconds pause) {

@@ -176,6 +176,22 @@ TEST_F(RedisSentinelTest, ReadOnlyOnADemotedMasterIsRefusedAndRediscovered) {
   EXPECT_EQ(repo.load_many(key)[0].value, "v");
 }
 
+TEST_F(RedisSentinelTest, ADeadSentinelIsSkippedAnUnknownMasterIsUnavailable) {
+  RedisOptions options = sentinel_test_options();
+  options.sentinel.sentinels.insert(options.sentinel.sentinels.begin(), {"127.0.0.1", 1});
+  RedisRepository repo(options);
+  EXPECT_FALSE(repo.check_connection());
+  const std::vector<Record> one{{"sentinel:skip", "v", std::nullopt}};
+  EXPECT_TRUE(repo.store_many(one).all_stored());
+  repo.erase_many(std::vector<std::string_view>{"sentinel:skip"});
+
+  RedisOptions unknown = sentinel_test_options();
+  unknown.sentinel.master_name = "no-such-master";
+  RedisRepository nowhere(unknown);
+  EXPECT_EQ(nowhere.check_connection(), errc::backend_unavailable);
+  EXPECT_EQ(nowhere.store_many(one).error(0), errc::backend_unavailable);
+}
+
 TEST_F(RedisSentinelTest, FailoverDrillRehydratesTheLostTailFromWarm) {
   RedisOptions options = sentinel_test_options();
   RedisRepository hot(options);

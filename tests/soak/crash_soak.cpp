@@ -150,7 +150,7 @@ TEST(Soak, RedisKilledMidBatch) {
     const Batch batch(rng, t, 200'000);
     BatchResult result;
     std::thread writer([&] { result = store.batch_set(batch.items); });
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % (batch.keys.size() * 4 + 1000)));
+    std::this_thread::sleep_for(std::chrono::microseconds(rng() % (batch.keys.size() * 20 + 5000)));
     server.kill9();
     writer.join();
     server.start();

@@ -181,6 +181,31 @@ TEST(Sqlite, SharedModeLetsTwoConnectionsUseOneFile) {
   EXPECT_EQ(second.load_many(std::span(&key, 1))[0].value, "bytes");
 }
 
+TEST(Sqlite, ADatabaseLockedByAnotherConnectionIsATimeoutAndLosesNothing) {
+  const auto file = fresh_dir() / "locked.sqlite3";
+  SqliteRepository repo(
+      SqliteOptions{.path = file, .busy_timeout = Millis{50}, .exclusive = false});
+  const Record before{"before", "kept"};
+  ASSERT_TRUE(repo.store_many(std::span(&before, 1)).all_stored());
+  // Another connection takes the write lock and keeps it.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const std::vector<Record> batch{{"a", "1"}, {"b", "2"}};
+  const BatchResult refused = repo.store_many(batch);
+  EXPECT_EQ(refused.error(0), errc::timeout);
+  EXPECT_EQ(refused.error(1), errc::timeout);
+  const std::vector<std::string_view> keys{"before", "a"};
+  EXPECT_EQ(repo.erase_many(keys).error, errc::timeout);
+  ASSERT_EQ(sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr), SQLITE_OK);
+  sqlite3_close(other);
+  // Released: nothing of the refused batch was written, the old row is intact.
+  const LoadResult after = repo.load_many(keys);
+  EXPECT_EQ(after[0].value, "kept");
+  EXPECT_TRUE(after[1].absent());
+  EXPECT_TRUE(repo.store_many(batch).all_stored());
+}
+
 // ---- filesystem ------------------------------------------------------------------
 
 TEST(Filesystem, AnyValidKeyIsASafeFileNameAndComesBack) {

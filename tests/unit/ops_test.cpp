@@ -3,6 +3,7 @@
 // dry run and apply, demote, and purge across tiers. All in-process: the
 // same operations against real servers are in tests/integration/.
 #include <strata/backends/filesystem.hpp>
+#include <strata/backends/sqlite.hpp>
 #include <strata/ops/backup.hpp>
 #include <strata/ops/demote.hpp>
 #include <strata/ops/purge.hpp>
@@ -15,6 +16,7 @@
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 
 #include <chrono>
 #include <map>
@@ -399,6 +401,34 @@ TEST(Demote, OldRecordsMoveDownYoungOnesStayAndTheCacheForgetsTheMoved) {
   EXPECT_EQ(cold.at("old:1"), old_envelope);  // verbatim
   EXPECT_FALSE(store.cache().find("old:1", clock.now()));
   EXPECT_EQ(store.get("old:1").value, "a");  // through the fallback
+}
+
+TEST(Demote, ALowerTierThatCannotWriteFailsThePageAndErasesNothing) {
+  ManualClock clock;
+  const auto file = fresh_dir() / "cold.sqlite3";
+  using Store =
+      TieredStore<LruCache<>, FixedRouter<Tier::warm>, NoTier, MemoryRepository, SqliteRepository>;
+  Store store(StoreOptions{.clock = clock.clock()}, NoTier{},
+              MemoryRepository(MemoryOptions{.clock = clock.clock()}),
+              SqliteRepository(
+                  SqliteOptions{.path = file, .busy_timeout = Millis{20}, .exclusive = false}));
+  ASSERT_TRUE(store.batch_set({{"old:1", "a"}, {"old:2", "b"}}).all_stored());
+  clock.advance(Millis{std::chrono::hours(24 * 91)});
+  // Another connection holds COLD's write lock: the page cannot go down.
+  sqlite3* other = nullptr;
+  ASSERT_EQ(sqlite3_open(file.c_str(), &other), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(other, "BEGIN EXCLUSIVE", nullptr, nullptr, nullptr), SQLITE_OK);
+  const DemoteReport report = demote<Tier::warm, Tier::cold>(
+      store, {.older_than = Millis{std::chrono::hours(24 * 90)}, .clock = clock.clock()});
+  sqlite3_exec(other, "ROLLBACK", nullptr, nullptr, nullptr);
+  sqlite3_close(other);
+  EXPECT_FALSE(report.ok());
+  EXPECT_EQ(report.error, errc::timeout);
+  ASSERT_TRUE(report.failed_range);
+  EXPECT_EQ(report.failed_range->first_key, "old:1");
+  EXPECT_EQ(report.failed_range->last_key, "old:2");
+  EXPECT_EQ(report.copied, 0u);
+  EXPECT_EQ(contents(store.tier<Tier::warm>()).size(), 2u);  // nothing left WARM
 }
 
 TEST(Purge, EveryTierThatKeepsExpiredRecordsPurgesThem) {

@@ -551,6 +551,12 @@ class RedisClusterRepository {
     std::error_code last_error = make_error_code(errc::backend_unavailable);
     for (;;) {
       std::shared_ptr<const Topology> topology = current_topology();
+      if (!topology && refused_credentials()) {
+        // No node takes the password: no retry will help.
+        for (std::size_t g = 0; g < groups.size(); ++g)
+          if (!groups[g].done) finish(groups[g], job, g, make_error_code(errc::access_denied));
+        return;
+      }
       std::map<Node*, std::vector<std::size_t>> by_node;  // pending groups per node
       bool retry_later = false;
       for (std::size_t g = 0; g < groups.size(); ++g) {
@@ -785,6 +791,8 @@ class RedisClusterRepository {
   /// unless another call replaced `seen` meanwhile. Whether a topology was read.
   bool refresh(const Topology* seen, std::error_code* error) {
     const std::lock_guard refreshing(state_->refresh_mutex);
+    std::error_code local;
+    if (error == nullptr) error = &local;
     {
       const std::lock_guard lock(state_->mutex);
       if (state_->topology.get() != seen && seen != nullptr) return true;  // someone else did
@@ -797,7 +805,7 @@ class RedisClusterRepository {
       std::error_code connect_error;
       const auto conn = RedisRepository::connect_to(at, state_->options.node, connect_error);
       if (!conn) {
-        if (error != nullptr && connect_error == errc::access_denied) *error = connect_error;
+        if (connect_error == errc::access_denied) *error = connect_error;
         continue;
       }
       detail::RespWriter slots;
@@ -809,10 +817,19 @@ class RedisClusterRepository {
       if (!topology) continue;
       const std::lock_guard lock(state_->mutex);
       state_->topology = std::move(topology);
+      state_->refused = false;
       ++state_->stats.refreshes;
       return true;
     }
+    const std::lock_guard lock(state_->mutex);
+    state_->refused = *error == errc::access_denied;
     return false;
+  }
+
+  /// Whether the last failed topology read met refused credentials.
+  bool refused_credentials() const {
+    const std::lock_guard lock(state_->mutex);
+    return state_->refused;
   }
 
   /// A Topology from a CLUSTER SLOTS reply; null if the reply is not one.
@@ -863,6 +880,7 @@ class RedisClusterRepository {
     std::mutex refresh_mutex;                            // one topology read at a time
     mutable std::mutex mutex;                            // topology and stats
     std::shared_ptr<const Topology> topology;
+    bool refused = false;  // the last topology read failed on the password
     Stats stats{};
   };
 
