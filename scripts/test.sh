@@ -33,11 +33,24 @@ echo "== coverage of include/strata/ (scripts/coverage.sh: the floors it enforce
 scripts/coverage.sh --no-tests
 
 echo "== static analysis (clang-tidy, .clang-tidy's checks, on the TUs that instantiate the core)"
-clang-tidy --quiet -p build/coverage examples/quickstart.cpp bench/failover_drill.cpp bench/bench_store.cpp \
-  tests/integration/redis_test.cpp tests/integration/postgres_test.cpp tests/unit/s3_sigv4_test.cpp tests/unit/s3_parts_test.cpp \
-  tests/integration/s3_test.cpp examples/typed_positions.cpp tests/unit/typed_store_test.cpp tools/strata/main.cpp \
-  tests/integration/redis_bus_test.cpp tests/integration/redis_laws_test.cpp \
-  tests/integration/redis_cluster_test.cpp tests/integration/redis_sentinel_test.cpp
+# One TU per clang-tidy, as many at once as there are cores.
+printf '%s\n' \
+  examples/quickstart.cpp \
+  bench/failover_drill.cpp \
+  bench/bench_store.cpp \
+  tests/integration/redis_test.cpp \
+  tests/integration/postgres_test.cpp \
+  tests/unit/s3_sigv4_test.cpp \
+  tests/unit/s3_parts_test.cpp \
+  tests/integration/s3_test.cpp \
+  examples/typed_positions.cpp \
+  tests/unit/typed_store_test.cpp \
+  tools/strata/main.cpp \
+  tests/integration/redis_bus_test.cpp \
+  tests/integration/redis_laws_test.cpp \
+  tests/integration/redis_cluster_test.cpp \
+  tests/integration/redis_sentinel_test.cpp \
+  | xargs -P "$jobs" -n 1 clang-tidy --quiet -p build/coverage
 
 echo "== ASan + UBSan build and tests"
 cmake --preset asan
