@@ -4,6 +4,7 @@
 // same operations against real servers are in tests/integration/.
 #include <strata/backends/filesystem.hpp>
 #include <strata/backends/sqlite.hpp>
+#include <strata/core/any_repository.hpp>
 #include <strata/ops/backup.hpp>
 #include <strata/ops/demote.hpp>
 #include <strata/ops/purge.hpp>
@@ -454,6 +455,59 @@ TEST(Purge, EveryTierThatKeepsExpiredRecordsPurgesThem) {
   EXPECT_EQ(report.purged_by_tier[index_of(Tier::cold)], 1u);
   EXPECT_EQ(report.purged, 3u);
   EXPECT_EQ(store.tier<Tier::hot>().size(), 1u);
+}
+
+}  // namespace
+}  // namespace strata::testing
+
+// ---- names and forwarding ---------------------------------------------------------------
+
+namespace strata::testing {
+namespace {
+
+TEST(Names, EveryTierAndRetentionReasonPrintsItsOwnName) {
+  EXPECT_EQ(to_string(Tier::hot), "hot");
+  EXPECT_EQ(to_string(Tier::warm), "warm");
+  EXPECT_EQ(to_string(Tier::cold), "cold");
+  EXPECT_EQ(to_string(RetentionReason::recent), "recent");
+  EXPECT_EQ(to_string(RetentionReason::monthly), "monthly");
+  EXPECT_EQ(to_string(RetentionReason::excluded), "excluded");
+  EXPECT_EQ(to_string(RetentionReason::expired), "expired");
+}
+
+TEST(TypeErasedRepository, PurgeReachesTheRepositoryOrSaysItHasNone) {
+  ManualClock clock;
+  MemoryRepository memory(MemoryOptions{.clock = clock.clock()});
+  const TimePoint soon = clock.now() + 10ms;
+  const std::vector<Record> records{{"a", "x", soon}, {"b", "y", std::nullopt}};
+  ASSERT_TRUE(memory.store_many(records).all_stored());
+  AnyRepository any(std::move(memory), "memory:");
+  clock.advance(10ms);
+  EXPECT_EQ(any.purge_expired(), std::optional<std::size_t>(1));  // "a" only
+  // A repository without purge_expired (its backend expires records itself).
+  AnyRepository without(FaultInjecting<MemoryRepository>{}, "fault-injecting");
+  EXPECT_EQ(without.purge_expired(), std::nullopt);
+}
+
+TEST(PageStream, AStopRequestedBeforeTheFirstPageReadsNothing) {
+  MemoryRepository from, to;
+  const std::vector<Record> records{{"a", "x", std::nullopt}, {"b", "y", std::nullopt}};
+  ASSERT_TRUE(from.store_many(records).all_stored());
+  const RehydrateReport report = rehydrate(
+      from, to, {.scan = {.page_size = 1, .cursor = "a", .stop_requested = [] { return true; }}});
+  EXPECT_TRUE(report.stopped);
+  EXPECT_FALSE(report.complete);
+  EXPECT_EQ(report.copied, 0u);
+  EXPECT_EQ(report.cursor, "a");  // a re-run resumes where this one was asked to start
+  EXPECT_EQ(to.scan("", "", 10).records.size(), 0u);
+}
+
+TEST(NoCache, KeepsNothing) {
+  NoCache cache;
+  cache.put("k", "v", std::nullopt);
+  EXPECT_FALSE(cache.find("k", Clock{}.now()));
+  cache.erase("k");
+  EXPECT_FALSE(cache.find("k", Clock{}.now()));
 }
 
 }  // namespace
