@@ -134,6 +134,19 @@ void check_trial(const Batch& batch, const BatchResult& result, Store& store, Re
 
 using Lru = LruCache<>;
 
+/// Writes the batch through `store` on another thread, calls `crash` after a
+/// random delay below `max_delay`, and returns what the batch reported.
+template <class Store, class Crash>
+BatchResult crash_during(Store& store, const Batch& batch, std::mt19937_64& rng,
+                         std::chrono::microseconds max_delay, Crash crash) {
+  BatchResult result;
+  std::thread writer([&] { result = store.batch_set(batch.items); });
+  std::this_thread::sleep_for(std::chrono::microseconds(rng() % max_delay.count()));
+  crash();
+  writer.join();
+  return result;
+}
+
 TEST(Soak, RedisKilledMidBatch) {
   const int trials = env_int("STRATA_SOAK_TRIALS", 100);
   RedisProcess server(fresh_dir());
@@ -148,11 +161,9 @@ TEST(Soak, RedisKilledMidBatch) {
     using Store = TieredStore<Lru, FixedRouter<Tier::hot>, RedisRepository, NoTier, NoTier>;
     Store store(StoreOptions{}, RedisRepository(options));
     const Batch batch(rng, t, 200'000);
-    BatchResult result;
-    std::thread writer([&] { result = store.batch_set(batch.items); });
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % (batch.keys.size() * 20 + 5000)));
-    server.kill9();
-    writer.join();
+    const BatchResult result =
+        crash_during(store, batch, rng, std::chrono::microseconds(batch.keys.size() * 20 + 5000),
+                     [&] { server.kill9(); });
     server.start();
     ASSERT_FALSE(HasFatalFailure());
     RedisRepository fresh(options);
@@ -176,19 +187,16 @@ TEST(Soak, PostgresCrashedMidBatch) {
     Store store(StoreOptions{}, NoTier{}, PostgresRepository(options));
     const Batch batch(rng, t, 200'000);
     const bool terminate = t % 2 == 1;  // every other trial ends the sessions instead
-    BatchResult result;
-    std::thread writer([&] { result = store.batch_set(batch.items); });
-    std::this_thread::sleep_for(std::chrono::microseconds(rng() % (batch.keys.size() * 10 + 2000)));
-    if (terminate) {
+    const auto crash = [&] {
+      if (!terminate) return server.stop_immediately();
       (void)std::system(
           fmt::format("psql '{}' -qc \"SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                       "WHERE datname = 'strata' AND pid <> pg_backend_pid()\" >/dev/null 2>&1",
                       options.conninfo)
               .c_str());
-    } else {
-      server.stop_immediately();
-    }
-    writer.join();
+    };
+    const BatchResult result = crash_during(
+        store, batch, rng, std::chrono::microseconds(batch.keys.size() * 10 + 2000), crash);
     if (!terminate) server.start();
     PostgresRepository fresh(options);
     check_trial(batch, result, store, fresh, options.chunk_size, tally);
@@ -211,12 +219,9 @@ TEST(Soak, S3CutAndKilledMidBatch) {
     Store store(StoreOptions{}, NoTier{}, NoTier{}, S3Repository(options));
     // One PUT per key and s3rver takes about 1.5k a second: up to 2000 keys.
     const Batch batch(rng, t, 2000);
-    BatchResult result;
-    std::thread writer([&] { result = store.batch_set(batch.items); });
-    std::this_thread::sleep_for(
-        std::chrono::microseconds(rng() % (batch.keys.size() * 600 + 1000)));
-    cutter.cut();
-    writer.join();
+    const BatchResult result =
+        crash_during(store, batch, rng, std::chrono::microseconds(batch.keys.size() * 600 + 1000),
+                     [&] { cutter.cut(); });
     // The server settles what it acknowledged, then dies and comes back.
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     server.kill();

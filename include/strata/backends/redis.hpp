@@ -140,6 +140,20 @@ inline bool is_status(const redisReply* r, std::string_view text) noexcept {
   return r != nullptr && r->type == REDIS_REPLY_STATUS && std::string_view(r->str, r->len) == text;
 }
 
+/// Moves the values a scan step loaded for `keys` into `page`, the found ones
+/// in key order. If any key failed, the page is that error alone: a scan
+/// must not skip a key it could not read.
+inline void fill_scan_page(ScanPage& page, std::vector<std::string>& keys, LoadResult& loaded) {
+  for (std::size_t i = 0; i < keys.size(); ++i) {
+    if (loaded[i].failed()) {
+      page = ScanPage{};
+      page.error = loaded[i].error;
+      return;
+    }
+    if (loaded[i].found()) page.records.push_back({std::move(keys[i]), std::move(loaded[i].value)});
+  }
+}
+
 /// Writes everything appended so far to the socket. Not hiredis' own writer:
 /// it calls write(), and writing to a connection the server has closed (a
 /// killed master) raises SIGPIPE, which ends a process that does not ignore
@@ -458,15 +472,7 @@ class RedisRepository {
       page.done = next == "0";
       page.next_cursor = page.done ? std::string() : next;
     }
-    for (std::size_t i = 0; i < keys.size(); ++i) {
-      if (loaded[i].failed()) {
-        page = ScanPage{};
-        page.error = loaded[i].error;
-        return page;
-      }
-      if (loaded[i].found())
-        page.records.push_back({std::move(keys[i]), std::move(loaded[i].value)});
-    }
+    detail::fill_scan_page(page, keys, loaded);
     return page;
   }
 

@@ -107,8 +107,8 @@ class RedisClusterRepository {
     BatchResult result(records.size());
     if (records.empty()) return result;
     const std::string_view prefix = state_->options.node.key_prefix;
-    Batch batch = group_by_slot(records.size(),
-                                [&](std::size_t i) { return slot_of(prefix, records[i].key); });
+    Batch batch =
+        group_by_slot(records.size(), prefix, [&](std::size_t i) { return records[i].key; });
     const TimePoint now = state_->options.node.clock.now();
     const std::size_t max_keys = state_->chunk();
     struct Store {
@@ -203,8 +203,7 @@ class RedisClusterRepository {
     LoadResult result(keys.size());
     if (keys.empty()) return result;
     const std::string_view prefix = state_->options.node.key_prefix;
-    Batch batch =
-        group_by_slot(keys.size(), [&](std::size_t i) { return slot_of(prefix, keys[i]); });
+    Batch batch = group_by_slot(keys.size(), prefix, [&](std::size_t i) { return keys[i]; });
     KeyJob mget{"MGET",
                 keys,
                 batch.order,
@@ -230,8 +229,7 @@ class RedisClusterRepository {
     EraseResult erased;
     if (keys.empty()) return erased;
     const std::string_view prefix = state_->options.node.key_prefix;
-    Batch batch =
-        group_by_slot(keys.size(), [&](std::size_t i) { return slot_of(prefix, keys[i]); });
+    Batch batch = group_by_slot(keys.size(), prefix, [&](std::size_t i) { return keys[i]; });
     KeyJob unlink{
         "UNLINK",        keys,
         batch.order,     prefix,
@@ -314,15 +312,7 @@ class RedisClusterRepository {
       page.done = at == topology->masters.end();
       if (!page.done) page.next_cursor = (*at)->address + "#0";
     }
-    for (std::size_t i = 0; i < found->keys.size(); ++i) {
-      if (loaded[i].failed()) {
-        page = ScanPage{};
-        page.error = loaded[i].error;
-        return page;
-      }
-      if (loaded[i].found())
-        page.records.push_back({std::move(found->keys[i]), std::move(loaded[i].value)});
-    }
+    detail::fill_scan_page(page, found->keys, loaded);
     return page;
   }
 
@@ -358,7 +348,8 @@ class RedisClusterRepository {
   std::string master_of(std::string_view key) {
     const auto topology = current_topology();
     if (!topology) return {};
-    const Node* node = topology->owner[slot_of(state_->options.node.key_prefix, key)];
+    std::string scratch;
+    const Node* node = topology->owner[slot_of(state_->options.node.key_prefix, key, scratch)];
     return node ? node->address : std::string();
   }
 
@@ -485,19 +476,22 @@ class RedisClusterRepository {
     void unacknowledged(std::size_t, const Group&) const {}
   };
 
-  static std::uint16_t slot_of(std::string_view prefix, std::string_view key) {
+  /// The slot of the namespaced key; `scratch` holds it (one buffer for a
+  /// whole batch, not an allocation per key).
+  static std::uint16_t slot_of(std::string_view prefix, std::string_view key,
+                               std::string& scratch) {
     if (prefix.empty()) return redis_hash_slot(key);
-    std::string full;
-    full.reserve(prefix.size() + key.size());
-    full.append(prefix).append(key);
-    return redis_hash_slot(full);
+    scratch.assign(prefix).append(key);
+    return redis_hash_slot(scratch);
   }
 
-  template <class SlotOf>
-  static Batch group_by_slot(std::size_t n, SlotOf slot_at) {
+  /// Groups positions 0..n-1 by the slot of `prefix` + key_at(position).
+  template <class KeyAt>
+  static Batch group_by_slot(std::size_t n, std::string_view prefix, KeyAt key_at) {
     Batch batch;
     std::vector<std::uint16_t> slots(n);
-    for (std::size_t i = 0; i < n; ++i) slots[i] = slot_at(i);
+    std::string scratch;
+    for (std::size_t i = 0; i < n; ++i) slots[i] = slot_of(prefix, key_at(i), scratch);
     batch.order.resize(n);
     // Counting sort by slot: stable, and linear in the batch.
     std::vector<std::uint32_t> start(redis_cluster_slots + 1, 0);
@@ -722,8 +716,8 @@ class RedisClusterRepository {
       }
     if (absent.empty()) return;
     const std::string_view prefix = state_->options.node.key_prefix;
-    Batch batch = group_by_slot(absent_keys.size(),
-                                [&](std::size_t i) { return slot_of(prefix, absent_keys[i]); });
+    Batch batch =
+        group_by_slot(absent_keys.size(), prefix, [&](std::size_t i) { return absent_keys[i]; });
     long long existing = 0;
     const auto fail = [&](std::size_t k, std::error_code error) {
       result.set_failed(absent[k], error);
@@ -742,28 +736,24 @@ class RedisClusterRepository {
     run(batch.groups, type, false);
   }
 
+  /// The topology, read again first when there is none or it is older than refresh_every.
   std::shared_ptr<const Topology> current_topology() {
-    std::shared_ptr<const Topology> topology;
-    {
-      const std::lock_guard lock(state_->mutex);
-      topology = state_->topology;
-    }
+    std::shared_ptr<const Topology> topology = installed_topology();
     const Millis every = state_->options.refresh_every;
     if (!topology || (every.count() > 0 && Steady::now() - topology->read_at > every)) {
       refresh(topology.get(), nullptr);
-      const std::lock_guard lock(state_->mutex);
-      topology = state_->topology;
+      topology = installed_topology();
     }
     return topology;
   }
 
-  void note_connection_error() {
-    std::shared_ptr<const Topology> topology;
-    {
-      const std::lock_guard lock(state_->mutex);
-      topology = state_->topology;
-    }
-    refresh(topology.get(), nullptr);
+  /// A connection failed: read the topology again (unless another call just did).
+  void note_connection_error() { refresh(installed_topology().get(), nullptr); }
+
+  /// The topology as last read, whatever its age.
+  std::shared_ptr<const Topology> installed_topology() const {
+    const std::lock_guard lock(state_->mutex);
+    return state_->topology;
   }
 
   /// The node at "host:port", created on first sight.
