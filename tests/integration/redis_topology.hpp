@@ -119,9 +119,9 @@ inline pid_t kill9_node(int port) {
 }
 
 /// Starts the node again from the config file scripts/servers.sh wrote (it
-/// daemonizes) and waits until it answers PING.
-inline void restart_node(const std::string& group, int port) {
-  const std::string command = "redis-server " + node_dir(group, port) + "/redis.conf";
+/// daemonizes), with `extra` arguments, and waits until it answers PING.
+inline void restart_node(const std::string& group, int port, const std::string& extra = {}) {
+  const std::string command = "redis-server " + node_dir(group, port) + "/redis.conf " + extra;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   ASSERT_TRUE(eventually([&] { return text_of(redis_at(port, {"PING"})) == "PONG"; },
                          std::chrono::seconds(10)));
