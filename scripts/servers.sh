@@ -186,6 +186,10 @@ redis_node_start() {
     echo "daemonize yes"
     echo "pidfile $dir/redis.pid"
     echo "logfile $dir/redis.log"
+    # A full sync starts at once, not after diskless sync's default 5 s wait
+    # for more replicas: the fault tests' rejoining node is unsynced (and
+    # must not be promoted) for as short a time as possible.
+    echo "repl-diskless-sync-delay 0"
     printf '%s\n' "$@"
   } >"$dir/redis.conf"
   redis-server "$dir/redis.conf"

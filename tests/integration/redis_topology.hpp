@@ -16,6 +16,7 @@
 
 #include <chrono>
 #include <csignal>
+#include <cstdio>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -120,7 +121,11 @@ inline pid_t kill9_node(int port) {
 
 /// Starts the node again from the config file scripts/servers.sh wrote (it
 /// daemonizes), with `extra` arguments, and waits until it answers PING.
+/// It comes back empty, as a killed server without persistence does: the
+/// dump.rdb a replica's full sync left in its directory is removed first, or
+/// the node would come back holding that old data set.
 inline void restart_node(const std::string& group, int port, const std::string& extra = {}) {
+  std::remove((node_dir(group, port) + "/dump.rdb").c_str());
   const std::string command = "redis-server " + node_dir(group, port) + "/redis.conf " + extra;
   ASSERT_EQ(std::system(command.c_str()), 0) << command;
   ASSERT_TRUE(eventually([&] { return text_of(redis_at(port, {"PING"})) == "PONG"; },
@@ -181,15 +186,46 @@ inline int sentinel_current_master() {
   return agreed;
 }
 
+/// A field of a SENTINEL MASTER / REPLICAS entry (an array of name, value
+/// pairs); empty if absent.
+inline std::string sentinel_field(const redisReply* entry, std::string_view name) {
+  for (std::size_t i = 0; i + 1 < entry->elements; i += 2)
+    if (std::string_view(entry->element[i]->str, entry->element[i]->len) == name)
+      return std::string(entry->element[i + 1]->str, entry->element[i + 1]->len);
+  return {};
+}
+
+/// Sentinel `sentinel_port` sees the replica on `replica_port` as one it
+/// would promote: reachable, no down flag, its link to `master_port` up (as
+/// of its last INFO, refreshed every 10 s). Without this a failover asked for
+/// (or forced by a kill) right after a node rejoined finds no good replica.
+inline bool sentinel_sees_good_replica(int sentinel_port, int replica_port, int master_port) {
+  const detail::RedisReplyPtr replicas =
+      redis_at(sentinel_port, {"SENTINEL", "REPLICAS", "strata-master"});
+  if (!replicas || replicas->type != REDIS_REPLY_ARRAY) return false;
+  for (std::size_t i = 0; i < replicas->elements; ++i) {
+    const redisReply* entry = replicas->element[i];
+    if (sentinel_field(entry, "port") == std::to_string(replica_port))
+      return sentinel_field(entry, "flags") == "slave" &&
+             sentinel_field(entry, "master-link-status") == "ok" &&
+             sentinel_field(entry, "master-port") == std::to_string(master_port);
+  }
+  return false;
+}
+
 /// The sentinels agree on a master that says ROLE master and has a replica
-/// whose link is up.
+/// whose link is up, and each sentinel would promote that replica.
 inline bool sentinel_group_whole() {
   const int master = sentinel_current_master();
   if (master == 0 || info_field(master, "replication", "role") != "master") return false;
   const int replica = master == sentinel_master_port() ? master + 1 : sentinel_master_port();
-  return info_field(replica, "replication", "role") == "slave" &&
-         info_field(replica, "replication", "master_link_status") == "up" &&
-         info_field(replica, "replication", "master_port") == std::to_string(master);
+  if (info_field(replica, "replication", "role") != "slave" ||
+      info_field(replica, "replication", "master_link_status") != "up" ||
+      info_field(replica, "replication", "master_port") != std::to_string(master))
+    return false;
+  for (int i = 0; i < 3; ++i)
+    if (!sentinel_sees_good_replica(sentinel_first_port() + i, replica, master)) return false;
+  return true;
 }
 
 }  // namespace strata::testing
