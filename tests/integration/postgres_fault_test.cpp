@@ -145,5 +145,86 @@ TEST(PostgresFault, ImmediateShutdownLosesWholeChunksAndTheRepositoryReconnects)
   EXPECT_TRUE(repo.store_many(std::span(&after, 1)).all_stored()) << "no reconnect";
 }
 
+/// One statement on a connection of the test's own; whether it succeeded.
+bool run_sql(PGconn* c, const std::string& sql) {
+  PGresult* r = PQexec(c, sql.c_str());
+  const ExecStatusType status = PQresultStatus(r);
+  PQclear(r);
+  return status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK;
+}
+
+TEST(PostgresFault, ATableLockedByAnotherSessionTimesEveryOperationOutAndLosesNothing) {
+  PostgresOptions options = postgres_test_options();
+  options.statement_timeout = Millis{300};
+  PostgresRepository repo(options);
+  const Batch before(20, "locked-before");
+  ASSERT_TRUE(repo.store_many(before.records).all_stored());
+
+  PGconn* locker = PQconnectdb(options.conninfo.c_str());
+  ASSERT_EQ(PQstatus(locker), CONNECTION_OK);
+  ASSERT_TRUE(run_sql(locker, "BEGIN"));
+  ASSERT_TRUE(run_sql(locker, "LOCK TABLE \"" + options.table + "\" IN ACCESS EXCLUSIVE MODE"));
+
+  // Both write paths (one statement below copy_threshold, COPY from it on),
+  // the read, the erase, the scan and the purge: each waits for the lock
+  // until the statement timeout, and says so by name.
+  const Batch small(10, "locked-small"), large(options.copy_threshold + 10, "locked-large");
+  for (const Batch* batch : {&small, &large}) {
+    const BatchResult result = repo.store_many(batch->records);
+    for (std::size_t i = 0; i < batch->keys.size(); ++i)
+      EXPECT_EQ(result.error(i), errc::timeout) << batch->keys[i];
+  }
+  const std::vector<std::string_view> keys(before.keys.begin(), before.keys.end());
+  const LoadResult loaded = repo.load_many(keys);
+  for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(loaded[i].error, errc::timeout);
+  EXPECT_EQ(repo.erase_many(keys).error, errc::timeout);
+  EXPECT_EQ(repo.scan("locked-", "", 10).error, errc::timeout);
+  EXPECT_THROW(repo.purge_expired(), Error);
+
+  ASSERT_TRUE(run_sql(locker, "COMMIT"));
+  PQfinish(locker);
+  // The lock gone, the same repository reads what was there, untouched, and
+  // nothing of the refused writes.
+  const LoadResult after = repo.load_many(keys);
+  for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(after[i].value, before.envelopes[i]);
+  EXPECT_EQ(repo.scan("locked-", "", 100).records.size(), before.keys.size());
+  EXPECT_TRUE(repo.store_many(small.records).all_stored());
+}
+
+TEST(PostgresFault, ATableOfANewerSchemaIsRefusedAndNotMigrated) {
+  PostgresOptions options = postgres_test_options();
+  { PostgresRepository create(options); }
+  PGconn* c = PQconnectdb(options.conninfo.c_str());
+  ASSERT_EQ(PQstatus(c), CONNECTION_OK);
+  ASSERT_TRUE(run_sql(c, "UPDATE strata_schema_versions SET version = 99 WHERE table_name = '" +
+                             options.table + "'"));
+  // Opening to migrate: an Error naming both versions, nothing rewritten.
+  try {
+    PostgresRepository newer(options);
+    ADD_FAILURE() << "a table at schema 99 was opened";
+  } catch (const ConfigError&) {
+    ADD_FAILURE() << "a newer schema is an Error, not a ConfigError";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("newer than this strata"), std::string::npos)
+        << error.what();
+  }
+  // Opening without migrating: a ConfigError that says to migrate.
+  options.create_if_missing = false;
+  try {
+    PostgresRepository other(options);
+    ADD_FAILURE() << "a table at schema 99 was opened";
+  } catch (const ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find("another schema version"), std::string::npos)
+        << error.what();
+  }
+  PGresult* r = PQexec(
+      c, ("SELECT version FROM strata_schema_versions WHERE table_name = '" + options.table + "'")
+             .c_str());
+  ASSERT_EQ(PQresultStatus(r), PGRES_TUPLES_OK);
+  EXPECT_STREQ(PQgetvalue(r, 0, 0), "99");
+  PQclear(r);
+  PQfinish(c);
+}
+
 }  // namespace
 }  // namespace strata::testing

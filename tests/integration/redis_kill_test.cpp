@@ -123,5 +123,54 @@ TEST(RedisKill, AcknowledgedWritesSurviveKillNineAndFailuresAreAbsent) {
   EXPECT_EQ(conclusive, trials_wanted) << "the kill never landed mid-batch";
 }
 
+/// CONFIG SET on the test's own server.
+void config_set(const char* name, const char* value) {
+  redisContext* c = redisConnect("127.0.0.1", kill_port());
+  ASSERT_TRUE(c != nullptr && c->err == 0);
+  auto* reply = static_cast<redisReply*>(redisCommand(c, "CONFIG SET %s %s", name, value));
+  ASSERT_TRUE(reply != nullptr && reply->type == REDIS_REPLY_STATUS) << name;
+  freeReplyObject(reply);
+  redisFree(c);
+}
+
+TEST(RedisFault, AServerOutOfMemoryRefusesWholeTransactionsAndStoresThemWhenMemoryIsBack) {
+  RedisProcess server(fresh_dir(), {"--maxmemory-policy", "noeviction"});
+  server.start();
+  if (HasFatalFailure()) return;
+  RedisOptions options = redis_test_options();
+  options.port = kill_port();
+  options.chunk_size = 500;
+  RedisRepository repo(options);
+
+  std::vector<std::string> keys, values;
+  for (int i = 0; i < 1200; ++i) {
+    keys.push_back("oom:" + std::to_string(i));
+    values.push_back("value " + std::to_string(i));
+  }
+  const TimePoint later = Clock{}.now() + std::chrono::minutes(1);
+  std::vector<Record> records;
+  for (std::size_t i = 0; i < keys.size(); ++i)  // MSET and SET PX in every chunk
+    records.push_back({keys[i], values[i], i % 3 == 0 ? std::optional(later) : std::nullopt});
+  const std::span<const Record> first_ten(records.data(), 10);
+  ASSERT_TRUE(repo.store_many(first_ten).all_stored());
+
+  // Below what the server already uses: every write is refused with OOM when
+  // queued, so each chunk's EXEC is EXECABORT: nothing of it applied.
+  config_set("maxmemory", "1");
+  const BatchResult refused = repo.store_many(records);
+  for (std::size_t i = 0; i < records.size(); ++i)
+    ASSERT_EQ(refused.error(i), errc::backend_unavailable) << keys[i];
+  EXPECT_EQ(server.dbsize(), 10);
+  // Reads and deletes need no memory: they go on.
+  const std::vector<std::string_view> views(keys.begin(), keys.begin() + 10);
+  const LoadResult loaded = repo.load_many(views);
+  for (std::size_t i = 0; i < views.size(); ++i) EXPECT_EQ(loaded[i].value, values[i]);
+  EXPECT_EQ(repo.erase_many(std::span(views).subspan(0, 1)).erased, 1u);
+
+  config_set("maxmemory", "0");
+  EXPECT_TRUE(repo.store_many(records).all_stored());
+  EXPECT_EQ(server.dbsize(), static_cast<long long>(records.size()));
+}
+
 }  // namespace
 }  // namespace strata::testing

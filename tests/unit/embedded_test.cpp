@@ -285,6 +285,34 @@ TEST(Filesystem, FailuresArePerItemInSmallAndLargeBatches) {
   }
 }
 
+TEST(Filesystem, ARootUnderAFileIsAnErrorAndObjectsReplacedByAFileFailByName) {
+  const auto dir = fresh_dir();
+  std::ofstream(dir / "plain") << "a file, not a directory";
+  try {
+    FilesystemRepository repo(FilesystemOptions{.root = dir / "plain" / "store"});
+    ADD_FAILURE() << "a root under a regular file was opened";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("plain"), std::string::npos) << error.what();
+  }
+
+  // The objects directory replaced by a file under a running repository
+  // (ENOTDIR everywhere below it): each operation fails by name, none throws.
+  FilesystemRepository repo(FilesystemOptions{.root = dir / "store"});
+  const std::vector<Record> records{{"k1", "bytes"}, {"k2", "bytes"}};
+  ASSERT_TRUE(repo.store_many(records).all_stored());
+  std::filesystem::remove_all(repo.root() / "objects");
+  std::ofstream(repo.root() / "objects") << "squatter";
+  const std::vector<std::string_view> keys{"k1", "k2"};
+  const LoadResult loaded = repo.load_many(keys);
+  EXPECT_EQ(loaded[0].error, errc::backend_unavailable);
+  EXPECT_EQ(loaded[1].error, errc::backend_unavailable);
+  const BatchResult stored = repo.store_many(records);
+  EXPECT_EQ(stored.error(0), errc::backend_unavailable);
+  EXPECT_EQ(stored.error(1), errc::backend_unavailable);
+  EXPECT_EQ(repo.erase_many(keys).error, errc::backend_unavailable);
+  EXPECT_EQ(repo.scan("", "", 10).error, errc::backend_unavailable);
+}
+
 TEST(Filesystem, CorruptedFileIsAChecksumErrorAndTruncatedIsCorrupt) {
   const auto dir = fresh_dir();
   auto store = open_embedded_store(dir, {.durable = false});
