@@ -310,6 +310,46 @@ TEST_F(RedisClusterTest, ASlotMigratedUnderAStreamOfBatchesLosesNothing) {
   repo.erase_many(written);
 }
 
+/// Sets `maxmemory` on every master of the cluster.
+void set_masters_maxmemory(const char* bytes) {
+  for (int port : cluster_ports()) {
+    if (info_field(port, "replication", "role") == "master") {
+      EXPECT_EQ(text_of(redis_at(port, {"CONFIG", "SET", "maxmemory", bytes})), "OK") << port;
+    }
+  }
+}
+
+TEST_F(RedisClusterTest, MastersOutOfMemoryRefuseEachSlotsWritesWholeAndStoreThemOnceMemoryIsBack) {
+  RedisClusterRepository repo(cluster_test_options());
+  // Hash-tagged keys with and without expiry: several commands for one slot,
+  // so one MULTI/EXEC per slot; and untagged keys, mostly one MSET per slot.
+  std::vector<std::string> keys;
+  for (int i = 0; i < 300; ++i) keys.push_back(fmt::format("{{oom}}:{}", i));
+  for (int i = 0; i < 300; ++i) keys.push_back(fmt::format("oom-spread:{}", i));
+  const std::vector<std::string> values = random_values(keys.size(), 3);
+  const TimePoint later = Clock{}.now() + std::chrono::minutes(1);
+  std::vector<Record> records;
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    records.push_back({keys[i], values[i], i % 2 == 0 ? std::optional(later) : std::nullopt});
+
+  struct RestoreMemory {
+    ~RestoreMemory() { set_masters_maxmemory("0"); }
+  } restore;
+  set_masters_maxmemory("1");  // below what each master already uses: writes refused with OOM
+  const BatchResult refused = repo.store_many(records);
+  for (std::size_t i = 0; i < keys.size(); ++i)
+    ASSERT_EQ(refused.error(i), errc::backend_unavailable) << keys[i];
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  const LoadResult none = repo.load_many(views);
+  for (std::size_t i = 0; i < keys.size(); ++i) ASSERT_TRUE(none[i].absent()) << keys[i];
+
+  set_masters_maxmemory("0");
+  ASSERT_TRUE(repo.store_many(records).all_stored());
+  const LoadResult loaded = repo.load_many(views);
+  for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(loaded[i].value, values[i]) << keys[i];
+  EXPECT_EQ(repo.erase_many(views).erased, keys.size());
+}
+
 TEST_F(RedisClusterTest, AMasterKilledMidBatchLosesNoKeyReportedStored) {
   constexpr int trials = 3;
   for (int trial = 0; trial < trials; ++trial) {
