@@ -2,11 +2,13 @@
 # Builds in release mode and runs the benchmarks; the ratio tables at the end
 # of each are the figures quoted in issues and docs.
 #
-#   scripts/bench.sh [core|embedded|redis|cluster|bus|postgres|s3|codec|drill|all] [flags...]
+#   scripts/bench.sh [core|cache|embedded|redis|cluster|bus|postgres|s3|codec|drill|all] [flags...]
 #
 # core:     strata_bench, medians of 9 repetitions in random interleaving (this
 #           machine is a noisy VM; interleaving spreads its drift over baseline
 #           and candidate alike).
+# cache:    strata_bench_cache, LruCache vs S3FifoCache: hit ns on 1 and 2
+#           threads (medians of 9, interleaved) and the Zipf hit-ratio table.
 # embedded: strata_bench_embedded, medians of 3: durable writes are dominated
 #           by fsync, far above the VM's jitter, and a 10k-key run takes seconds.
 # redis:    strata_bench_redis against a redis-server this script starts on
@@ -41,7 +43,7 @@ which=${1:-all}
 
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target strata_bench strata_bench_embedded \
+cmake --build --preset release -j "$(nproc)" --target strata_bench strata_bench_cache strata_bench_embedded \
   strata_bench_redis strata_bench_redis_cluster strata_bench_bus strata_bench_postgres strata_bench_s3 strata_bench_codec strata_drill
 
 if [[ $which == core || $which == all ]]; then
@@ -50,6 +52,13 @@ if [[ $which == core || $which == all ]]; then
       --benchmark_report_aggregates_only=true)
   fi
   build/release/bench/strata_bench "${flags[@]}"
+fi
+if [[ $which == cache || $which == all ]]; then
+  if (($# > 0)); then flags=("$@"); else
+    flags=(--benchmark_repetitions=9 --benchmark_enable_random_interleaving=true
+      --benchmark_report_aggregates_only=true)
+  fi
+  build/release/bench/strata_bench_cache "${flags[@]}"
 fi
 if [[ $which == embedded || $which == all ]]; then
   if (($# > 0)); then flags=("$@"); else

@@ -57,13 +57,24 @@ struct law_bus<Backends> {
   static type make(const typename Backends::Hot& hot) { return Backends::make_bus(hot); }
 };
 
-template <class Backends, class Cache = LruCache<>>
+// The cache the laws run over: the stack's own `Cache` when it names one.
+template <class Backends>
+struct law_cache {
+  using type = LruCache<>;
+};
+template <class Backends>
+requires requires { typename Backends::Cache; }
+struct law_cache<Backends> {
+  using type = typename Backends::Cache;
+};
+
+template <class Backends, class Cache = typename law_cache<Backends>::type>
 using LawStore =
     TieredStore<Cache, LawRouter, FaultInjecting<typename Backends::Hot>,
                 FaultInjecting<typename Backends::Warm>, FaultInjecting<typename Backends::Cold>,
                 typename law_bus<Backends>::type>;
 
-template <class Backends, class Cache = LruCache<>>
+template <class Backends, class Cache = typename law_cache<Backends>::type>
 LawStore<Backends, Cache> make_law_store(Clock clock, StoreOptions options = {}) {
   options.clock = clock;
   using Store = LawStore<Backends, Cache>;

@@ -1,5 +1,6 @@
 #include <strata/cache/lru_cache.hpp>
 #include <strata/cache/no_cache.hpp>
+#include <strata/cache/s3fifo_cache.hpp>
 #include <strata/core/concepts.hpp>
 
 #include <gtest/gtest.h>
@@ -14,6 +15,10 @@ namespace {
 static_assert(CachePolicy<LruCache<>>);
 static_assert(CachePolicy<LruCache<OnWrite::invalidate>>);
 static_assert(CachePolicy<NoCache>);
+static_assert(CachePolicy<S3FifoCache<>>);
+static_assert(CachePolicy<S3FifoCache<OnWrite::invalidate>>);
+static_assert(S3FifoCache<>::populate_on_write &&
+              !S3FifoCache<OnWrite::invalidate>::populate_on_write);
 static_assert(LruCache<>::populate_on_write && !LruCache<OnWrite::invalidate>::populate_on_write);
 
 const TimePoint now{Millis{1'000'000}};
@@ -77,6 +82,111 @@ TEST(LruCacheTest, ShardsServeThreadsWithoutLosingEntries) {
         const std::string key = std::to_string(t) + ":" + std::to_string(i);
         cache.put(key, key, std::nullopt);
         EXPECT_EQ(cache.find(key, now).value().value, key);
+      }
+    });
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(cache.size(), 8000u);
+}
+
+// ---- S3FifoCache ----------------------------------------------------------------
+
+std::string numbered(const char* prefix, int i) { return prefix + std::to_string(i); }
+
+TEST(S3FifoCacheTest, AOnePassScanLeavesTheKeysReadAgainInPlaceWhereLruLosesThem) {
+  S3FifoCache<> fifo({.max_entries = 100, .max_bytes = 0, .shards = 1});
+  LruCache<> lru({.max_entries = 100, .max_bytes = 0, .shards = 1});
+  for (int i = 0; i < 50; ++i) {
+    fifo.put(numbered("hot", i), "v", std::nullopt);
+    lru.put(numbered("hot", i), "v", std::nullopt);
+  }
+  for (int round = 0; round < 2; ++round)
+    for (int i = 0; i < 50; ++i) {
+      ASSERT_TRUE(fifo.find(numbered("hot", i), now));
+      ASSERT_TRUE(lru.find(numbered("hot", i), now));
+    }
+  for (int i = 0; i < 1000; ++i) {  // each scanned key written once, never read
+    fifo.put(numbered("scan", i), "v", std::nullopt);
+    lru.put(numbered("scan", i), "v", std::nullopt);
+  }
+  int fifo_kept = 0, lru_kept = 0;
+  for (int i = 0; i < 50; ++i) {
+    fifo_kept += fifo.find(numbered("hot", i), now).has_value();
+    lru_kept += lru.find(numbered("hot", i), now).has_value();
+  }
+  EXPECT_EQ(fifo_kept, 50);
+  EXPECT_EQ(lru_kept, 0);
+  EXPECT_EQ(fifo.size(), 100u);
+}
+
+TEST(S3FifoCacheTest, AKeyBackSoonAfterItsEvictionSkipsProbation) {
+  S3FifoCache<> cache({.max_entries = 20, .max_bytes = 0, .shards = 1});  // probation: 2
+  cache.put("ghost", "v", std::nullopt);
+  for (int i = 0; i < 25; ++i) cache.put(numbered("pass", i), "v", std::nullopt);
+  ASSERT_FALSE(cache.find("ghost", now));  // the oldest probationer, unread: evicted
+  cache.put("ghost", "v", std::nullopt);  // evicted unread: its hash is a ghost, so main
+  for (int i = 0; i < 200; ++i) cache.put(numbered("scan", i), "v", std::nullopt);
+  EXPECT_TRUE(cache.find("ghost", now));
+  EXPECT_FALSE(cache.find("pass0", now));
+}
+
+TEST(S3FifoCacheTest, BoundsEntriesAndKeyAndValueBytes) {
+  S3FifoCache<> by_entries({.max_entries = 64, .max_bytes = 0, .shards = 4});
+  S3FifoCache<> by_bytes({.max_entries = 0, .max_bytes = 1000, .shards = 4});
+  for (int i = 0; i < 5000; ++i) {
+    const std::string key = numbered("k", i);
+    by_entries.put(key, std::string(static_cast<std::size_t>(i % 40), 'v'), std::nullopt);
+    by_bytes.put(key, std::string(static_cast<std::size_t>(i % 40), 'v'), std::nullopt);
+    if (i % 3 == 0) {
+      by_entries.find(numbered("k", i / 2), now);
+      by_bytes.find(numbered("k", i / 2), now);
+    }
+    ASSERT_LE(by_entries.size(), 64u);
+    ASSERT_LE(by_bytes.bytes(), 1000u);
+  }
+  EXPECT_EQ(by_entries.size(), 64u);
+  by_bytes.put("huge", std::string(300, 'v'), std::nullopt);  // more than a shard's 250 bytes
+  EXPECT_FALSE(by_bytes.find("huge", now));
+}
+
+TEST(S3FifoCacheTest, EntriesExpireAtTheirOwnTime) {
+  S3FifoCache<> cache;
+  cache.put("short", "s", now + Millis{10});
+  cache.put("forever", "f", std::nullopt);
+  EXPECT_TRUE(cache.find("short", now + Millis{9}));
+  EXPECT_FALSE(cache.find("short", now + Millis{10}));
+  EXPECT_EQ(cache.size(), 1u);  // the expired entry was dropped on sight
+  EXPECT_TRUE(cache.find("forever", now + Millis{1'000'000}));
+}
+
+TEST(S3FifoCacheTest, PutReplacesKeepsTheTagEraseAndClearRemove) {
+  S3FifoCache<> cache;
+  cache.put("k", "old", std::nullopt, 1);
+  cache.put("k", "new", std::nullopt, 7);
+  EXPECT_EQ(cache.find("k", now), (CachedValue{"new", 7}));
+  EXPECT_EQ(cache.bytes(), 4u);
+  cache.erase("k");
+  EXPECT_FALSE(cache.find("k", now));
+  EXPECT_EQ(cache.bytes(), 0u);
+  cache.put("a", "1", std::nullopt);
+  cache.clear();
+  EXPECT_EQ(cache.size(), 0u);
+  EXPECT_EQ(cache.bytes(), 0u);
+}
+
+TEST(S3FifoCacheTest, ShardsServeThreadsWithoutLosingEntries) {
+  S3FifoCache<> cache({.max_entries = 0, .max_bytes = 0, .shards = 8});
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&cache, t] {
+      for (int i = 0; i < 2000; ++i) {
+        const std::string key = std::to_string(t) + ":" + std::to_string(i);
+        cache.put(key, key, std::nullopt);
+        EXPECT_EQ(cache.find(key, now).value().value, key);
+        // Shared reads of another thread's keys while it writes them.
+        const std::string other = std::to_string((t + 1) % 4) + ":" + std::to_string(i / 2);
+        if (const auto hit = cache.find(other, now)) {
+          EXPECT_EQ(hit->value, other);
+        }
       }
     });
   for (auto& thread : threads) thread.join();

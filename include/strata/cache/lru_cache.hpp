@@ -5,6 +5,7 @@
 /// own lock, chosen by key hash, so threads touching different keys rarely
 /// contend.
 
+#include "strata/cache/on_write.hpp"
 #include "strata/core/cached_value.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
@@ -22,12 +23,6 @@
 #include <unordered_map>  // std::unordered_map
 
 STRATA_BEGIN_NAMESPACE
-
-/// What a write does to the cache once the tier confirmed it.
-enum class OnWrite {
-  populate,    ///< put the stored value (read-your-writes from memory)
-  invalidate,  ///< only drop the old entry; the next read fills it
-};
 
 /// Capacity and sharding of an LruCache.
 struct LruOptions {
