@@ -15,8 +15,8 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 # The floors: what the suite reached when the gate was set (ADR 17), below
 # the targets of 95% lines and 70% branches; raise them as tests are added.
-min_lines=${STRATA_MIN_LINE_COVERAGE:-93}
-min_branches=${STRATA_MIN_BRANCH_COVERAGE:-62}
+min_lines=${STRATA_MIN_LINE_COVERAGE:-95}
+min_branches=${STRATA_MIN_BRANCH_COVERAGE:-63}
 min_file_lines=85
 
 if [[ ${1:-} != --no-tests ]]; then
