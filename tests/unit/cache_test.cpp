@@ -123,7 +123,7 @@ TEST(S3FifoCacheTest, AKeyBackSoonAfterItsEvictionSkipsProbation) {
   cache.put("ghost", "v", std::nullopt);
   for (int i = 0; i < 25; ++i) cache.put(numbered("pass", i), "v", std::nullopt);
   ASSERT_FALSE(cache.find("ghost", now));  // the oldest probationer, unread: evicted
-  cache.put("ghost", "v", std::nullopt);  // evicted unread: its hash is a ghost, so main
+  cache.put("ghost", "v", std::nullopt);   // evicted unread: its hash is a ghost, so main
   for (int i = 0; i < 200; ++i) cache.put(numbered("scan", i), "v", std::nullopt);
   EXPECT_TRUE(cache.find("ghost", now));
   EXPECT_FALSE(cache.find("pass0", now));
