@@ -2,13 +2,16 @@
 # Builds in release mode and runs the benchmarks; the ratio tables at the end
 # of each are the figures quoted in issues and docs.
 #
-#   scripts/bench.sh [core|cache|embedded|redis|cluster|bus|postgres|s3|codec|drill|all] [flags...]
+#   scripts/bench.sh [core|cache|compile|embedded|redis|cluster|bus|postgres|s3|codec|drill|all] [flags...]
 #
 # core:     strata_bench, medians of 9 repetitions in random interleaving (this
 #           machine is a noisy VM; interleaving spreads its drift over baseline
 #           and candidate alike).
 # cache:    strata_bench_cache, LruCache vs S3FifoCache: hit ns on 1 and 2
 #           threads (medians of 9, interleaved) and the Zipf hit-ratio table.
+# compile:  seconds to compile (g++ -O2 -c, median of 3) each of three files:
+#           one TieredStore over memory tiers, the embedded store, and one
+#           over Redis + PostgreSQL + S3 (bench/compile/).
 # embedded: strata_bench_embedded, medians of 3: durable writes are dominated
 #           by fsync, far above the VM's jitter, and a 10k-key run takes seconds.
 # redis:    strata_bench_redis against a redis-server this script starts on
@@ -59,6 +62,18 @@ if [[ $which == cache || $which == all ]]; then
       --benchmark_report_aggregates_only=true)
   fi
   build/release/bench/strata_bench_cache "${flags[@]}"
+fi
+if [[ $which == compile || $which == all ]]; then
+  echo "compile time, g++ -std=c++20 -O2 -DNDEBUG -c, median of 3:"
+  for probe in memory_store embedded_store network_store; do
+    times=()
+    for _ in 1 2 3; do
+      times+=("$(TIMEFORMAT=%R
+        { time g++ -std=c++20 -O2 -DNDEBUG -Iinclude -I/usr/include/postgresql \
+          -c "bench/compile/$probe.cpp" -o /dev/null; } 2>&1 | tail -1)")
+    done
+    printf '  %-15s %s s\n' "$probe" "$(printf '%s\n' "${times[@]}" | sort -n | sed -n 2p)"
+  done
 fi
 if [[ $which == embedded || $which == all ]]; then
   if (($# > 0)); then flags=("$@"); else

@@ -134,7 +134,9 @@ class LruCache {
   };
   using Order = std::list<Node>;  // front = most recently used
 
-  struct Shard {
+  // Padded to a cache line (see S3FifoCache::Shard): a thread locking one
+  // shard does not invalidate the line of the shard next to it.
+  struct alignas(64) Shard {
     // The index's keys view the list nodes' keys: list nodes never move.
     using Index = std::unordered_map<std::string_view, typename Order::iterator>;
 
