@@ -645,7 +645,13 @@ class TieredStore {
       if (result.size() != n) result = LoadResult(n);
       return result;
     };
-    const TimePoint now = options_.clock.now();
+    // Read once, when first needed: a store without a cache needs the time
+    // only for an envelope that carries an expiry.
+    std::optional<TimePoint> clock_read;
+    const auto now = [&] {
+      if (!clock_read) clock_read = options_.clock.now();
+      return *clock_read;
+    };
 
     Scratch<std::uint8_t> route(n, unrouted);
     Scratch<typename Guard::Ticket> tickets(caching ? n : 0, Guard::no_fill);
@@ -663,12 +669,12 @@ class TieredStore {
       if constexpr (caching) {
         if (mode == ReadMode::refresh) {
           cache_.erase(keys[i]);  // what the tiers answer replaces it, or nothing does
-        } else if (auto cached = cache_.find(keys[i], now)) {
+        } else if (auto cached = cache_.find(keys[i], now())) {
           sized().set_found(i, std::move(cached->value), cached->codec_tag);
           ++hits;
           continue;
         }
-        tickets[i] = coherence_.begin_read(keys[i], now);
+        tickets[i] = coherence_.begin_read(keys[i], now());
       }
       const Tier tier = router_(keys[i]);
       if (!present_tiers[index_of(tier)]) {
@@ -729,7 +735,7 @@ class TieredStore {
           continue;
         }
         const auto expires = decoded.envelope.meta.expires_at;
-        if (expires && is_expired(*expires, now)) {
+        if (expires && is_expired(*expires, now())) {
           settle_absent(result, route, failed_above, i, I);
           continue;
         }
@@ -739,7 +745,7 @@ class TieredStore {
         if constexpr (caching) {
           if (!upper_failed(failed_above, i))
             coherence_.end_read(cache_, keys[i], tickets[i], slot.value,
-                                cache_expiry(I, expires, now), tag);
+                                cache_expiry(I, expires, now()), tag);
         }
         result.set_found(i, std::move(slot.value), tag);
       }

@@ -34,6 +34,20 @@ TEST(Key, DocumentedLimitsHold) {
   EXPECT_FALSE(validate_key("ok"));
 }
 
+TEST(Key, TheWordAtATimeCheckAgreesWithTheByteRuleForEveryByteAtEveryPosition) {
+  // Every byte value, at every position of keys from 1 to 24 bytes (three
+  // words: the whole-word and the padded tail paths), against the rule one
+  // byte at a time, and against the same check at compile time.
+  static_assert(is_valid_key("pos:AAPL/2024-01-02#1~") && !is_valid_key("a b"));
+  for (std::size_t size = 1; size <= 24; ++size)
+    for (std::size_t at = 0; at < size; ++at)
+      for (int byte = 0; byte < 256; ++byte) {
+        std::string key(size, 'k');
+        key[at] = static_cast<char>(byte);
+        ASSERT_EQ(is_valid_key(key), is_key_byte(key[at])) << size << " " << at << " " << byte;
+      }
+}
+
 TEST(Errors, EveryCodeHasItsOwnActionableMessage) {
   std::set<std::string> messages;
   for (int e = static_cast<int>(errc::invalid_key); e <= static_cast<int>(errc::name_too_long);

@@ -1,23 +1,29 @@
 #pragma once
 /// \file
-/// LruCache: a sharded least-recently-used cache with capacity in entries and
-/// in bytes, and per-entry expiry. find/put/erase are O(1); each shard has its
-/// own lock, chosen by key hash, so threads touching different keys rarely
-/// contend.
+/// LruCache: a sharded cache that evicts the least recently used entries, by
+/// CLOCK (second chance): a hit only sets the entry's referenced bit, under
+/// its shard's lock taken shared, and eviction gives an entry whose bit is set
+/// one more round at the front instead of removing it. So reads never write
+/// the shard's list and threads reading distinct keys do not serialise, at
+/// the price of LRU's order being approximate between two evictions.
+/// Capacity in entries and in bytes, per-entry expiry; find/put/erase are
+/// O(1) (eviction amortised); each shard has its own lock, chosen by key hash.
 
 #include "strata/cache/on_write.hpp"
 #include "strata/core/cached_value.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
 
+#include <atomic>         // std::atomic
 #include <bit>            // std::bit_ceil
 #include <cstddef>        // std::size_t
 #include <cstdint>        // std::uint8_t
 #include <functional>     // std::hash
 #include <list>           // std::list
 #include <memory>         // std::unique_ptr
-#include <mutex>          // std::mutex, std::lock_guard
+#include <mutex>          // std::unique_lock
 #include <optional>       // std::optional
+#include <shared_mutex>   // std::shared_mutex, std::shared_lock
 #include <string>         // std::string
 #include <string_view>    // std::string_view
 #include <unordered_map>  // std::unordered_map
@@ -57,32 +63,40 @@ class LruCache {
   }
 
   /// The key's value and codec tag, or nullopt when absent or expired at `now` (an expired entry is
-  /// dropped). A hit makes the key the most recently used.
+  /// dropped). A hit marks the key used: the next eviction that reaches it passes over it once.
   std::optional<CachedValue> find(std::string_view key, TimePoint now) {
     Shard& shard = shard_of(key);
-    std::lock_guard lock(shard.mutex);
-    auto it = shard.index.find(key);
-    if (it == shard.index.end()) return std::nullopt;
-    auto node = it->second;
-    if (node->expires_at && is_expired(*node->expires_at, now)) {
-      shard.remove(it);
-      return std::nullopt;
+    {
+      std::shared_lock lock(shard.mutex);
+      auto it = shard.index.find(key);
+      if (it == shard.index.end()) return std::nullopt;
+      const Node& node = *it->second;
+      if (!node.expires_at || !is_expired(*node.expires_at, now)) {
+        // Written only when not yet set: a key read often stops writing its line.
+        if (!node.referenced.load(std::memory_order_relaxed))
+          node.referenced.store(true, std::memory_order_relaxed);
+        return CachedValue{node.value, node.codec_tag};
+      }
     }
-    shard.order.splice(shard.order.begin(), shard.order, node);
-    return CachedValue{node->value, node->codec_tag};
+    std::unique_lock lock(shard.mutex);  // expired: drop it (if no one replaced it meanwhile)
+    auto it = shard.index.find(key);
+    if (it != shard.index.end() && it->second->expires_at &&
+        is_expired(*it->second->expires_at, now))
+      shard.remove(it);
+    return std::nullopt;
   }
 
   /// Inserts or replaces the key's entry as the most recently used, then evicts the least recently
-  /// used entries of its shard until the shard is within capacity. An entry larger than a shard's
-  /// byte capacity is not kept.
+  /// used entries of its shard (by CLOCK, see the file comment) until the shard is within capacity.
+  /// An entry larger than a shard's byte capacity is not kept.
   void put(std::string_view key, std::string_view value, std::optional<TimePoint> expires_at,
            std::uint8_t codec_tag = 0) {
     Shard& shard = shard_of(key);
     const std::size_t cost = key.size() + value.size();
-    std::lock_guard lock(shard.mutex);
+    std::unique_lock lock(shard.mutex);
     if (auto it = shard.index.find(key); it != shard.index.end()) shard.remove(it);
     if (shard.max_bytes != 0 && cost > shard.max_bytes) return;  // would evict everything
-    shard.order.push_front(Node{std::string(key), std::string(value), expires_at, codec_tag});
+    shard.order.emplace_front(std::string(key), std::string(value), expires_at, codec_tag);
     shard.index.emplace(shard.order.front().key, shard.order.begin());
     shard.bytes += cost;
     shard.evict_to_capacity();
@@ -91,14 +105,14 @@ class LruCache {
   /// Drops the key's entry, if any.
   void erase(std::string_view key) {
     Shard& shard = shard_of(key);
-    std::lock_guard lock(shard.mutex);
+    std::unique_lock lock(shard.mutex);
     if (auto it = shard.index.find(key); it != shard.index.end()) shard.remove(it);
   }
 
   /// Drops every entry.
   void clear() {
     for (std::size_t i = 0; i < shard_count_; ++i) {
-      std::lock_guard lock(shards_[i].mutex);
+      std::unique_lock lock(shards_[i].mutex);
       shards_[i].index.clear();
       shards_[i].order.clear();
       shards_[i].bytes = 0;
@@ -109,7 +123,7 @@ class LruCache {
   std::size_t size() const {
     std::size_t n = 0;
     for (std::size_t i = 0; i < shard_count_; ++i) {
-      std::lock_guard lock(shards_[i].mutex);
+      std::shared_lock lock(shards_[i].mutex);
       n += shards_[i].index.size();
     }
     return n;
@@ -119,7 +133,7 @@ class LruCache {
   std::size_t bytes() const {
     std::size_t n = 0;
     for (std::size_t i = 0; i < shard_count_; ++i) {
-      std::lock_guard lock(shards_[i].mutex);
+      std::shared_lock lock(shards_[i].mutex);
       n += shards_[i].bytes;
     }
     return n;
@@ -127,12 +141,15 @@ class LruCache {
 
  private:
   struct Node {
+    Node(std::string k, std::string v, std::optional<TimePoint> e, std::uint8_t tag)
+        : key(std::move(k)), value(std::move(v)), expires_at(e), codec_tag(tag) {}
     std::string key;
     std::string value;
     std::optional<TimePoint> expires_at;
     std::uint8_t codec_tag;
+    mutable std::atomic<bool> referenced{false};  ///< read since eviction last passed it
   };
-  using Order = std::list<Node>;  // front = most recently used
+  using Order = std::list<Node>;  // front = most recently put (or passed over)
 
   // Padded to a cache line (see S3FifoCache::Shard): a thread locking one
   // shard does not invalidate the line of the shard next to it.
@@ -146,13 +163,22 @@ class LruCache {
       index.erase(it);
       order.erase(node);
     }
+    // From the back: an entry read since the last pass goes to the front with
+    // its bit cleared, the first one not read goes. Ends within two passes.
     void evict_to_capacity() {
       while (!order.empty() && ((max_entries != 0 && index.size() > max_entries) ||
-                                (max_bytes != 0 && bytes > max_bytes)))
-        remove(index.find(order.back().key));
+                                (max_bytes != 0 && bytes > max_bytes))) {
+        const auto last = std::prev(order.end());
+        if (last->referenced.load(std::memory_order_relaxed)) {
+          last->referenced.store(false, std::memory_order_relaxed);
+          order.splice(order.begin(), order, last);
+          continue;
+        }
+        remove(index.find(last->key));
+      }
     }
 
-    mutable std::mutex mutex;
+    mutable std::shared_mutex mutex;
     Order order;
     Index index;
     std::size_t bytes = 0;
