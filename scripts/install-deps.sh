@@ -20,6 +20,7 @@ packages=(
   clang-format clang-tidy         # the style and static-analysis checks in scripts/test.sh
   clang-14 libclang-rt-14-dev     # libFuzzer for scripts/fuzz.sh, ThreadSanitizer (preset tsan)
   gcovr                           # line and branch coverage, scripts/coverage.sh
+  valgrind                        # callgrind's instruction counts, scripts/zero-overhead.sh
   doxygen                         # the API reference, checked by scripts/check-docs.sh
   ccache                          # compiler cache: CI runs right after a session, on its cache
 )

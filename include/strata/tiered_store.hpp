@@ -146,18 +146,23 @@ class TieredStore {
   TieredStore& operator=(const TieredStore&) = delete;  ///< not copyable (see above)
 
   // ---- single key: one-element batches, so the two paths cannot drift -----
+  // (except that a store with nothing to keep coherent takes write_one /
+  // read_one, built from the same checks and steps, and tested against the
+  // batch path outcome by outcome)
 
   /// Stores one value (with the codec tag a typed writer gives it); the error
-  /// is empty when it was stored. Exactly batch_set({{key, value, ttl, codec_tag}}).
+  /// is empty when it was stored. Answers as batch_set({{key, value, ttl, codec_tag}}).
   std::error_code set(std::string_view key, std::string_view value, Millis ttl = Millis{0},
                       std::uint8_t codec_tag = 0) {
     const Item item{key, value, ttl, codec_tag};
+    if constexpr (bare_writes) return write_one(item);
     const BatchResult result = write(std::span<const Item>(&item, 1), /*attach_keys=*/false);
     return result.stored(0) ? std::error_code{} : result.error(0);
   }
 
   /// The value, absent, or the error; exactly batch_get({key}, mode)[0].
   Lookup get(std::string_view key, ReadMode mode = ReadMode::cached) {
+    if constexpr (bare_reads) return read_one(key);
     LoadResult result = read(std::span<const std::string_view>(&key, 1), mode);
     return std::move(result[0]);
   }
@@ -428,6 +433,49 @@ class TieredStore {
     }
   };
 
+  /// Why `item` cannot be written (success if it can), and when it can, the
+  /// index of its tier in `route`. Every write path checks items here.
+  std::error_code check_item(const Item& item, Millis longest_ttl, std::uint8_t& route) const {
+    if (!is_valid_key(item.key)) return errc::invalid_key;
+    if (item.value.size() > options_.max_value_bytes) return errc::value_too_large;
+    if (item.ttl < Millis{0} || item.ttl > longest_ttl) return errc::invalid_ttl;
+    if (item.codec_tag > envelope_max_codec_tag) return errc::invalid_codec_tag;
+    const Tier tier = router_(item.key);
+    if (!present_tiers[index_of(tier)]) return errc::tier_not_configured;
+    route = static_cast<std::uint8_t>(index_of(tier));
+    return {};
+  }
+
+  /// The envelope header of `item` written at `now`.
+  static EnvelopeMeta meta_of(const Item& item, TimePoint now) noexcept {
+    EnvelopeMeta meta{now, now, std::nullopt, item.codec_tag};
+    if (item.ttl > Millis{0}) meta.expires_at = now + item.ttl;
+    return meta;
+  }
+
+  // A store with no cache and no bus has nothing to keep coherent: a single
+  // set is check, encode, one store_many, exactly what write() does for one
+  // item without its batch bookkeeping (issue 21: the hand-written cost).
+  static constexpr bool bare_writes = !caching && !Bus::enabled;
+
+  std::error_code write_one(const Item& item) {
+    const TimePoint now = options_.clock.now();
+    std::uint8_t route = unrouted;
+    if (const std::error_code error = check_item(item, latest_expiry - now, route)) return error;
+    const EnvelopeMeta meta = meta_of(item, now);
+    const std::size_t size = encoded_envelope_size(item.value.size());
+    detail::SmallArray<char, 512> arena(size);
+    encode_envelope_into(arena.data(), item.key, meta, item.value);
+    const Record record{item.key, std::string_view(arena.data(), size), meta.expires_at};
+    BatchResult result(1);
+    const std::size_t position = 0;
+    for_each_present([&](auto index) {
+      constexpr std::size_t I = decltype(index)::value;
+      if (route == I) store_slice<I>(std::span<const Record>(&record, 1), &position, result);
+    });
+    return result.stored(0) ? std::error_code{} : result.error(0);
+  }
+
   BatchResult write(std::span<const Item> items, bool attach_keys) {
     const std::size_t n = items.size();
     BatchResult result(n);
@@ -441,23 +489,8 @@ class TieredStore {
     Scratch<std::uint8_t> route(n, unrouted);
     std::array<std::size_t, tier_count> count{};
     for (std::size_t i = 0; i < n; ++i) {
-      const Item& item = items[i];
-      std::error_code error;
-      if (!is_valid_key(item.key))
-        error = errc::invalid_key;
-      else if (item.value.size() > options_.max_value_bytes)
-        error = errc::value_too_large;
-      else if (item.ttl < Millis{0} || item.ttl > longest_ttl)
-        error = errc::invalid_ttl;
-      else if (item.codec_tag > envelope_max_codec_tag)
-        error = errc::invalid_codec_tag;
-      else if (const Tier tier = router_(item.key); !present_tiers[index_of(tier)])
-        error = errc::tier_not_configured;
-      else {
-        route[i] = static_cast<std::uint8_t>(index_of(tier));
-        continue;
-      }
-      result.mark_failed(i, error);
+      if (const std::error_code error = check_item(items[i], longest_ttl, route[i]))
+        result.mark_failed(i, error);
     }
 
     // Only the last write of a key is sent (see core/last_write_wins.hpp).
@@ -488,8 +521,7 @@ class TieredStore {
     for (std::size_t i = 0; i < n; ++i) {
       if (!sent(i)) continue;
       const Item& item = items[i];
-      EnvelopeMeta meta{now, now, std::nullopt, item.codec_tag};
-      if (item.ttl > Millis{0}) meta.expires_at = now + item.ttl;
+      const EnvelopeMeta meta = meta_of(item, now);
       const std::size_t size = encoded_envelope_size(item.value.size());
       encode_envelope_into(arena.data() + offset, item.key, meta, item.value);
       const std::size_t slot = next[route[i]]++;
@@ -634,6 +666,56 @@ class TieredStore {
   }
 
   // ---- read ------------------------------------------------------------------
+
+  // With no cache and one tier there is nothing to fill and nowhere to fall
+  // back to: a single get is check, one load_many, decode, exactly what
+  // read() does for one key without its batch bookkeeping.
+  static constexpr std::size_t tiers_present = present<0> + present<1> + present<2>;
+  static constexpr bool bare_reads = !caching && tiers_present == 1;
+  static constexpr std::size_t only_tier = present<0> ? 0 : present<1> ? 1 : 2;
+
+  Lookup read_one(std::string_view key) {
+    Lookup out;
+    if (!is_valid_key(key)) {
+      out.status = LookupStatus::failed;
+      out.error = errc::invalid_key;
+      return out;
+    }
+    if (index_of(router_(key)) != only_tier) {
+      out.status = LookupStatus::failed;
+      out.error = errc::tier_not_configured;
+      return out;
+    }
+    LoadResult loaded =
+        boost::hana::at_c<only_tier>(tiers_).load_many(std::span<const std::string_view>(&key, 1));
+    std::size_t failures = 0, bad_checksums = 0;
+    if (loaded.size() == 0) {
+      ++failures;
+      out.status = LookupStatus::failed;
+      out.error = errc::outcome_unknown;
+    } else if (Lookup& slot = loaded[0]; slot.failed()) {
+      ++failures;
+      loaded.set_failed(0, slot.error);
+      out = std::move(slot);
+    } else if (slot.found()) {
+      const DecodedEnvelope decoded = decode_envelope(key, slot.value);
+      const auto expires = decoded ? decoded.envelope.meta.expires_at : std::nullopt;
+      if (!decoded) {
+        ++failures;
+        bad_checksums += decoded.error == errc::checksum_mismatch;
+        loaded.set_failed(0, decoded.error);
+      } else if (expires && is_expired(*expires, options_.clock.now())) {
+        loaded.set_absent(0);
+      } else {
+        // The value is the envelope's tail: shift it down in place, no allocation.
+        slot.value.erase(0, decoded.envelope.header_size);
+        slot.codec_tag = decoded.envelope.meta.codec_tag;
+      }
+      out = std::move(slot);
+    }
+    counters_.record(static_cast<Tier>(only_tier), 1, failures, bad_checksums);
+    return out;
+  }
 
   LoadResult read(std::span<const std::string_view> keys, ReadMode mode = ReadMode::cached) {
     const std::size_t n = keys.size();

@@ -20,6 +20,70 @@ TEST(Store, AbsentTiersCostNothingAndRouteNowhere) {
   EXPECT_TRUE(store.get("k").absent());
 }
 
+// A store with no cache and one tier answers a single set or get on a path
+// of its own (no batch bookkeeping: issue 21). It must answer exactly as a
+// batch of one does, in every outcome, and count the same.
+TEST(Store, ACachelessOneTierStoreAnswersSingleCallsExactlyAsBatchesOfOne) {
+  using Bare =
+      TieredStore<NoCache, RuntimePrefixRouter, FaultInjecting<MemoryRepository>, NoTier, NoTier>;
+  ManualClock clock;
+  const auto make = [&] {
+    return std::make_unique<Bare>(
+        StoreOptions{
+            .max_value_bytes = 16, .read_fallback = ReadFallback::none, .clock = clock.clock()},
+        FaultInjecting<MemoryRepository>(MemoryRepository(MemoryOptions{.clock = clock.clock()})),
+        NoTier{}, NoTier{}, NoCache{}, RuntimePrefixRouter({{"cold:", Tier::cold}}, Tier::hot));
+  };
+  auto single = make(), batch = make();
+  const std::vector<Item> items{{"k", "value", Millis{0}, 0},
+                                {"tagged", "t", Millis{0}, 3},
+                                {"brief", "b", Millis{10}, 0},
+                                {"bad key", "v", Millis{0}, 0},
+                                {"big", std::string_view("seventeen bytes!!"), Millis{0}, 0},
+                                {"negative", "v", Millis{-1}, 0},
+                                {"badtag", "v", Millis{0}, 16},
+                                {"cold:x", "v", Millis{0}, 0}};
+  for (const Item& item : items)
+    EXPECT_EQ(single->set(item.key, item.value, item.ttl, item.codec_tag),
+              batch->batch_set({item}).error(0))
+        << item.key;
+  // A corrupt envelope under one key, in both.
+  std::string corrupt = encode_envelope("rotten", {clock.now(), clock.now(), std::nullopt, 0}, "x");
+  corrupt.back() ^= 1;
+  const Record rotten{"rotten", corrupt, std::nullopt};
+  ASSERT_TRUE(single->tier<Tier::hot>().store_many(std::span(&rotten, 1)).all_stored());
+  ASSERT_TRUE(batch->tier<Tier::hot>().store_many(std::span(&rotten, 1)).all_stored());
+  clock.advance(Millis{10});  // "brief" has expired
+
+  const auto same = [&](std::string_view key) {
+    const Lookup one = single->get(key);
+    const Lookup of_batch = batch->batch_get({key})[0];
+    EXPECT_EQ(one.status, of_batch.status) << key;
+    EXPECT_EQ(one.value, of_batch.value) << key;
+    EXPECT_EQ(one.error, of_batch.error) << key;
+    EXPECT_EQ(one.codec_tag, of_batch.codec_tag) << key;
+    return one;
+  };
+  EXPECT_EQ(same("k").value, "value");
+  EXPECT_EQ(same("tagged").codec_tag, 3);
+  EXPECT_TRUE(same("brief").absent());
+  EXPECT_TRUE(same("never").absent());
+  EXPECT_EQ(same("bad key").error, errc::invalid_key);
+  EXPECT_EQ(same("cold:x").error, errc::tier_not_configured);
+  EXPECT_EQ(same("rotten").error, errc::checksum_mismatch);
+  single->tier<Tier::hot>().set_unavailable(true);
+  batch->tier<Tier::hot>().set_unavailable(true);
+  EXPECT_EQ(same("k").error, errc::backend_unavailable);
+  EXPECT_EQ(single->set("k", "v"), batch->batch_set({{"k", "v"}}).error(0));
+
+  const StoreStats a = single->stats(), b = batch->stats();
+  EXPECT_EQ(a[Tier::hot].calls, b[Tier::hot].calls);
+  EXPECT_EQ(a[Tier::hot].keys, b[Tier::hot].keys);
+  EXPECT_EQ(a[Tier::hot].failures, b[Tier::hot].failures);
+  EXPECT_EQ(a[Tier::hot].checksum_errors, b[Tier::hot].checksum_errors);
+  EXPECT_EQ(a[Tier::hot].checksum_errors, 1u);
+}
+
 TEST(Store, RuntimeRouteToAnAbsentTierFailsThatItemAlone) {
   using Store = TieredStore<LruCache<>, RuntimePrefixRouter, MemoryRepository, NoTier, NoTier>;
   Store store(StoreOptions{}, MemoryRepository{}, NoTier{}, NoTier{}, LruCache<>{},
