@@ -324,11 +324,13 @@ TEST_F(RedisClusterTest, MastersOutOfMemoryRefuseEachSlotsWritesWholeAndStoreThe
   // Hash-tagged keys with and without expiry: several commands for one slot,
   // so one MULTI/EXEC per slot; and untagged keys, mostly one MSET per slot.
   std::vector<std::string> keys;
+  keys.reserve(600);
   for (int i = 0; i < 300; ++i) keys.push_back(fmt::format("{{oom}}:{}", i));
   for (int i = 0; i < 300; ++i) keys.push_back(fmt::format("oom-spread:{}", i));
   const std::vector<std::string> values = random_values(keys.size(), 3);
   const TimePoint later = Clock{}.now() + std::chrono::minutes(1);
   std::vector<Record> records;
+  records.reserve(keys.size());
   for (std::size_t i = 0; i < keys.size(); ++i)
     records.push_back({keys[i], values[i], i % 2 == 0 ? std::optional(later) : std::nullopt});
 

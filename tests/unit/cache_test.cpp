@@ -49,45 +49,6 @@ TEST(LruCacheTest, BoundsKeyAndValueBytes) {
   EXPECT_TRUE(cache.find("k3", now));
 }
 
-TEST(LruCacheTest, EntriesExpireAtTheirOwnTime) {
-  LruCache<> cache;
-  cache.put("short", "s", now + Millis{10});
-  cache.put("forever", "f", std::nullopt);
-  EXPECT_TRUE(cache.find("short", now + Millis{9}));
-  EXPECT_FALSE(cache.find("short", now + Millis{10}));
-  EXPECT_EQ(cache.size(), 1u);  // the expired entry was dropped on sight
-  EXPECT_TRUE(cache.find("forever", now + Millis{1'000'000}));
-}
-
-TEST(LruCacheTest, PutReplacesEraseAndClearRemove) {
-  LruCache<> cache;
-  cache.put("k", "old", std::nullopt);
-  cache.put("k", "new", std::nullopt);
-  EXPECT_EQ(cache.find("k", now).value().value, "new");
-  EXPECT_EQ(cache.bytes(), 4u);
-  cache.erase("k");
-  EXPECT_FALSE(cache.find("k", now));
-  cache.put("a", "1", std::nullopt);
-  cache.clear();
-  EXPECT_EQ(cache.size(), 0u);
-  EXPECT_EQ(cache.bytes(), 0u);
-}
-
-TEST(LruCacheTest, ShardsServeThreadsWithoutLosingEntries) {
-  LruCache<> cache({.max_entries = 0, .max_bytes = 0, .shards = 8});
-  std::vector<std::thread> threads;
-  for (int t = 0; t < 4; ++t)
-    threads.emplace_back([&cache, t] {
-      for (int i = 0; i < 2000; ++i) {
-        const std::string key = std::to_string(t) + ":" + std::to_string(i);
-        cache.put(key, key, std::nullopt);
-        EXPECT_EQ(cache.find(key, now).value().value, key);
-      }
-    });
-  for (auto& thread : threads) thread.join();
-  EXPECT_EQ(cache.size(), 8000u);
-}
-
 // ---- S3FifoCache ----------------------------------------------------------------
 
 std::string numbered(const char* prefix, int i) { return prefix + std::to_string(i); }
@@ -148,8 +109,15 @@ TEST(S3FifoCacheTest, BoundsEntriesAndKeyAndValueBytes) {
   EXPECT_FALSE(by_bytes.find("huge", now));
 }
 
-TEST(S3FifoCacheTest, EntriesExpireAtTheirOwnTime) {
-  S3FifoCache<> cache;
+// ---- what every cache promises -------------------------------------------------
+
+template <class Cache>
+class EveryCache : public ::testing::Test {};
+using Caches = ::testing::Types<LruCache<>, S3FifoCache<>>;
+TYPED_TEST_SUITE(EveryCache, Caches);
+
+TYPED_TEST(EveryCache, EntriesExpireAtTheirOwnTime) {
+  TypeParam cache;
   cache.put("short", "s", now + Millis{10});
   cache.put("forever", "f", std::nullopt);
   EXPECT_TRUE(cache.find("short", now + Millis{9}));
@@ -158,8 +126,8 @@ TEST(S3FifoCacheTest, EntriesExpireAtTheirOwnTime) {
   EXPECT_TRUE(cache.find("forever", now + Millis{1'000'000}));
 }
 
-TEST(S3FifoCacheTest, PutReplacesKeepsTheTagEraseAndClearRemove) {
-  S3FifoCache<> cache;
+TYPED_TEST(EveryCache, PutReplacesKeepsTheTagEraseAndClearRemove) {
+  TypeParam cache;
   cache.put("k", "old", std::nullopt, 1);
   cache.put("k", "new", std::nullopt, 7);
   EXPECT_EQ(cache.find("k", now), (CachedValue{"new", 7}));
@@ -173,8 +141,8 @@ TEST(S3FifoCacheTest, PutReplacesKeepsTheTagEraseAndClearRemove) {
   EXPECT_EQ(cache.bytes(), 0u);
 }
 
-TEST(S3FifoCacheTest, ShardsServeThreadsWithoutLosingEntries) {
-  S3FifoCache<> cache({.max_entries = 0, .max_bytes = 0, .shards = 8});
+TYPED_TEST(EveryCache, ShardsServeThreadsWithoutLosingEntries) {
+  TypeParam cache({.max_entries = 0, .max_bytes = 0, .shards = 8});
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&cache, t] {

@@ -9,18 +9,16 @@
 /// Capacity in entries and in bytes, per-entry expiry; find/put/erase are
 /// O(1) (eviction amortised); each shard has its own lock, chosen by key hash.
 
+#include "strata/cache/cache_shards.hpp"
 #include "strata/cache/on_write.hpp"
 #include "strata/core/cached_value.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
 
 #include <atomic>         // std::atomic
-#include <bit>            // std::bit_ceil
 #include <cstddef>        // std::size_t
 #include <cstdint>        // std::uint8_t
-#include <functional>     // std::hash
 #include <list>           // std::list
-#include <memory>         // std::unique_ptr
 #include <mutex>          // std::unique_lock
 #include <optional>       // std::optional
 #include <shared_mutex>   // std::shared_mutex, std::shared_lock
@@ -49,23 +47,17 @@ class LruCache {
   LruCache() : LruCache(LruOptions{}) {}
   /// A cache of `options.shards` shards (rounded up to a power of two) sharing the capacities
   /// equally.
-  explicit LruCache(LruOptions options)
-      : shard_count_(std::bit_ceil(options.shards == 0 ? std::size_t{1} : options.shards)),
-        shards_(std::make_unique<Shard[]>(shard_count_)) {
-    // Capacity is split evenly; rounding up keeps a small total usable.
-    const auto per_shard = [this](std::size_t total) {
-      return total == 0 ? std::size_t{0} : (total + shard_count_ - 1) / shard_count_;
-    };
-    for (std::size_t i = 0; i < shard_count_; ++i) {
-      shards_[i].max_entries = per_shard(options.max_entries);
-      shards_[i].max_bytes = per_shard(options.max_bytes);
-    }
+  explicit LruCache(LruOptions options) : shards_(options.shards) {
+    shards_.set_up([&](Shard& shard) {
+      shard.max_entries = shards_.share(options.max_entries);
+      shard.max_bytes = shards_.share(options.max_bytes);
+    });
   }
 
   /// The key's value and codec tag, or nullopt when absent or expired at `now` (an expired entry is
   /// dropped). A hit marks the key used: the next eviction that reaches it passes over it once.
   std::optional<CachedValue> find(std::string_view key, TimePoint now) {
-    Shard& shard = shard_of(key);
+    Shard& shard = shards_.of(key);
     {
       std::shared_lock lock(shard.mutex);
       auto it = shard.index.find(key);
@@ -78,11 +70,7 @@ class LruCache {
         return CachedValue{node.value, node.codec_tag};
       }
     }
-    std::unique_lock lock(shard.mutex);  // expired: drop it (if no one replaced it meanwhile)
-    auto it = shard.index.find(key);
-    if (it != shard.index.end() && it->second->expires_at &&
-        is_expired(*it->second->expires_at, now))
-      shard.remove(it);
+    detail::drop_if_expired(shard, key, now);
     return std::nullopt;
   }
 
@@ -91,7 +79,7 @@ class LruCache {
   /// An entry larger than a shard's byte capacity is not kept.
   void put(std::string_view key, std::string_view value, std::optional<TimePoint> expires_at,
            std::uint8_t codec_tag = 0) {
-    Shard& shard = shard_of(key);
+    Shard& shard = shards_.of(key);
     const std::size_t cost = key.size() + value.size();
     std::unique_lock lock(shard.mutex);
     if (auto it = shard.index.find(key); it != shard.index.end()) shard.remove(it);
@@ -104,39 +92,28 @@ class LruCache {
 
   /// Drops the key's entry, if any.
   void erase(std::string_view key) {
-    Shard& shard = shard_of(key);
+    Shard& shard = shards_.of(key);
     std::unique_lock lock(shard.mutex);
     if (auto it = shard.index.find(key); it != shard.index.end()) shard.remove(it);
   }
 
   /// Drops every entry.
   void clear() {
-    for (std::size_t i = 0; i < shard_count_; ++i) {
-      std::unique_lock lock(shards_[i].mutex);
-      shards_[i].index.clear();
-      shards_[i].order.clear();
-      shards_[i].bytes = 0;
-    }
+    shards_.each_locked([](Shard& shard) {
+      shard.index.clear();
+      shard.order.clear();
+      shard.bytes = 0;
+    });
   }
 
   /// The number of entries across all shards.
   std::size_t size() const {
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < shard_count_; ++i) {
-      std::shared_lock lock(shards_[i].mutex);
-      n += shards_[i].index.size();
-    }
-    return n;
+    return shards_.sum([](const Shard& shard) { return shard.index.size(); });
   }
 
   /// Key + value bytes held, the quantity max_bytes bounds.
   std::size_t bytes() const {
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < shard_count_; ++i) {
-      std::shared_lock lock(shards_[i].mutex);
-      n += shards_[i].bytes;
-    }
-    return n;
+    return shards_.sum([](const Shard& shard) { return shard.bytes; });
   }
 
  private:
@@ -186,12 +163,7 @@ class LruCache {
     std::size_t max_bytes = 0;
   };
 
-  Shard& shard_of(std::string_view key) noexcept {
-    return shards_[std::hash<std::string_view>{}(key) & (shard_count_ - 1)];
-  }
-
-  std::size_t shard_count_;
-  std::unique_ptr<Shard[]> shards_;
+  detail::CacheShards<Shard> shards_;
 };
 
 STRATA_END_NAMESPACE

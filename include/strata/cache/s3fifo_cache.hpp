@@ -11,6 +11,7 @@
 /// and bumps a two-bit counter (written only while below its cap); it never
 /// moves a node, so concurrent readers of one shard do not serialise. ADR 18.
 
+#include "strata/cache/cache_shards.hpp"
 #include "strata/cache/on_write.hpp"
 #include "strata/core/cached_value.hpp"
 #include "strata/core/clock.hpp"
@@ -18,13 +19,10 @@
 
 #include <algorithm>      // std::max
 #include <atomic>         // std::atomic
-#include <bit>            // std::bit_ceil
 #include <cstddef>        // std::size_t
 #include <cstdint>        // std::uint8_t, std::uint64_t
 #include <deque>          // std::deque
-#include <functional>     // std::hash
 #include <list>           // std::list
-#include <memory>         // std::unique_ptr
 #include <mutex>          // std::unique_lock
 #include <optional>       // std::optional
 #include <shared_mutex>   // std::shared_mutex, std::shared_lock
@@ -55,30 +53,23 @@ class S3FifoCache {
   S3FifoCache() : S3FifoCache(S3FifoOptions{}) {}
   /// A cache of `options.shards` shards (rounded up to a power of two) sharing the capacities
   /// equally.
-  explicit S3FifoCache(S3FifoOptions options)
-      : shard_count_(std::bit_ceil(options.shards == 0 ? std::size_t{1} : options.shards)),
-        shards_(std::make_unique<Shard[]>(shard_count_)) {
-    const auto per_shard = [this](std::size_t total) {
-      return total == 0 ? std::size_t{0} : (total + shard_count_ - 1) / shard_count_;
-    };
+  explicit S3FifoCache(S3FifoOptions options) : shards_(options.shards) {
     const auto probation = [&](std::size_t capacity) {
       return capacity == 0 ? std::size_t{0}
                            : std::max<std::size_t>(1, capacity * options.probation_percent / 100);
     };
-    for (std::size_t i = 0; i < shard_count_; ++i) {
-      Shard& shard = shards_[i];
-      shard.max_entries = per_shard(options.max_entries);
-      shard.max_bytes = per_shard(options.max_bytes);
+    shards_.set_up([&](Shard& shard) {
+      shard.max_entries = shards_.share(options.max_entries);
+      shard.max_bytes = shards_.share(options.max_bytes);
       shard.probation_entries = probation(shard.max_entries);
       shard.probation_bytes = probation(shard.max_bytes);
-    }
+    });
   }
 
   /// The key's value and codec tag, or nullopt when absent or expired at `now` (an expired entry is
   /// dropped). A hit only counts the read; the entry stays where it is.
   std::optional<CachedValue> find(std::string_view key, TimePoint now) {
-    const std::size_t hash = std::hash<std::string_view>{}(key);
-    Shard& shard = shard_of(hash);
+    Shard& shard = shards_.of(key);
     {
       std::shared_lock lock(shard.mutex);
       auto it = shard.index.find(key);
@@ -91,11 +82,7 @@ class S3FifoCache {
         return CachedValue{node.value, node.codec_tag};
       }
     }
-    std::unique_lock lock(shard.mutex);  // expired: drop it (if no one replaced it meanwhile)
-    auto it = shard.index.find(key);
-    if (it != shard.index.end() && it->second->expires_at &&
-        is_expired(*it->second->expires_at, now))
-      shard.remove(it);
+    detail::drop_if_expired(shard, key, now);
     return std::nullopt;
   }
 
@@ -104,8 +91,8 @@ class S3FifoCache {
   /// replaced key keeps its place. An entry larger than a shard's byte capacity is not kept.
   void put(std::string_view key, std::string_view value, std::optional<TimePoint> expires_at,
            std::uint8_t codec_tag = 0) {
-    const std::size_t hash = std::hash<std::string_view>{}(key);
-    Shard& shard = shard_of(hash);
+    const std::size_t hash = Shards::hash(key);
+    Shard& shard = shards_.of_hash(hash);
     const std::size_t cost = key.size() + value.size();
     std::unique_lock lock(shard.mutex);
     auto it = shard.index.find(key);
@@ -132,43 +119,31 @@ class S3FifoCache {
 
   /// Drops the key's entry, if any.
   void erase(std::string_view key) {
-    Shard& shard = shard_of(std::hash<std::string_view>{}(key));
+    Shard& shard = shards_.of(key);
     std::unique_lock lock(shard.mutex);
     if (auto it = shard.index.find(key); it != shard.index.end()) shard.remove(it);
   }
 
   /// Drops every entry (and forgets the ghosts).
   void clear() {
-    for (std::size_t i = 0; i < shard_count_; ++i) {
-      Shard& shard = shards_[i];
-      std::unique_lock lock(shard.mutex);
+    shards_.each_locked([](Shard& shard) {
       shard.index.clear();
       shard.probation.clear();
       shard.main.clear();
       shard.probation_held = shard.main_held = 0;
       shard.ghost_order.clear();
       shard.ghosts.clear();
-    }
+    });
   }
 
   /// The number of entries across all shards.
   std::size_t size() const {
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < shard_count_; ++i) {
-      std::shared_lock lock(shards_[i].mutex);
-      n += shards_[i].index.size();
-    }
-    return n;
+    return shards_.sum([](const Shard& shard) { return shard.index.size(); });
   }
 
   /// Key + value bytes held, the quantity max_bytes bounds.
   std::size_t bytes() const {
-    std::size_t n = 0;
-    for (std::size_t i = 0; i < shard_count_; ++i) {
-      std::shared_lock lock(shards_[i].mutex);
-      n += shards_[i].probation_held + shards_[i].main_held;
-    }
-    return n;
+    return shards_.sum([](const Shard& shard) { return shard.probation_held + shard.main_held; });
   }
 
  private:
@@ -234,7 +209,7 @@ class S3FifoCache {
         main.splice(main.end(), probation, node);
         return;
       }
-      remember_ghost(std::hash<std::string_view>{}(node->key));
+      remember_ghost(Shards::hash(node->key));
       remove(index.find(node->key));
     }
 
@@ -282,10 +257,8 @@ class S3FifoCache {
     std::unordered_map<std::size_t, std::uint32_t> ghosts;  // hash -> places in ghost_order
   };
 
-  Shard& shard_of(std::size_t hash) noexcept { return shards_[hash & (shard_count_ - 1)]; }
-
-  std::size_t shard_count_;
-  std::unique_ptr<Shard[]> shards_;
+  using Shards = detail::CacheShards<Shard>;
+  Shards shards_;
 };
 
 STRATA_END_NAMESPACE

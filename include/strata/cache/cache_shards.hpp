@@ -1,0 +1,89 @@
+#pragma once
+/// \file
+/// detail::CacheShards: what LruCache and S3FifoCache share: a power-of-two
+/// array of shards chosen by key hash, each with its own
+/// `std::shared_mutex mutex`, capacities split evenly between them, totals
+/// summed shard by shard, and the drop of an entry a shared-lock hit found
+/// expired.
+
+#include "strata/core/clock.hpp"
+#include "strata/core/config.hpp"
+
+#include <bit>           // std::bit_ceil
+#include <cstddef>       // std::size_t
+#include <functional>    // std::hash
+#include <memory>        // std::unique_ptr, std::make_unique
+#include <mutex>         // std::unique_lock
+#include <shared_mutex>  // std::shared_lock
+#include <string_view>   // std::string_view
+
+STRATA_BEGIN_NAMESPACE
+
+namespace detail {
+
+template <class Shard>
+class CacheShards {
+ public:
+  /// `requested` shards, rounded up to a power of two; 0 means 1.
+  explicit CacheShards(std::size_t requested)
+      : count_(std::bit_ceil(requested == 0 ? std::size_t{1} : requested)),
+        shards_(std::make_unique<Shard[]>(count_)) {}
+
+  /// The hash a key's shard is chosen by (callers may reuse it).
+  static std::size_t hash(std::string_view key) noexcept {
+    return std::hash<std::string_view>{}(key);
+  }
+  Shard& of_hash(std::size_t hash) noexcept { return shards_[hash & (count_ - 1)]; }
+  Shard& of(std::string_view key) noexcept { return of_hash(hash(key)); }
+
+  /// A capacity `total` split evenly, rounded up so that a small total stays
+  /// usable; 0 (no limit) stays 0.
+  std::size_t share(std::size_t total) const noexcept {
+    return total == 0 ? std::size_t{0} : (total + count_ - 1) / count_;
+  }
+
+  /// Calls `f(shard)` on every shard, under no lock: for construction.
+  template <class F>
+  void set_up(F f) {
+    for (std::size_t i = 0; i < count_; ++i) f(shards_[i]);
+  }
+  /// Calls `f(shard)` on every shard under its lock taken exclusively.
+  template <class F>
+  void each_locked(F f) {
+    for (std::size_t i = 0; i < count_; ++i) {
+      std::unique_lock lock(shards_[i].mutex);
+      f(shards_[i]);
+    }
+  }
+  /// The sum of `f(shard)` over the shards, each read under its lock taken shared.
+  template <class F>
+  std::size_t sum(F f) const {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < count_; ++i) {
+      std::shared_lock lock(shards_[i].mutex);
+      n += f(shards_[i]);
+    }
+    return n;
+  }
+
+ private:
+  std::size_t count_;
+  std::unique_ptr<Shard[]> shards_;
+};
+
+/// After a hit under the shared lock found `key` expired at `now`: takes the
+/// lock exclusively and drops the entry if it is still there and still
+/// expired (another thread may have replaced it meanwhile). The shard's
+/// `index` maps keys to list iterators of nodes with `expires_at`, and its
+/// `remove(index iterator)` drops one.
+template <class Shard>
+void drop_if_expired(Shard& shard, std::string_view key, TimePoint now) {
+  std::unique_lock lock(shard.mutex);
+  const auto it = shard.index.find(key);
+  if (it != shard.index.end() && it->second->expires_at && is_expired(*it->second->expires_at, now))
+    shard.remove(it);
+}
+
+}  // namespace detail
+
+STRATA_END_NAMESPACE
