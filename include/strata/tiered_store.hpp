@@ -16,7 +16,7 @@
 ///    never a value); absent and failed are never confused.
 ///  - batch_delete erases from every tier (concurrently when they do I/O) and
 ///    invalidates the cache for every key whatever the tiers answered.
-///  - set/get/erase are one-element batches: same bytes, TTL and cache state.
+///  - set/get/erase answer as one-element batches: same bytes, TTL and cache state.
 ///  - an expired record is never returned by any path.
 ///  - of several writes of one key in a batch only the last is sent; the
 ///    earlier ones report its outcome.
