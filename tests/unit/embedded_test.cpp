@@ -334,6 +334,17 @@ TEST(Filesystem, CorruptedFileIsAChecksumErrorAndTruncatedIsCorrupt) {
 
 // ---- the embedded stack ----------------------------------------------------------
 
+TEST(Embedded, ADirectoryUnderAFileIsAnErrorNamingIt) {
+  const auto dir = fresh_dir();
+  std::ofstream(dir / "plain") << "a file, not a directory";
+  try {
+    auto store = open_embedded_store(dir / "plain" / "state");
+    ADD_FAILURE() << "an embedded store was opened under a regular file";
+  } catch (const Error& error) {
+    EXPECT_NE(std::string(error.what()).find("plain"), std::string::npos) << error.what();
+  }
+}
+
 TEST(Embedded, DataSurvivesClosingAndReopeningTheStore) {
   const auto dir = fresh_dir();
   ManualClock clock;

@@ -129,6 +129,10 @@ TEST(JsonCodec, EachMalformedInputClassIsANamedError) {
   EXPECT_EQ(error_of(mutated("\"f32\":", "\"f32\":1e300,\"x\":")), "$.f32: number out of range");
   EXPECT_EQ(error_of(mutated("\"side\":\"sell\"", "\"side\":\"short\"")),
             "$.legs[1].side: unknown enum name \"short\"");
+  EXPECT_EQ(error_of(mutated("\"side\":\"sell\"", "\"side\":1")),
+            "$.legs[1].side: expected enum name, found number");
+  EXPECT_EQ(error_of(mutated("\"f32\":", "\"f32\":\"1.5\",\"x\":")),
+            "$.f32: expected number, found string");
   EXPECT_EQ(error_of(mutated("\"active\":true", "\"active\":1")),
             "$.active: expected boolean, found number");
   EXPECT_EQ(error_of(mutated("\"account\":", "\"acct\":")), "$.account: missing required member");

@@ -469,10 +469,12 @@ TEST(Names, EveryTierAndRetentionReasonPrintsItsOwnName) {
   EXPECT_EQ(to_string(Tier::hot), "hot");
   EXPECT_EQ(to_string(Tier::warm), "warm");
   EXPECT_EQ(to_string(Tier::cold), "cold");
+  EXPECT_EQ(to_string(static_cast<Tier>(7)), "unknown");  // bytes from elsewhere, not a tier
   EXPECT_EQ(to_string(RetentionReason::recent), "recent");
   EXPECT_EQ(to_string(RetentionReason::monthly), "monthly");
   EXPECT_EQ(to_string(RetentionReason::excluded), "excluded");
   EXPECT_EQ(to_string(RetentionReason::expired), "expired");
+  EXPECT_EQ(to_string(static_cast<RetentionReason>(9)), "?");
 }
 
 TEST(TypeErasedRepository, PurgeReachesTheRepositoryOrSaysItHasNone) {
