@@ -3,9 +3,10 @@
 /// detail::CacheShards: what LruCache and S3FifoCache share: a power-of-two
 /// array of shards chosen by key hash, each with its own
 /// `std::shared_mutex mutex`, capacities split evenly between them, totals
-/// summed shard by shard, and the drop of an entry a shared-lock hit found
-/// expired.
+/// summed shard by shard, and the hit path (a shared lock, the policy's mark
+/// of a read, an expired entry dropped).
 
+#include "strata/core/cached_value.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
 
@@ -14,6 +15,7 @@
 #include <functional>    // std::hash
 #include <memory>        // std::unique_ptr, std::make_unique
 #include <mutex>         // std::unique_lock
+#include <optional>      // std::optional
 #include <shared_mutex>  // std::shared_lock
 #include <string_view>   // std::string_view
 
@@ -71,17 +73,32 @@ class CacheShards {
   std::unique_ptr<Shard[]> shards_;
 };
 
-/// After a hit under the shared lock found `key` expired at `now`: takes the
-/// lock exclusively and drops the entry if it is still there and still
-/// expired (another thread may have replaced it meanwhile). The shard's
-/// `index` maps keys to list iterators of nodes with `expires_at`, and its
+/// The hit path both caches share: looks `key` up under its shard's lock
+/// taken shared and, for a live entry, calls `note_read(node)` (the policy's
+/// mark of a read: it must only touch the node's atomics) and copies the
+/// value out. An entry found expired at `now` is dropped under the lock
+/// taken exclusively, if it is still there and still expired (another thread
+/// may have replaced it meanwhile). The shard's `index` maps keys to list
+/// iterators of nodes with `value`, `codec_tag` and `expires_at`, and its
 /// `remove(index iterator)` drops one.
-template <class Shard>
-void drop_if_expired(Shard& shard, std::string_view key, TimePoint now) {
+template <class Shard, class NoteRead>
+std::optional<CachedValue> find_in_shard(Shard& shard, std::string_view key, TimePoint now,
+                                         NoteRead note_read) {
+  {
+    std::shared_lock lock(shard.mutex);
+    const auto it = shard.index.find(key);
+    if (it == shard.index.end()) return std::nullopt;
+    const auto& node = *it->second;
+    if (!node.expires_at || !is_expired(*node.expires_at, now)) {
+      note_read(node);
+      return CachedValue{node.value, node.codec_tag};
+    }
+  }
   std::unique_lock lock(shard.mutex);
   const auto it = shard.index.find(key);
   if (it != shard.index.end() && it->second->expires_at && is_expired(*it->second->expires_at, now))
     shard.remove(it);
+  return std::nullopt;
 }
 
 }  // namespace detail

@@ -57,21 +57,11 @@ class LruCache {
   /// The key's value and codec tag, or nullopt when absent or expired at `now` (an expired entry is
   /// dropped). A hit marks the key used: the next eviction that reaches it passes over it once.
   std::optional<CachedValue> find(std::string_view key, TimePoint now) {
-    Shard& shard = shards_.of(key);
-    {
-      std::shared_lock lock(shard.mutex);
-      auto it = shard.index.find(key);
-      if (it == shard.index.end()) return std::nullopt;
-      const Node& node = *it->second;
-      if (!node.expires_at || !is_expired(*node.expires_at, now)) {
-        // Written only when not yet set: a key read often stops writing its line.
-        if (!node.referenced.load(std::memory_order_relaxed))
-          node.referenced.store(true, std::memory_order_relaxed);
-        return CachedValue{node.value, node.codec_tag};
-      }
-    }
-    detail::drop_if_expired(shard, key, now);
-    return std::nullopt;
+    return detail::find_in_shard(shards_.of(key), key, now, [](const Node& node) {
+      // Written only when not yet set: a key read often stops writing its line.
+      if (!node.referenced.load(std::memory_order_relaxed))
+        node.referenced.store(true, std::memory_order_relaxed);
+    });
   }
 
   /// Inserts or replaces the key's entry as the most recently used, then evicts the least recently

@@ -69,21 +69,11 @@ class S3FifoCache {
   /// The key's value and codec tag, or nullopt when absent or expired at `now` (an expired entry is
   /// dropped). A hit only counts the read; the entry stays where it is.
   std::optional<CachedValue> find(std::string_view key, TimePoint now) {
-    Shard& shard = shards_.of(key);
-    {
-      std::shared_lock lock(shard.mutex);
-      auto it = shard.index.find(key);
-      if (it == shard.index.end()) return std::nullopt;
-      const Node& node = *it->second;
-      if (!node.expires_at || !is_expired(*node.expires_at, now)) {
-        // Written only below the cap: a key read often stops writing its line.
-        if (const std::uint8_t reads = node.reads.load(std::memory_order_relaxed); reads < 3)
-          node.reads.store(static_cast<std::uint8_t>(reads + 1), std::memory_order_relaxed);
-        return CachedValue{node.value, node.codec_tag};
-      }
-    }
-    detail::drop_if_expired(shard, key, now);
-    return std::nullopt;
+    return detail::find_in_shard(shards_.of(key), key, now, [](const Node& node) {
+      // Written only below the cap: a key read often stops writing its line.
+      if (const std::uint8_t reads = node.reads.load(std::memory_order_relaxed); reads < 3)
+        node.reads.store(static_cast<std::uint8_t>(reads + 1), std::memory_order_relaxed);
+    });
   }
 
   /// Inserts or replaces the key's entry, then evicts until its shard is within capacity. A new
