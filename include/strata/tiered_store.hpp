@@ -73,9 +73,11 @@ STRATA_BEGIN_NAMESPACE
 
 /// The batch-first repository: a `Cache` in front of up to three tiers (`Hot`, `Warm`, `Cold`;
 /// NoTier for an absent one), with `Router` sending each key to one tier, and `Bus` carrying
-/// invalidations between processes (NoBus: none). Every policy is checked against its concept at
-/// compile time (core/concepts.hpp); see the file's description for the guarantees.
-template <class Cache, class Router, class Hot, class Warm, class Cold, class Bus = NoBus>
+/// invalidations between processes (NoBus: none), and `Stats` counting calls per tier
+/// (StripedStats; NoStats counts nothing and compiles out). Every policy is checked against its
+/// concept at compile time (core/concepts.hpp); see the file's description for the guarantees.
+template <class Cache, class Router, class Hot, class Warm, class Cold, class Bus = NoBus,
+          class Stats = StripedStats>
 class TieredStore {
   static_assert(detail::diagnose_cache_policy<Cache>());
   static_assert(detail::diagnose_router<Router>());
@@ -85,6 +87,9 @@ class TieredStore {
   static_assert(InvalidationBus<Bus>,
                 "strata::TieredStore: Bus must model strata::InvalidationBus "
                 "(core/invalidation_bus.hpp), or be strata::NoBus");
+  static_assert(StatsPolicy<Stats>,
+                "strata::TieredStore: Stats must model strata::StatsPolicy (core/stats.hpp): "
+                "strata::StripedStats or strata::NoStats");
 
   using Tiers = boost::hana::tuple<Hot, Warm, Cold>;
 
@@ -124,6 +129,7 @@ class TieredStore {
   using cache_type = Cache;
   using router_type = Router;  ///< the Router
   using bus_type = Bus;        ///< the InvalidationBus
+  using stats_type = Stats;    ///< the StatsPolicy
 
   /// Default-constructs every policy. A store is neither copyable nor movable
   /// (it owns live counters and the cache's coherence state): share it by
@@ -306,7 +312,7 @@ class TieredStore {
   /// The options the store was made with.
   const StoreOptions& options() const noexcept { return options_; }
   /// The store's counters, as a snapshot (see StoreStats).
-  StoreStats stats() const noexcept { return counters_.snapshot(); }
+  StoreStats stats() const noexcept requires Stats::enabled { return counters_.snapshot(); }
 
  private:
   // ---- tier dispatch ---------------------------------------------------------
@@ -467,13 +473,22 @@ class TieredStore {
     detail::SmallArray<char, 512> arena(size);
     encode_envelope_into(arena.data(), item.key, meta, item.value);
     const Record record{item.key, std::string_view(arena.data(), size), meta.expires_at};
-    BatchResult result(1);
-    const std::size_t position = 0;
+    std::error_code error = make_error_code(errc::tier_not_configured);  // check_item routed it
     for_each_present([&](auto index) {
       constexpr std::size_t I = decltype(index)::value;
-      if (route == I) store_slice<I>(std::span<const Record>(&record, 1), &position, result);
+      if (route == I) error = store_one<I>(record);
     });
-    return result.stored(0) ? std::error_code{} : result.error(0);
+    return error;
+  }
+
+  /// One record through tier I's store_many: what store_slice does for a batch of one.
+  template <std::size_t I>
+  std::error_code store_one(const Record& record) {
+    const BatchResult stored = boost::hana::at_c<I>(tiers_).store_many(std::span(&record, 1));
+    const bool ok = !stored.empty() && stored.stored(0);
+    counters_.record(static_cast<Tier>(I), 1, ok ? 0 : 1);
+    if (ok) return {};
+    return stored.empty() ? make_error_code(errc::outcome_unknown) : stored.error(0);
   }
 
   BatchResult write(std::span<const Item> items, bool attach_keys) {
@@ -675,28 +690,23 @@ class TieredStore {
   static constexpr std::size_t only_tier = present<0> ? 0 : present<1> ? 1 : 2;
 
   Lookup read_one(std::string_view key) {
-    Lookup out;
-    if (!is_valid_key(key)) {
-      out.status = LookupStatus::failed;
-      out.error = errc::invalid_key;
-      return out;
-    }
-    if (index_of(router_(key)) != only_tier) {
-      out.status = LookupStatus::failed;
-      out.error = errc::tier_not_configured;
-      return out;
-    }
+    const auto failed = [](errc error) {
+      return Lookup{LookupStatus::failed, {}, make_error_code(error), 0};
+    };
+    if (!is_valid_key(key)) return failed(errc::invalid_key);
+    if (index_of(router_(key)) != only_tier) return failed(errc::tier_not_configured);
+    constexpr Tier tier = static_cast<Tier>(only_tier);
     LoadResult loaded =
         boost::hana::at_c<only_tier>(tiers_).load_many(std::span<const std::string_view>(&key, 1));
-    std::size_t failures = 0, bad_checksums = 0;
     if (loaded.size() == 0) {
+      counters_.record(tier, 1, 1);
+      return failed(errc::outcome_unknown);
+    }
+    Lookup& slot = loaded[0];
+    std::uint64_t failures = 0, bad_checksums = 0;
+    if (slot.failed()) {
       ++failures;
-      out.status = LookupStatus::failed;
-      out.error = errc::outcome_unknown;
-    } else if (Lookup& slot = loaded[0]; slot.failed()) {
-      ++failures;
-      loaded.set_failed(0, slot.error);
-      out = std::move(slot);
+      loaded.set_failed(0, slot.error);  // an empty error reads as outcome_unknown
     } else if (slot.found()) {
       const DecodedEnvelope decoded = decode_envelope(key, slot.value);
       const auto expires = decoded ? decoded.envelope.meta.expires_at : std::nullopt;
@@ -711,10 +721,9 @@ class TieredStore {
         slot.value.erase(0, decoded.envelope.header_size);
         slot.codec_tag = decoded.envelope.meta.codec_tag;
       }
-      out = std::move(slot);
     }
-    counters_.record(static_cast<Tier>(only_tier), 1, failures, bad_checksums);
-    return out;
+    counters_.record(tier, 1, failures, bad_checksums);
+    return std::move(slot);
   }
 
   LoadResult read(std::span<const std::string_view> keys, ReadMode mode = ReadMode::cached) {
@@ -977,7 +986,7 @@ class TieredStore {
   Cache cache_{};
   Router router_{};
   Guard coherence_{};
-  detail::StoreCounters counters_{};
+  [[no_unique_address]] Stats counters_{};
   // Last: destroyed first, so its thread stops calling into the members above.
   Bus bus_{};
 };

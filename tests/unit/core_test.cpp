@@ -35,11 +35,12 @@ TEST(Key, DocumentedLimitsHold) {
 }
 
 TEST(Key, TheWordAtATimeCheckAgreesWithTheByteRuleForEveryByteAtEveryPosition) {
-  // Every byte value, at every position of keys from 1 to 24 bytes (three
-  // words: the whole-word and the padded tail paths), against the rule one
-  // byte at a time, and against the same check at compile time.
+  // Every byte value, at every position of keys from 1 to 40 bytes (the
+  // padded word below 8 bytes, whole and overlapping 8-byte words below 16,
+  // and from 16 up whole and overlapping 16-byte vectors), against the rule
+  // one byte at a time, and against the same check at compile time.
   static_assert(is_valid_key("pos:AAPL/2024-01-02#1~") && !is_valid_key("a b"));
-  for (std::size_t size = 1; size <= 24; ++size)
+  for (std::size_t size = 1; size <= 40; ++size)
     for (std::size_t at = 0; at < size; ++at)
       for (int byte = 0; byte < 256; ++byte) {
         std::string key(size, 'k');

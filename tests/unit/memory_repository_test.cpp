@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <set>
 #include <string>
@@ -98,6 +99,40 @@ TEST_F(MemoryRepositoryTest, ConcurrentBatchesNeverTearAValue) {
   writer.join();
   const LoadResult last = repo_.load_many(views);
   for (const auto& lookup : last) EXPECT_EQ(lookup.value, "1999");
+}
+
+// Batches larger than the inline scratch (16 keys) over more shards than one
+// word of lock bits (64): two writers take overlapping shard sets in opposite
+// key orders; locking in shard order keeps them from deadlocking, and each
+// shard is locked once however many of a batch's keys it holds.
+TEST(MemoryRepositoryShards, BatchesOverManyShardsNeitherDeadlockNorLoseKeys) {
+  MemoryRepository repo{MemoryOptions{.shards = 300}};  // rounded up to 512
+  std::vector<std::string> keys;
+  for (int i = 0; i < 40; ++i) keys.push_back("key:" + std::to_string(i));
+  const auto writer = [&](bool reversed, const std::string& value) {
+    return std::thread([&, reversed, value] {
+      for (int round = 0; round < 500; ++round) {
+        std::vector<Record> records;
+        records.reserve(keys.size() + 1);
+        for (const auto& key : keys) records.push_back({key, value});
+        records.push_back({keys.front(), value});  // the same shard twice in one batch
+        if (reversed) std::reverse(records.begin(), records.end());
+        ASSERT_TRUE(repo.store_many(records).all_stored());
+      }
+    });
+  };
+  std::thread forward = writer(false, "forward");
+  std::thread backward = writer(true, "backward");
+  forward.join();
+  backward.join();
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  const LoadResult loaded = repo.load_many(views);
+  for (const Lookup& lookup : loaded)
+    EXPECT_TRUE(lookup.value == "forward" || lookup.value == "backward") << lookup.value;
+  EXPECT_EQ(repo.size(), keys.size());
+  views.push_back("key:0");  // erased once, counted once
+  EXPECT_EQ(repo.erase_many(views).erased, keys.size());
+  EXPECT_EQ(repo.size(), 0u);
 }
 
 }  // namespace

@@ -7,6 +7,11 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <string>
+#include <thread>
+#include <type_traits>
+#include <vector>
+
 namespace strata::testing {
 namespace {
 
@@ -155,6 +160,48 @@ TEST(Store, CountersCountPerTierAndFormatForALog) {
   EXPECT_NE(line.find("cache 1 hits / 1 misses"), std::string::npos) << line;
   EXPECT_NE(line.find("cold 1 calls 1 keys 1 failed"), std::string::npos) << line;
   EXPECT_EQ(fmt::format("{}", Tier::warm), "warm");
+}
+
+template <class Store>
+concept HasStats = requires(const Store& store) {
+  store.stats();
+};
+
+// Counting is a policy: StripedStats (the default) loses no count when threads
+// share stripes or not; NoStats compiles out and takes stats() with it.
+TEST(Store, StripedCountersAreExactAcrossThreadsAndNoStatsHasNone) {
+  using Counting = TieredStore<NoCache, FixedRouter<Tier::hot>, MemoryRepository, NoTier, NoTier>;
+  using Silent = TieredStore<NoCache, FixedRouter<Tier::hot>, MemoryRepository, NoTier, NoTier,
+                             NoBus, NoStats>;
+  static_assert(std::is_same_v<Counting::stats_type, StripedStats>);
+  static_assert(HasStats<Counting> && !HasStats<Silent>);
+  static_assert(StatsPolicy<NoStats> && StatsPolicy<StripedStats> && !StatsPolicy<int>);
+
+  Counting store;
+  constexpr int threads = 20;  // more than the 16 stripes: some threads share one
+  constexpr int calls = 500;
+  std::vector<std::thread> workers;
+  workers.reserve(threads);
+  for (int t = 0; t < threads; ++t) {
+    workers.emplace_back([&store, t] {
+      const std::string key = "k" + std::to_string(t);
+      for (int i = 0; i < calls; ++i) {
+        ASSERT_FALSE(store.set(key, "v"));
+        ASSERT_TRUE(store.get(key).found());
+        ASSERT_EQ(store.get("bad key").error, errc::invalid_key);  // no tier call, no count
+      }
+    });
+  }
+  for (auto& worker : workers) worker.join();
+  const StoreStats stats = store.stats();
+  EXPECT_EQ(stats[Tier::hot].calls, 2u * threads * calls);
+  EXPECT_EQ(stats[Tier::hot].keys, 2u * threads * calls);
+  EXPECT_EQ(stats[Tier::hot].failures, 0u);
+  EXPECT_EQ(stats[Tier::warm].calls, 0u);
+
+  Silent silent;
+  EXPECT_FALSE(silent.set("k", "v"));
+  EXPECT_EQ(silent.get("k").value, "v");
 }
 
 TEST(Store, ASingleTierBatchReportsEveryOutcomeInPlace) {

@@ -14,10 +14,12 @@
 #include "strata/core/config.hpp"
 #include "strata/core/load_result.hpp"
 #include "strata/core/record.hpp"
+#include "strata/core/small_array.hpp"
 
 #include <algorithm>     // std::min
-#include <bit>           // std::bit_ceil
+#include <bit>           // std::bit_ceil, std::countr_zero
 #include <cstddef>       // std::size_t
+#include <cstdint>       // std::uint32_t, std::uint64_t
 #include <functional>    // std::less, std::hash
 #include <map>           // std::map
 #include <memory>        // std::unique_ptr
@@ -27,8 +29,6 @@
 #include <span>          // std::span
 #include <string>        // std::string
 #include <string_view>   // std::string_view
-#include <type_traits>   // std::is_same_v
-#include <vector>        // std::vector
 
 STRATA_BEGIN_NAMESPACE
 
@@ -58,9 +58,10 @@ class MemoryRepository {
   BatchResult store_many(std::span<const Record> records) {
     BatchResult result(records.size());
     {
-      ShardLocks<std::unique_lock<std::shared_mutex>> locks(*this, records, &Record::key);
-      for (const Record& record : records) {
-        auto& map = shard_of(record.key).map;
+      const ShardLocks locks(*this, records, [](const Record& record) { return record.key; });
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        const Record& record = records[i];
+        auto& map = locks.shard(i).map;
         auto it = map.find(record.key);
         if (it == map.end()) it = map.emplace(std::string(record.key), Entry{}).first;
         Entry& entry = it->second;
@@ -92,9 +93,10 @@ class MemoryRepository {
   EraseResult erase_many(std::span<const std::string_view> keys) {
     const TimePoint now = clock_.now();
     std::size_t erased = 0;
-    ShardLocks<std::unique_lock<std::shared_mutex>> locks(*this, keys, nullptr);
-    for (std::string_view key : keys) {
-      Shard& shard = shard_of(key);
+    const ShardLocks locks(*this, keys, [](std::string_view key) { return key; });
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      const std::string_view key = keys[i];
+      Shard& shard = locks.shard(i);
       auto it = shard.map.find(key);
       if (it == shard.map.end()) continue;
       erased += it->second.live(now);
@@ -170,27 +172,52 @@ class MemoryRepository {
   Shard& shard_of(std::string_view key) noexcept { return shards_[shard_index(key)]; }
   const Shard& shard_of(std::string_view key) const noexcept { return shards_[shard_index(key)]; }
 
-  /// Locks, in ascending shard order, every shard one of the items maps to.
-  template <class Lock>
+  /// Locks exclusively, in ascending shard order, every shard one of the
+  /// items maps to, and keeps each item's shard so that no key is hashed twice.
+  /// No allocation for up to 16 items and 256 shards.
   class ShardLocks {
    public:
-    template <class Items, class Member>
-    ShardLocks(MemoryRepository& repo, const Items& items, Member key_of) {
-      std::vector<bool> touched(repo.shard_count_, false);
-      for (const auto& item : items) {
-        std::string_view key;
-        if constexpr (std::is_same_v<Member, std::nullptr_t>)
-          key = item;
-        else
-          key = item.*key_of;
-        touched[repo.shard_index(key)] = true;
+    template <class Items, class KeyOf>
+    ShardLocks(MemoryRepository& repo, const Items& items, KeyOf key_of)
+        : repo_(repo), shard_of_(items.size()), touched_((repo.shard_count_ + 63) / 64, 0) {
+      for (std::size_t i = 0; i < items.size(); ++i) {
+        const std::size_t s = repo.shard_index(key_of(items[i]));
+        shard_of_[i] = static_cast<std::uint32_t>(s);
+        touched_[s / 64] |= std::uint64_t{1} << (s % 64);
       }
-      for (std::size_t s = 0; s < repo.shard_count_; ++s)
-        if (touched[s]) locks_.emplace_back(repo.shards_[s].mutex);
+      std::size_t locked = 0;
+      try {
+        for_each_touched([&](std::size_t s) {
+          repo.shards_[s].mutex.lock();
+          ++locked;
+        });
+      } catch (...) {  // std::system_error from the mutex: release what was taken
+        for_each_touched([&](std::size_t s) {
+          if (locked > 0) repo.shards_[s].mutex.unlock(), --locked;
+        });
+        throw;
+      }
+    }
+    ShardLocks(const ShardLocks&) = delete;
+    ShardLocks& operator=(const ShardLocks&) = delete;
+    ~ShardLocks() {
+      for_each_touched([&](std::size_t s) { repo_.shards_[s].mutex.unlock(); });
     }
 
+    /// The shard of item i, locked.
+    Shard& shard(std::size_t i) const noexcept { return repo_.shards_[shard_of_[i]]; }
+
    private:
-    std::vector<Lock> locks_;
+    template <class F>
+    void for_each_touched(F f) const {
+      for (std::size_t w = 0; w < touched_.size(); ++w)
+        for (std::uint64_t bits = touched_[w]; bits != 0; bits &= bits - 1)
+          f(w * 64 + static_cast<std::size_t>(std::countr_zero(bits)));
+    }
+
+    MemoryRepository& repo_;
+    detail::SmallArray<std::uint32_t, 16> shard_of_;
+    detail::SmallArray<std::uint64_t, 4> touched_;
   };
 
   Clock clock_;

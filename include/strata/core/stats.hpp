@@ -1,14 +1,18 @@
 #pragma once
 /// \file
 /// Per-tier counters of a TieredStore, read as a plain snapshot, with an fmt
-/// formatter so a snapshot can go straight into a log line.
+/// formatter so a snapshot can go straight into a log line; the counting
+/// policies (StripedStats, the default, and NoStats, which compiles out).
 
 #include "strata/core/config.hpp"
 #include "strata/core/tier.hpp"
 
-#include <array>    // std::array
-#include <atomic>   // std::atomic
-#include <cstdint>  // std::uint64_t
+#include <array>        // std::array
+#include <atomic>       // std::atomic
+#include <concepts>     // std::convertible_to, std::same_as
+#include <cstddef>      // std::size_t
+#include <cstdint>      // std::uint64_t
+#include <type_traits>  // std::is_default_constructible_v
 
 #include <fmt/format.h>
 
@@ -33,45 +37,97 @@ struct StoreStats {
   const TierStats& operator[](Tier tier) const noexcept { return tiers[index_of(tier)]; }
 };
 
-namespace detail {
-
-/// The live counters: relaxed atomics, since they order nothing.
-class StoreCounters {
+/// The counting policy a TieredStore uses unless told otherwise: relaxed atomic
+/// counters in cache-line-padded stripes, one stripe per thread (threads beyond
+/// the stripe count share stripes), so no counter line is written by every
+/// thread on every call. stats() sums the stripes.
+class StripedStats {
  public:
+  /// True: the store counts, and has stats().
+  static constexpr bool enabled = true;
+
+  /// One call to `tier` with `keys` keys, of which `failures` failed and
+  /// `checksum_errors` had an envelope that failed verification.
   void record(Tier tier, std::uint64_t keys, std::uint64_t failures,
               std::uint64_t checksum_errors = 0) noexcept {
-    Tier_& t = tiers_[index_of(tier)];
-    t.calls.fetch_add(1, std::memory_order_relaxed);
-    t.keys.fetch_add(keys, std::memory_order_relaxed);
-    if (failures) t.failures.fetch_add(failures, std::memory_order_relaxed);
-    if (checksum_errors) t.checksum_errors.fetch_add(checksum_errors, std::memory_order_relaxed);
+    TierCounters& t = mine().tiers[index_of(tier)];
+    add(t.calls, 1);
+    add(t.keys, keys);
+    if (failures) add(t.failures, failures);
+    if (checksum_errors) add(t.checksum_errors, checksum_errors);
   }
+  /// `hits` keys answered by the cache, `misses` looked up in a tier.
   void cache(std::uint64_t hits, std::uint64_t misses) noexcept {
-    if (hits) hits_.fetch_add(hits, std::memory_order_relaxed);
-    if (misses) misses_.fetch_add(misses, std::memory_order_relaxed);
+    Stripe& stripe = mine();
+    if (hits) add(stripe.hits, hits);
+    if (misses) add(stripe.misses, misses);
   }
+  /// The totals over every stripe.
   StoreStats snapshot() const noexcept {
     StoreStats out;
-    for (std::size_t i = 0; i < tier_count; ++i) {
-      out.tiers[i] = {tiers_[i].calls.load(std::memory_order_relaxed),
-                      tiers_[i].keys.load(std::memory_order_relaxed),
-                      tiers_[i].failures.load(std::memory_order_relaxed),
-                      tiers_[i].checksum_errors.load(std::memory_order_relaxed)};
+    for (const Stripe& stripe : stripes_) {
+      for (std::size_t i = 0; i < tier_count; ++i) {
+        const TierCounters& t = stripe.tiers[i];
+        out.tiers[i].calls += t.calls.load(std::memory_order_relaxed);
+        out.tiers[i].keys += t.keys.load(std::memory_order_relaxed);
+        out.tiers[i].failures += t.failures.load(std::memory_order_relaxed);
+        out.tiers[i].checksum_errors += t.checksum_errors.load(std::memory_order_relaxed);
+      }
+      out.cache_hits += stripe.hits.load(std::memory_order_relaxed);
+      out.cache_misses += stripe.misses.load(std::memory_order_relaxed);
     }
-    out.cache_hits = hits_.load(std::memory_order_relaxed);
-    out.cache_misses = misses_.load(std::memory_order_relaxed);
     return out;
   }
 
  private:
-  struct Tier_ {
-    std::atomic<std::uint64_t> calls{0}, keys{0}, failures{0}, checksum_errors{0};
+  using Counter = std::atomic<std::uint64_t>;
+  static void add(Counter& counter, std::uint64_t n) noexcept {
+    counter.fetch_add(n, std::memory_order_relaxed);
+  }
+  struct TierCounters {
+    Counter calls{0}, keys{0}, failures{0}, checksum_errors{0};
   };
-  std::array<Tier_, tier_count> tiers_{};
-  std::atomic<std::uint64_t> hits_{0}, misses_{0};
+  // 64 bytes: the destructive interference size of x86-64 and most ARM cores
+  // (std::hardware_destructive_interference_size warns under GCC 12).
+  struct alignas(64) Stripe {
+    std::array<TierCounters, tier_count> tiers{};
+    Counter hits{0}, misses{0};
+  };
+  static constexpr std::size_t stripe_count = 16;
+
+  /// This thread's stripe: threads are numbered once, in the order they first count.
+  Stripe& mine() noexcept {
+    static std::atomic<std::size_t> next_thread{0};
+    thread_local const std::size_t thread = next_thread.fetch_add(1, std::memory_order_relaxed);
+    return stripes_[thread % stripe_count];
+  }
+
+  std::array<Stripe, stripe_count> stripes_{};
 };
 
-}  // namespace detail
+/// A counting policy that counts nothing: a store built with it has no
+/// stats() and spends no instruction on counting.
+struct NoStats {
+  /// False: the store does not count.
+  static constexpr bool enabled = false;
+  /// Does nothing.
+  void record(Tier, std::uint64_t, std::uint64_t, std::uint64_t = 0) noexcept {}
+  /// Does nothing.
+  void cache(std::uint64_t, std::uint64_t) noexcept {}
+};
+
+/// What TieredStore needs of its counting policy (`Stats`): record and cache,
+/// callable without throwing, and, when it counts (`enabled`), a snapshot.
+template <class S>
+concept StatsPolicy = std::is_default_constructible_v<S> && requires(S& stats) {
+  { S::enabled } -> std::convertible_to<bool>;
+  { stats.record(Tier::hot, std::uint64_t{}, std::uint64_t{}, std::uint64_t{}) }
+  noexcept;
+  { stats.cache(std::uint64_t{}, std::uint64_t{}) }
+  noexcept;
+} &&(!S::enabled || requires(const S& stats) {
+  { stats.snapshot() } -> std::same_as<StoreStats>;
+});
 
 STRATA_END_NAMESPACE
 
