@@ -3,10 +3,15 @@
 // postgres starts it), and against strata's own single-key path:
 //  - batch_set               vs raw binary COPY of the same rows (PQputCopyData,
 //                            FORMAT binary) into a table of the same schema;
-//  - batch_set overwriting every key (COPY itself cannot), by each path;
+//  - batch_set overwriting every key vs a hand-written single statement
+//    `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` of the same
+//    rows from binary arrays, by each overwrite (upsert, replace) and each
+//    write path (ADR 20);
 //  - batch_set by each write path (one unnest() statement; COPY), the
 //    measurements behind copy_threshold (ADR 8);
-//  - batch_get               vs a raw binary `key = ANY($1)` query;
+//  - batch_get               vs a raw binary `key = ANY($1)` query that copies
+//                            each row's value out, as batch_get does, on a
+//                            table the batch covers and on one ten times larger;
 //  - batch_set / batch_get   vs as many set() / get() calls (354 keys).
 // Writes go into emptied tables (TRUNCATE, outside the timing), so that every
 // candidate inserts the same fresh rows. The store runs without a cache.
@@ -21,6 +26,7 @@
 
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace {
@@ -39,20 +45,23 @@ constexpr const char* strata_table = "bench_strata";
 constexpr const char* raw_table = "bench_raw";
 
 /// A store whose chunks of at least `copy_threshold` records go by COPY.
-Store make_store(std::size_t copy_threshold) {
+Store make_store(std::size_t copy_threshold,
+                 PostgresOptions::Overwrite overwrite = PostgresOptions{}.overwrite) {
   PostgresOptions options;
   options.conninfo = conninfo();
   options.table = strata_table;
   options.copy_threshold = copy_threshold;
+  options.overwrite = overwrite;
   options.statement_timeout = Millis{0};
   return Store(StoreOptions{}, NoTier{}, PostgresRepository(options), NoTier{});
 }
 
 struct Data {
-  explicit Data(std::size_t n) {
+  /// `n` rows "k:00000000<suffix>"...: other suffixes interleave in key order.
+  explicit Data(std::size_t n, std::string_view suffix = "") {
     const TimePoint now = Clock{}.now();
     for (std::size_t i = 0; i < n; ++i) {
-      keys.push_back(fmt::format("k:{:08}", i));
+      keys.push_back(fmt::format("k:{:08}{}", i, suffix));
       values.push_back(std::string(100, static_cast<char>('a' + i % 26)));
       envelopes.push_back(encode_envelope(keys.back(), {now, now, std::nullopt, 0}, values.back()));
     }
@@ -111,8 +120,9 @@ struct Raw {
     if (!ok) throw Error(std::string("bench: COPY failed: ") + PQerrorMessage(c));
   }
 
-  /// One binary `key = ANY($1)` query; returns the rows' bytes read.
-  std::size_t select_any(const Data& data) {
+  /// One binary `key = ANY($1)` query, each row's value copied out as
+  /// batch_get copies it; returns the rows' bytes read.
+  std::size_t select_any(const Data& data, std::vector<std::string>& out) {
     std::size_t bytes = 0;
     for (const auto& key : data.keys) bytes += key.size() + 4;
     detail::pg::ArrayWriter array(detail::pg::text_oid, data.keys.size(), false, bytes);
@@ -124,10 +134,49 @@ struct Raw {
         fmt::format("SELECT key, envelope FROM {} WHERE key = ANY($1::text[])", raw_table);
     PGresult* r = PQexecParams(c, sql.c_str(), 1, nullptr, &value, &length, &format, 1);
     std::size_t read = 0;
-    for (int row = 0; row < PQntuples(r); ++row)
+    out.resize(static_cast<std::size_t>(PQntuples(r)));
+    for (int row = 0; row < PQntuples(r); ++row) {
+      out[static_cast<std::size_t>(row)].assign(PQgetvalue(r, row, 1),
+                                                static_cast<std::size_t>(PQgetlength(r, row, 1)));
       read += static_cast<std::size_t>(PQgetlength(r, row, 0) + PQgetlength(r, row, 1));
+    }
     PQclear(r);
     return read;
+  }
+
+  /// The hand-written overwrite: one `INSERT ... SELECT FROM unnest(...) ON
+  /// CONFLICT DO UPDATE` of every row, from binary arrays, in one statement.
+  void upsert(const Data& data) {
+    std::size_t key_bytes = 0, envelope_bytes = 0;
+    for (std::size_t i = 0; i < data.keys.size(); ++i) {
+      key_bytes += data.keys[i].size() + detail::pg::per_field_bytes;
+      envelope_bytes += data.envelopes[i].size() + detail::pg::per_field_bytes;
+    }
+    detail::pg::ArrayWriter keys(detail::pg::text_oid, data.keys.size(), false, key_bytes);
+    detail::pg::ArrayWriter envelopes(detail::pg::bytea_oid, data.keys.size(), false,
+                                      envelope_bytes);
+    detail::pg::ArrayWriter expiry(detail::pg::timestamptz_oid, data.keys.size(), true,
+                                   data.keys.size() * 12);
+    for (std::size_t i = 0; i < data.keys.size(); ++i) {
+      keys.add(data.keys[i]);
+      envelopes.add(data.envelopes[i]);
+      expiry.add_timestamptz(std::nullopt);
+    }
+    const char* values[] = {keys.bytes().data(), envelopes.bytes().data(), expiry.bytes().data()};
+    const int lengths[] = {static_cast<int>(keys.bytes().size()),
+                           static_cast<int>(envelopes.bytes().size()),
+                           static_cast<int>(expiry.bytes().size())};
+    const int formats[] = {1, 1, 1};
+    const std::string sql = fmt::format(
+        "INSERT INTO {} (key, envelope, expires_at, updated_at) SELECT k, e, x, now() FROM "
+        "unnest($1::text[], $2::bytea[], $3::timestamptz[]) AS u(k, e, x) ON CONFLICT (key) DO "
+        "UPDATE SET envelope = EXCLUDED.envelope, expires_at = EXCLUDED.expires_at, updated_at = "
+        "EXCLUDED.updated_at",
+        raw_table);
+    PGresult* r = PQexecParams(c, sql.c_str(), 3, nullptr, values, lengths, formats, 1);
+    const bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    PQclear(r);
+    if (!ok) throw Error(std::string("bench: upsert failed: ") + PQerrorMessage(c));
   }
 
   PGconn* c;
@@ -166,9 +215,10 @@ void strata_set(benchmark::State& state) {
   strata_set_with(state, PostgresOptions{}.copy_threshold);
 }
 /// Every key already stored: what a steady-state writer pays.
-void strata_overwrite_with(benchmark::State& state, std::size_t copy_threshold) {
+void strata_overwrite_with(benchmark::State& state, std::size_t copy_threshold,
+                           PostgresOptions::Overwrite overwrite = PostgresOptions{}.overwrite) {
   const Data data(static_cast<std::size_t>(state.range(0)));
-  Store store = make_store(copy_threshold);
+  Store store = make_store(copy_threshold, overwrite);
   fill(store, data);
   for (auto _ : state)
     if (!store.batch_set(data.items).all_stored()) state.SkipWithError("batch_set failed");
@@ -177,29 +227,65 @@ void strata_overwrite_with(benchmark::State& state, std::size_t copy_threshold) 
 void strata_overwrite(benchmark::State& state) {
   strata_overwrite_with(state, PostgresOptions{}.copy_threshold);
 }
-void overwrite_unnest(benchmark::State& state) { strata_overwrite_with(state, SIZE_MAX); }
-void overwrite_copy(benchmark::State& state) { strata_overwrite_with(state, 1); }
-void strata_set_unnest(benchmark::State& state) { strata_set_with(state, SIZE_MAX); }
-void strata_set_copy(benchmark::State& state) { strata_set_with(state, 1); }
-
-void raw_any(benchmark::State& state) {
+using Overwrite = PostgresOptions::Overwrite;
+void upsert_unnest(benchmark::State& state) {
+  strata_overwrite_with(state, SIZE_MAX, Overwrite::upsert);
+}
+void upsert_copy(benchmark::State& state) { strata_overwrite_with(state, 1, Overwrite::upsert); }
+void replace_unnest(benchmark::State& state) {
+  strata_overwrite_with(state, SIZE_MAX, Overwrite::replace);
+}
+void replace_copy(benchmark::State& state) { strata_overwrite_with(state, 1, Overwrite::replace); }
+void raw_upsert(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Raw raw;
   raw.truncate(raw_table);
-  raw.copy(data);
-  for (auto _ : state)
-    if (raw.select_any(data) == 0) state.SkipWithError("raw query found nothing");
+  raw.copy(data);  // every key exists, as for strata/overwrite
+  for (auto _ : state) raw.upsert(data);
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-void strata_get(benchmark::State& state) {
+void strata_set_unnest(benchmark::State& state) { strata_set_with(state, SIZE_MAX); }
+void strata_set_copy(benchmark::State& state) { strata_set_with(state, 1); }
+
+/// The rows of `data`, and, with `tenfold`, nine times as many other rows
+/// (the batch then reads a tenth of the table), then ANALYZE, as a table
+/// that has lived a while has statistics.
+void fill_raw(Raw& raw, const Data& data, bool tenfold) {
+  raw.truncate(raw_table);
+  raw.copy(data);
+  if (tenfold) raw.copy(Data(data.keys.size() * 9, ":other"));
+  raw.exec(fmt::format("ANALYZE {}", raw_table));
+}
+void fill_strata(Store& store, const Data& data, bool tenfold) {
+  fill(store, data);
+  if (tenfold) {
+    const Data other(data.keys.size() * 9, ":other");
+    if (!store.batch_set(other.items).all_stored()) throw Error("bench: filling failed");
+  }
+  Raw().exec(fmt::format("ANALYZE {}", strata_table));
+}
+void raw_any_in(benchmark::State& state, bool tenfold) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw raw;
+  fill_raw(raw, data, tenfold);
+  std::vector<std::string> values;
+  for (auto _ : state)
+    if (raw.select_any(data, values) == 0) state.SkipWithError("raw query found nothing");
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+void strata_get_in(benchmark::State& state, bool tenfold) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Store store = make_store(PostgresOptions{}.copy_threshold);
-  fill(store, data);
+  fill_strata(store, data, tenfold);
   for (auto _ : state)
     if (store.batch_get(data.views).found_count() != data.keys.size())
       state.SkipWithError("batch_get missed keys");
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
+void raw_any(benchmark::State& state) { raw_any_in(state, false); }
+void raw_any_tenfold(benchmark::State& state) { raw_any_in(state, true); }
+void strata_get(benchmark::State& state) { strata_get_in(state, false); }
+void strata_get_tenfold(benchmark::State& state) { strata_get_in(state, true); }
 void single_set(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Store store = make_store(PostgresOptions{}.copy_threshold);
@@ -235,13 +321,18 @@ int main(int argc, char** argv) {
     using Fn = void (*)(benchmark::State&);
     const std::pair<const char*, Fn> paired[] = {{"raw/copy", raw_copy},
                                                  {"strata/set", strata_set},
+                                                 {"raw/upsert", raw_upsert},
                                                  {"strata/overwrite", strata_overwrite},
-                                                 {"overwrite/unnest", overwrite_unnest},
-                                                 {"overwrite/copy", overwrite_copy},
+                                                 {"upsert/unnest", upsert_unnest},
+                                                 {"upsert/copy", upsert_copy},
+                                                 {"replace/unnest", replace_unnest},
+                                                 {"replace/copy", replace_copy},
                                                  {"path/unnest", strata_set_unnest},
                                                  {"path/copy", strata_set_copy},
                                                  {"raw/any", raw_any},
-                                                 {"strata/get", strata_get}};
+                                                 {"strata/get", strata_get},
+                                                 {"raw/any10", raw_any_tenfold},
+                                                 {"strata/get10", strata_get_tenfold}};
     for (const auto& [name, fn] : paired)
       benchmark::RegisterBenchmark(name, fn)->Arg(n)->Unit(benchmark::kMillisecond);
   }
@@ -258,15 +349,16 @@ int main(int argc, char** argv) {
                    fmt::format("strata/set/{}", n));
     reporter.ratio(fmt::format("batch_get vs binary = ANY x{}", n), fmt::format("raw/any/{}", n),
                    fmt::format("strata/get/{}", n));
+    reporter.ratio(fmt::format("  from a table ten times larger x{}", n),
+                   fmt::format("raw/any10/{}", n), fmt::format("strata/get10/{}", n));
   }
-  reporter.header("overwriting every key vs binary COPY of new rows (COPY cannot overwrite)");
+  reporter.header("overwriting every key vs one hand-written INSERT ... ON CONFLICT DO UPDATE");
   for (long n : sizes) {
     reporter.ratio(fmt::format("batch_set, all keys existing x{}", n),
-                   fmt::format("raw/copy/{}", n), fmt::format("strata/overwrite/{}", n));
-    reporter.ratio(fmt::format("  unnest() path x{}", n), fmt::format("raw/copy/{}", n),
-                   fmt::format("overwrite/unnest/{}", n));
-    reporter.ratio(fmt::format("  COPY path x{}", n), fmt::format("raw/copy/{}", n),
-                   fmt::format("overwrite/copy/{}", n));
+                   fmt::format("raw/upsert/{}", n), fmt::format("strata/overwrite/{}", n));
+    for (const char* path : {"upsert/unnest", "upsert/copy", "replace/unnest", "replace/copy"})
+      reporter.ratio(fmt::format("  {} x{}", path, n), fmt::format("raw/upsert/{}", n),
+                     fmt::format("{}/{}", path, n));
   }
   reporter.header("new rows, by write path, vs binary COPY (ADR 8: copy_threshold)");
   for (long n : sizes) {

@@ -1,11 +1,17 @@
 // strata's Redis HOT tier against raw hiredis doing the same work on the same
 // server (127.0.0.1:STRATA_REDIS_PORT, default 16379; scripts/bench.sh redis
 // starts it), and against strata's own single-key path:
-//  - batch_set without TTL  vs one raw MSET of the same keys and bytes;
-//  - batch_set with TTL     vs raw pipelined SET key value PX ttl;
-//  - batch_get              vs one raw MGET;
+//  - batch_set without TTL  vs one raw MSET of the same keys and bytes, of
+//                           keys that are new (the database emptied before
+//                           each run, outside the timing) and of keys that
+//                           exist (overwrites);
+//  - batch_set with TTL     vs raw pipelined SET key value PX ttl (overwrites);
+//  - batch_get              vs one raw MGET that copies each value out, as
+//                           batch_get does, every key present;
 //  - batch_set / batch_get  vs as many set() / get() calls (354 and 10k keys).
-// The store runs without a cache, so every get reaches Redis.
+// Each benchmark starts from an emptied database (FLUSHDB) and stores what it
+// reads or overwrites itself, so none depends on which ran before it. The
+// store runs without a cache, so every get reaches Redis.
 #include <strata/backends/redis.hpp>
 #include <strata/strata.hpp>
 
@@ -46,6 +52,16 @@ struct Data : bench::WireBatchData {
   std::vector<Item> ttl_items;
 };
 
+/// MSET of every key with its envelope, as batch_set stores them.
+std::vector<std::string_view> mset_args(const Data& data) {
+  std::vector<std::string_view> args{"MSET"};
+  for (std::size_t i = 0; i < data.keys.size(); ++i) {
+    args.push_back(data.wire_keys[i]);
+    args.push_back(data.envelopes[i]);
+  }
+  return args;
+}
+
 /// A raw hiredis connection, for the baselines.
 struct Raw {
   Raw() : c(redisConnect("127.0.0.1", port())) {
@@ -73,18 +89,41 @@ struct Raw {
       freeReplyObject(reply);
     }
   }
+  /// Empties the database: every benchmark starts from the same state.
+  void flush() {
+    append({"FLUSHDB"});
+    drain(1);
+  }
+  /// Stores every key, as batch_set stores them.
+  void store_all(const Data& data) {
+    append(mset_args(data));
+    drain(1);
+  }
   redisContext* c;
 };
 
+/// MSET of keys that exist.
 void raw_mset(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Raw raw;
-  std::vector<std::string_view> args{"MSET"};
-  for (std::size_t i = 0; i < data.keys.size(); ++i) {
-    args.push_back(data.wire_keys[i]);
-    args.push_back(data.envelopes[i]);
-  }
+  raw.flush();
+  raw.store_all(data);
+  const std::vector<std::string_view> args = mset_args(data);
   for (auto _ : state) {
+    raw.append(args);
+    raw.drain(1);
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
+/// MSET of keys that are new: the database emptied before each run.
+void raw_mset_fresh(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw raw;
+  const std::vector<std::string_view> args = mset_args(data);
+  for (auto _ : state) {
+    state.PauseTiming();
+    raw.flush();
+    state.ResumeTiming();
     raw.append(args);
     raw.drain(1);
   }
@@ -93,6 +132,8 @@ void raw_mset(benchmark::State& state) {
 void raw_set_px(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Raw raw;
+  raw.flush();
+  raw.store_all(data);
   for (auto _ : state) {
     for (std::size_t i = 0; i < data.keys.size(); ++i)
       raw.append({"SET", data.wire_keys[i], data.envelopes[i], "PX", "600000"});
@@ -100,36 +141,68 @@ void raw_set_px(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
+/// MGET of keys that all exist, each value copied out as batch_get copies it.
 void raw_mget(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Raw raw;
+  raw.flush();
+  raw.store_all(data);
   std::vector<std::string_view> args{"MGET"};
   for (const auto& key : data.wire_keys) args.push_back(key);
-  raw.append({"MSET", data.wire_keys[0], data.envelopes[0]});
-  raw.drain(1);
+  std::vector<std::string> values(data.keys.size());
   for (auto _ : state) {
     raw.append(args);
-    raw.drain(1);
+    void* reply = nullptr;
+    if (redisGetReply(raw.c, &reply) != REDIS_OK) throw Error("bench: raw MGET failed");
+    const auto* array = static_cast<const redisReply*>(reply);
+    std::size_t found = 0;
+    for (std::size_t i = 0; i < array->elements && i < values.size(); ++i) {
+      const redisReply* element = array->element[i];
+      if (element->type != REDIS_REPLY_STRING) continue;
+      values[i].assign(element->str, element->len);
+      ++found;
+    }
+    freeReplyObject(reply);
+    if (found != values.size()) state.SkipWithError("raw MGET missed keys");
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
+/// batch_set of keys that exist.
 void strata_set(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw().flush();
   Store store = make_store();
+  store.batch_set(data.items);
   for (auto _ : state)
     if (!store.batch_set(data.items).all_stored()) state.SkipWithError("batch_set failed");
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
+/// batch_set of keys that are new: the database emptied before each run.
+void strata_set_fresh(benchmark::State& state) {
+  const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw raw;
+  Store store = make_store();
+  for (auto _ : state) {
+    state.PauseTiming();
+    raw.flush();
+    state.ResumeTiming();
+    if (!store.batch_set(data.items).all_stored()) state.SkipWithError("batch_set failed");
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+}
 void strata_set_ttl(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw().flush();
   Store store = make_store();
+  store.batch_set(data.items);
   for (auto _ : state)
     if (!store.batch_set(data.ttl_items).all_stored()) state.SkipWithError("batch_set failed");
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 void strata_get(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw().flush();
   Store store = make_store();
   store.batch_set(data.items);
   for (auto _ : state)
@@ -139,13 +212,16 @@ void strata_get(benchmark::State& state) {
 }
 void single_set(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw().flush();
   Store store = make_store();
+  store.batch_set(data.items);  // overwrites, as strata/set
   for (auto _ : state)
     for (const Item& item : data.items) benchmark::DoNotOptimize(store.set(item.key, item.value));
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 void single_get(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
+  Raw().flush();
   Store store = make_store();
   store.batch_set(data.items);
   for (auto _ : state)
@@ -161,9 +237,10 @@ int main(int argc, char** argv) {
   for (long n : sizes) {
     using Fn = void (*)(benchmark::State&);
     const std::pair<const char*, Fn> paired[] = {
-        {"raw/mset", raw_mset},     {"strata/set", strata_set},
-        {"raw/set_px", raw_set_px}, {"strata/set_ttl", strata_set_ttl},
-        {"raw/mget", raw_mget},     {"strata/get", strata_get}};
+        {"raw/mset", raw_mset},           {"strata/set", strata_set},
+        {"raw/mset_new", raw_mset_fresh}, {"strata/set_new", strata_set_fresh},
+        {"raw/set_px", raw_set_px},       {"strata/set_ttl", strata_set_ttl},
+        {"raw/mget", raw_mget},           {"strata/get", strata_get}};
     for (const auto& [name, fn] : paired)
       benchmark::RegisterBenchmark(name, fn)->Arg(n)->Unit(benchmark::kMillisecond);
     if (n <= 10'000) {  // one round trip per key: 100k would take seconds per run
@@ -176,12 +253,14 @@ int main(int argc, char** argv) {
 
   reporter.header("strata batch vs raw hiredis (raw time / strata time = throughput ratio)");
   for (long n : sizes) {
-    reporter.ratio(fmt::format("batch_set vs MSET x{}", n), fmt::format("raw/mset/{}", n),
-                   fmt::format("strata/set/{}", n));
+    reporter.ratio(fmt::format("batch_set vs MSET, new keys x{}", n),
+                   fmt::format("raw/mset_new/{}", n), fmt::format("strata/set_new/{}", n));
+    reporter.ratio(fmt::format("batch_set vs MSET, overwrites x{}", n),
+                   fmt::format("raw/mset/{}", n), fmt::format("strata/set/{}", n));
     reporter.ratio(fmt::format("batch_set TTL vs SET PX pipeline x{}", n),
                    fmt::format("raw/set_px/{}", n), fmt::format("strata/set_ttl/{}", n));
-    reporter.ratio(fmt::format("batch_get vs MGET x{}", n), fmt::format("raw/mget/{}", n),
-                   fmt::format("strata/get/{}", n));
+    reporter.ratio(fmt::format("batch_get vs MGET, values copied out x{}", n),
+                   fmt::format("raw/mget/{}", n), fmt::format("strata/get/{}", n));
   }
   reporter.header("strata batch vs single-key calls (single time / batch time)");
   for (long n : {354L, 10'000L}) {

@@ -14,6 +14,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <functional>
 #include <string>
 #include <thread>
@@ -120,6 +121,29 @@ TEST(PostgresFault, TerminatedSessionLosesWholeChunksAndReportsThemHonestly) {
     const Record after{"after", "x", std::nullopt};
     EXPECT_TRUE(repo.store_many(std::span(&after, 1)).all_stored()) << "no reconnect";
   }
+}
+
+// An idle session the server terminated is found by the check before reuse
+// (health_check_after 0: at every checkout): the server's last words (its
+// FATAL notice) are pending on the socket, so the peek is unsure, the empty
+// query fails, and the connection is replaced before any call meets it.
+TEST(PostgresFault, AnIdleSessionTerminatedByTheServerIsReplacedUnseen) {
+  PostgresOptions options = postgres_test_options();
+  options.pool.health_check_after = Millis{0};
+  PostgresRepository repo(options);
+  const Record record{"idle:k", "v", std::nullopt};
+  ASSERT_TRUE(repo.store_many(std::span(&record, 1)).all_stored());
+  PGconn* c = PQconnectdb(options.conninfo.c_str());
+  PGresult* r = PQexec(c,
+                       "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity WHERE "
+                       "application_name = 'strata' AND pid <> pg_backend_pid()");
+  EXPECT_GE(std::atoi(PQgetvalue(r, 0, 0)), 1);  // the repository's idle session
+  PQclear(r);
+  PQfinish(c);
+  std::this_thread::sleep_for(Millis{100});  // the backend exits and its socket closes
+  const std::string_view key = "idle:k";
+  EXPECT_EQ(repo.load_many(std::span(&key, 1))[0].value, "v");
+  EXPECT_EQ(repo.pool_stats().discarded, 1u);
 }
 
 TEST(PostgresFault, ImmediateShutdownLosesWholeChunksAndTheRepositoryReconnects) {

@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 #include <thread>
+#include <utility>
 #include <vector>
 
 #include <sys/wait.h>
@@ -119,13 +120,20 @@ TEST(Postgres, BothWritePathsStoreTheSameRowsAndTheLastDuplicateWins) {
 }
 
 TEST(Postgres, ConcurrentWritersOfTheSameKeysAllSucceed) {
-  // Each chunk deletes its keys and inserts them (Merge::replace); a writer
-  // whose keys another one inserted meanwhile hits unique_violation and must
-  // retry as an upsert, not fail.
-  for (const std::size_t copy_threshold : {std::size_t{1}, std::size_t{1'000'000}}) {
-    SCOPED_TRACE(copy_threshold == 1 ? "COPY path" : "unnest path");
+  // With Overwrite::replace each chunk deletes its keys and inserts them; a
+  // writer whose keys another one inserted meanwhile hits unique_violation
+  // and must retry as an upsert, not fail. With Overwrite::upsert (the
+  // default) writers of the same keys in the same (key) order never fail.
+  using Overwrite = PostgresOptions::Overwrite;
+  for (const auto& [copy_threshold, overwrite] :
+       {std::pair{std::size_t{1}, Overwrite::upsert}, std::pair{std::size_t{1}, Overwrite::replace},
+        std::pair{std::size_t{1'000'000}, Overwrite::upsert},
+        std::pair{std::size_t{1'000'000}, Overwrite::replace}}) {
+    SCOPED_TRACE(std::string(copy_threshold == 1 ? "COPY path" : "unnest path") +
+                 (overwrite == Overwrite::upsert ? ", upsert" : ", replace"));
     PostgresOptions options = postgres_test_options();
     options.copy_threshold = copy_threshold;
+    options.overwrite = overwrite;
     PostgresRepository repo(options);
     std::vector<std::string> keys, envelopes;
     for (int i = 0; i < 300; ++i) {

@@ -222,6 +222,29 @@ TEST(Redis, AHealthCheckedPoolHidesADroppedIdleConnection) {
   EXPECT_EQ(repo.load_many(std::span(&key, 1))[0].value, "v");
 }
 
+// With a check at every checkout (health_check_after 0), a connection at
+// rest is judged by a peek at its socket, not a PING: no PING reaches the
+// server, and one the server dropped meanwhile is still replaced unseen.
+TEST(Redis, TheHealthCheckCostsNoRoundTripOnAConnectionAtRest) {
+  RedisOptions options = redis_test_options();
+  options.pool.health_check_after = Millis{0};
+  RedisRepository repo(options);
+  const Record record{"k", "v"};
+  ASSERT_TRUE(repo.store_many(std::span(&record, 1)).all_stored());
+  const auto pings = [] {
+    const std::string stats = redis_cli({"INFO", "commandstats"});
+    const std::size_t at = stats.find("cmdstat_ping:calls=");
+    return at == std::string::npos ? 0L : std::stol(stats.substr(at + 19));
+  };
+  const long before = pings();
+  const std::string_view key = "k";
+  for (int i = 0; i < 20; ++i) ASSERT_EQ(repo.load_many(std::span(&key, 1))[0].value, "v");
+  EXPECT_EQ(pings(), before);
+  redis_cli({"CLIENT", "KILL", "TYPE", "normal"});
+  EXPECT_EQ(repo.load_many(std::span(&key, 1))[0].value, "v");  // the dead one was replaced
+  EXPECT_EQ(repo.pool_stats().discarded, 1u);
+}
+
 TEST(Redis, AWrongPasswordIsAccessDeniedAndTheRightOneWorks) {
   RedisProcess server(fresh_dir(), {"--requirepass", "s3cret"});
   server.probe_password("s3cret");

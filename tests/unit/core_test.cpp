@@ -3,6 +3,7 @@
 #include <strata/core/error.hpp>
 #include <strata/core/format.hpp>
 #include <strata/core/key.hpp>
+#include <strata/core/key_positions.hpp>
 #include <strata/core/load_result.hpp>
 #include <strata/core/stats.hpp>
 #include <strata/core/store_types.hpp>
@@ -173,6 +174,30 @@ TEST(Formatters, ErrorsAndBatchResultsReadWellInALog) {
   EXPECT_NE(line.find(", #3 'd': strata: backend unavailable"), std::string::npos) << line;
   EXPECT_EQ(line.find("'e'"), std::string::npos) << line;
   EXPECT_TRUE(line.ends_with(" (+2 more)")) << line;
+}
+
+// A backend answer that names keys reaches every position that asked for
+// each key, and only those: duplicates, keys left out of the chunk, keys
+// nobody asked for, and enough keys to fill the table past its inline size.
+TEST(KeyPositions, EveryAnswerReachesEachPositionThatAskedForItsKey) {
+  std::vector<std::string> owned;
+  for (int i = 0; i < 300; ++i) owned.push_back("key:" + std::to_string(i % 250));  // 50 twice
+  owned.push_back("left-out");
+  const std::vector<std::string_view> keys(owned.begin(), owned.end());
+  std::vector<std::size_t> asked;
+  for (std::size_t i = 0; i + 1 < keys.size(); ++i) asked.push_back(i);
+  const detail::KeyPositions index(keys, asked);
+
+  std::vector<int> hits(keys.size(), 0);
+  for (int i = 0; i < 250; ++i)
+    EXPECT_TRUE(index.for_each("key:" + std::to_string(i), [&](std::size_t p) { ++hits[p]; }));
+  for (std::size_t p = 0; p + 1 < keys.size(); ++p) EXPECT_EQ(hits[p], 1) << p;
+  EXPECT_EQ(hits.back(), 0);
+  EXPECT_FALSE(index.for_each("left-out", [&](std::size_t) { ADD_FAILURE(); }));
+  EXPECT_FALSE(index.for_each("never-asked", [&](std::size_t) { ADD_FAILURE(); }));
+
+  const detail::KeyPositions none(keys, {});
+  EXPECT_FALSE(none.for_each("key:1", [&](std::size_t) { ADD_FAILURE(); }));
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 // these tests pin its own rules (bounds, timeouts, discarding, health checks,
 // reaping). The Redis and PostgreSQL tiers test it again over real servers.
 #include <strata/pool/connection_pool.hpp>
+#include <strata/pool/socket_liveness.hpp>
 
 #include <gtest/gtest.h>
 
@@ -10,6 +11,9 @@
 #include <set>
 #include <thread>
 #include <vector>
+
+#include <sys/socket.h>
+#include <unistd.h>
 
 namespace strata {
 namespace {
@@ -177,6 +181,32 @@ TEST_F(PoolTest, ManyThreadsNeverExceedTheBound) {
   EXPECT_EQ(failures.load(), 0);
   EXPECT_LE(peak.load(), 3);
   EXPECT_LE(pool.stats().open, 3u);
+}
+
+// The liveness peek answers from the kernel's state of the socket: at rest
+// (nothing pending), bytes pending (unsure: the protocol decides), closed
+// by the peer, and not a socket at all; it consumes nothing.
+TEST(SocketLiveness, APeekTellsARestingSocketFromAClosedOneAndConsumesNothing) {
+  int ends[2];
+  ASSERT_EQ(::socketpair(AF_UNIX, SOCK_STREAM, 0, ends), 0);
+  EXPECT_EQ(detail::peek_liveness(ends[0]), detail::SocketLiveness::alive);
+  ASSERT_EQ(::write(ends[1], "x", 1), 1);
+  EXPECT_EQ(detail::peek_liveness(ends[0]), detail::SocketLiveness::unsure);
+  EXPECT_EQ(detail::peek_liveness(ends[0]), detail::SocketLiveness::unsure);  // still there
+  char byte = 0;
+  ASSERT_EQ(::read(ends[0], &byte, 1), 1);
+  EXPECT_EQ(byte, 'x');
+  EXPECT_EQ(detail::peek_liveness(ends[0]), detail::SocketLiveness::alive);
+  ::close(ends[1]);
+  EXPECT_EQ(detail::peek_liveness(ends[0]), detail::SocketLiveness::closed);
+  ::close(ends[0]);
+
+  int pipe_ends[2];
+  ASSERT_EQ(::pipe(pipe_ends), 0);
+  EXPECT_EQ(detail::peek_liveness(pipe_ends[0]), detail::SocketLiveness::closed);  // ENOTSOCK
+  ::close(pipe_ends[0]);
+  ::close(pipe_ends[1]);
+  EXPECT_EQ(detail::peek_liveness(-1), detail::SocketLiveness::closed);
 }
 
 }  // namespace

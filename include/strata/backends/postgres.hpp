@@ -24,9 +24,10 @@
 ///   UPDATE. ADR 8 has the measurements. A key given twice in a chunk is
 ///   written once, with its last value (the result of the writes in order).
 /// - load_many: one query per chunk, binary results, expired rows filtered in
-///   the query: the keys go as one text[] unnested WITH ORDINALITY, one
-///   primary-key probe each, so each row comes back with its position instead
-///   of its key (ADR 8).
+///   the query: `key = ANY($1)` with the keys as one binary text[], so the
+///   planner scans the primary key for the array (or the table, when the
+///   array covers most of it); each row comes back with its key and goes to
+///   every position that asked for it (ADR 20).
 /// - erase_many: one statement for all keys; the count leaves out rows that
 ///   had already expired.
 /// - scan: keyset pagination by key within the prefix (the key column sorts
@@ -52,9 +53,11 @@
 #include "strata/core/config.hpp"
 #include "strata/core/error.hpp"
 #include "strata/core/key.hpp"
+#include "strata/core/key_positions.hpp"
 #include "strata/core/load_result.hpp"
 #include "strata/core/record.hpp"
 #include "strata/pool/connection_pool.hpp"
+#include "strata/pool/socket_liveness.hpp"
 
 #include <algorithm>     // std::min, std::stable_sort
 #include <atomic>        // std::atomic
@@ -88,7 +91,13 @@ struct PostgresOptions {
   /// Chunks of at least this many records are written by COPY (two or three
   /// round trips), smaller ones by one statement (one round trip). ADR 8.
   std::size_t copy_threshold = 256;
-  Clock clock{};  ///< judges expiry; the system clock by default
+  /// How a chunk whose keys may exist replaces their rows (ADR 20).
+  enum class Overwrite {
+    upsert,   ///< one INSERT ... ON CONFLICT DO UPDATE (after a COPY into a staging table)
+    replace,  ///< DELETE the keys, then insert (COPY) the rows plainly
+  };
+  Overwrite overwrite = Overwrite::upsert;  ///< see Overwrite
+  Clock clock{};                            ///< judges expiry; the system clock by default
   /// false: open only a table strata already made, at this schema version;
   /// never create or migrate one (read-only tools: a mistyped table name is
   /// a ConfigError, not a new empty table).
@@ -223,10 +232,7 @@ class PostgresRepository {
     const std::string now = timestamptz_param(state_->options.clock.now());
     for (std::size_t first = 0; first < keys.size(); first += chunk) {
       const std::size_t last = std::min(keys.size(), first + chunk);
-      // The server answers with each found key's ordinal in the array sent,
-      // so no key comes back and none is looked up here; a key given twice
-      // is simply found twice.
-      std::vector<std::size_t> sent;  // ordinal - 1 -> position
+      std::vector<std::size_t> sent;  // the positions whose keys go in this chunk
       sent.reserve(last - first);
       std::size_t bytes = 0;
       for (std::size_t i = first; i < last; ++i) {
@@ -249,12 +255,14 @@ class PostgresRepository {
         return result;
       }
       for (std::size_t i : sent) result.set_absent(i);  // the query answered for every key sent
+      // The rows name their keys, in the server's order; each goes to every
+      // position that asked for it (a key given twice is found twice). A row
+      // for a key nobody asked for is malformed and never trusted.
+      const detail::KeyPositions asked(keys, sent);
       for (int row = 0; row < PQntuples(r.get()); ++row) {
-        if (PQgetlength(r.get(), row, 0) != 8) continue;  // malformed: never trusted
-        const auto ordinal = detail::pg::get_i64(PQgetvalue(r.get(), row, 0));
-        if (ordinal < 1 || static_cast<std::size_t>(ordinal) > sent.size()) continue;
-        result.set_found(sent[static_cast<std::size_t>(ordinal - 1)],
-                         std::string(value(r.get(), row, 1)));
+        const std::string_view envelope = value(r.get(), row, 1);
+        asked.for_each(value(r.get(), row, 0),
+                       [&](std::size_t i) { result.set_found(i, std::string(envelope)); });
       }
     }
     return result;
@@ -452,15 +460,18 @@ class PostgresRepository {
   std::error_code write_chunk(Connection& conn, std::span<const Record> records,
                               const std::vector<std::size_t>& rows) {
     const bool by_copy = rows.size() >= state_->options.copy_threshold;
+    const Merge overwrite = state_->options.overwrite == PostgresOptions::Overwrite::upsert
+                                ? Merge::upsert
+                                : Merge::replace;
     Merge merge = by_copy && state_->keys_were_new.load(std::memory_order_relaxed) ? Merge::insert
-                                                                                   : Merge::replace;
+                                                                                   : overwrite;
     WriteOutcome outcome;
     for (int attempt = 0; attempt < 4; ++attempt) {
       outcome = by_copy ? copy_chunk(conn, records, rows, merge)
                         : insert_chunk(conn, records, rows, merge);
       if (!outcome.key_race) break;
       if (merge == Merge::insert) state_->keys_were_new.store(false, std::memory_order_relaxed);
-      merge = merge == Merge::insert ? Merge::replace : Merge::upsert;
+      merge = merge == Merge::insert ? overwrite : Merge::upsert;
     }
     return outcome.error;
   }
@@ -618,13 +629,13 @@ class PostgresRepository {
                         " (key, envelope, expires_at) FROM STDIN (FORMAT binary); COMMIT";
       copy_upsert_sql = "BEGIN; COPY strata_staging FROM STDIN (FORMAT binary); " +
                         merge_sql(staged, "", Merge::upsert) + "; COMMIT";
-      const std::string live = "(expires_at IS NULL OR expires_at > $2)";
-      // LATERAL: one primary-key probe per key, whatever the planner thinks of
-      // the table (a plain join was planned as a hash of the whole table).
-      load_sql =
-          "SELECT u.i, t.envelope FROM unnest($1::text[]) WITH ORDINALITY AS u(k, i) "
-          "CROSS JOIN LATERAL (SELECT envelope FROM " +
-          quoted + " WHERE key = u.k AND " + live + ") AS t";
+      // One scan of the table's primary key for the whole array (or of the
+      // table, when the array covers most of it: the planner's choice is
+      // right both ways, ADR 20); the rows come back with their keys. A join
+      // against unnest(), even a LATERAL one, was planned as a hash join over
+      // the whole table for every chunk.
+      load_sql = "SELECT key, envelope FROM " + quoted +
+                 " WHERE key = ANY($1::text[]) AND (expires_at IS NULL OR expires_at > $2)";
       erase_sql = "WITH gone AS (DELETE FROM " + quoted +
                   " WHERE key = ANY($1::text[]) RETURNING expires_at) SELECT count(*) FROM gone "
                   "WHERE expires_at IS NULL OR expires_at > $2";
@@ -774,9 +785,19 @@ class PostgresRepository {
       return true;
     }
 
+    /// A peek at the socket (no round trip), and an empty query only when
+    /// bytes are pending: a notice, or the error a terminated backend sends.
     static bool healthy(Connection& conn) {
       PGconn* c = conn.conn.get();
       if (PQstatus(c) != CONNECTION_OK) return false;
+      switch (detail::peek_liveness(PQsocket(c))) {
+        case detail::SocketLiveness::alive:
+          return true;
+        case detail::SocketLiveness::closed:
+          return false;
+        case detail::SocketLiveness::unsure:
+          break;
+      }
       const detail::PgResultPtr r(PQexec(c, ""));
       return PQresultStatus(r.get()) == PGRES_EMPTY_QUERY;
     }

@@ -40,6 +40,7 @@
 #include "strata/core/load_result.hpp"
 #include "strata/core/record.hpp"
 #include "strata/pool/connection_pool.hpp"
+#include "strata/pool/socket_liveness.hpp"
 
 #include <algorithm>     // std::min
 #include <atomic>        // std::atomic
@@ -523,6 +524,24 @@ class RedisRepository {
     return nullptr;
   }
 
+  /// Whether an idle pooled connection may be reused: a peek at its socket
+  /// (no round trip: the kernel knows when the server closed it), and a PING
+  /// only when bytes are pending on a connection that should be silent.
+  /// RedisClusterRepository checks its nodes' connections so.
+  static bool healthy(Connection& conn) {
+    const redisContext* context = conn.context.get();
+    if (context == nullptr || context->err != 0) return false;
+    switch (detail::peek_liveness(context->fd)) {
+      case detail::SocketLiveness::alive:
+        return true;
+      case detail::SocketLiveness::closed:
+        return false;
+      case detail::SocketLiveness::unsure:
+        break;
+    }
+    return ping(conn);
+  }
+
   /// Opens one connection to `at`: connect, AUTH, SELECT (or a PING), as
   /// open_connection describes. RedisClusterRepository opens its nodes so.
   static std::unique_ptr<redisContext, detail::FreeRedisContext> connect_to(
@@ -790,7 +809,7 @@ class RedisRepository {
         : options(std::move(opts)),
           pool(
               options.pool, [this](std::error_code& error) { return connect(error); },
-              [](Connection& conn) { return ping(conn); }) {}
+              [](Connection& conn) { return healthy(conn); }) {}
 
     std::size_t chunk() const noexcept {
       return options.chunk_size == 0 ? 10'000 : options.chunk_size;

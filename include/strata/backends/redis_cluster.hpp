@@ -388,13 +388,7 @@ class RedisClusterRepository {
                 if (!context) return std::nullopt;
                 return RedisRepository::Connection{std::move(context), 0};
               },
-              [](RedisRepository::Connection& conn) {
-                detail::RespWriter ping;
-                ping.command(1);
-                ping.arg("PING");
-                const detail::RedisReplyPtr reply = detail::call(conn.context.get(), ping);
-                return detail::is_status(reply.get(), "PONG");
-              }) {}
+              [](RedisRepository::Connection& conn) { return RedisRepository::healthy(conn); }) {}
 
     RedisEndpoint at;
     std::string address;  // "host:port"
