@@ -5,9 +5,8 @@
 //                            FORMAT binary) into a table of the same schema;
 //  - batch_set overwriting every key vs a hand-written single statement
 //    `INSERT ... SELECT FROM unnest(...) ON CONFLICT DO UPDATE` of the same
-//    rows from binary arrays, by each overwrite (upsert, replace) and each
-//    write path (ADR 20);
-//  - batch_set by each write path (one unnest() statement; COPY), the
+//    rows from binary arrays (ADR 20);
+//  - batch_set of new rows by each write path (one upsert statement; COPY), the
 //    measurements behind copy_threshold (ADR 8);
 //  - batch_get               vs a raw binary `key = ANY($1)` query that copies
 //                            each row's value out, as batch_get does, on a
@@ -45,13 +44,11 @@ constexpr const char* strata_table = "bench_strata";
 constexpr const char* raw_table = "bench_raw";
 
 /// A store whose chunks of at least `copy_threshold` records go by COPY.
-Store make_store(std::size_t copy_threshold,
-                 PostgresOptions::Overwrite overwrite = PostgresOptions{}.overwrite) {
+Store make_store(std::size_t copy_threshold) {
   PostgresOptions options;
   options.conninfo = conninfo();
   options.table = strata_table;
   options.copy_threshold = copy_threshold;
-  options.overwrite = overwrite;
   options.statement_timeout = Millis{0};
   return Store(StoreOptions{}, NoTier{}, PostgresRepository(options), NoTier{});
 }
@@ -215,27 +212,16 @@ void strata_set(benchmark::State& state) {
   strata_set_with(state, PostgresOptions{}.copy_threshold);
 }
 /// Every key already stored: what a steady-state writer pays.
-void strata_overwrite_with(benchmark::State& state, std::size_t copy_threshold,
-                           PostgresOptions::Overwrite overwrite = PostgresOptions{}.overwrite) {
+void strata_overwrite(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
-  Store store = make_store(copy_threshold, overwrite);
+  Store store = make_store(PostgresOptions{}.copy_threshold);
   fill(store, data);
   for (auto _ : state)
     if (!store.batch_set(data.items).all_stored()) state.SkipWithError("batch_set failed");
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-void strata_overwrite(benchmark::State& state) {
-  strata_overwrite_with(state, PostgresOptions{}.copy_threshold);
-}
-using Overwrite = PostgresOptions::Overwrite;
-void upsert_unnest(benchmark::State& state) {
-  strata_overwrite_with(state, SIZE_MAX, Overwrite::upsert);
-}
-void upsert_copy(benchmark::State& state) { strata_overwrite_with(state, 1, Overwrite::upsert); }
-void replace_unnest(benchmark::State& state) {
-  strata_overwrite_with(state, SIZE_MAX, Overwrite::replace);
-}
-void replace_copy(benchmark::State& state) { strata_overwrite_with(state, 1, Overwrite::replace); }
+void strata_set_unnest(benchmark::State& state) { strata_set_with(state, SIZE_MAX); }
+void strata_set_copy(benchmark::State& state) { strata_set_with(state, 1); }
 void raw_upsert(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Raw raw;
@@ -244,8 +230,6 @@ void raw_upsert(benchmark::State& state) {
   for (auto _ : state) raw.upsert(data);
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-void strata_set_unnest(benchmark::State& state) { strata_set_with(state, SIZE_MAX); }
-void strata_set_copy(benchmark::State& state) { strata_set_with(state, 1); }
 
 /// The rows of `data`, and, with `tenfold`, nine times as many other rows
 /// (the batch then reads a tenth of the table), then ANALYZE, as a table
@@ -323,10 +307,6 @@ int main(int argc, char** argv) {
                                                  {"strata/set", strata_set},
                                                  {"raw/upsert", raw_upsert},
                                                  {"strata/overwrite", strata_overwrite},
-                                                 {"upsert/unnest", upsert_unnest},
-                                                 {"upsert/copy", upsert_copy},
-                                                 {"replace/unnest", replace_unnest},
-                                                 {"replace/copy", replace_copy},
                                                  {"path/unnest", strata_set_unnest},
                                                  {"path/copy", strata_set_copy},
                                                  {"raw/any", raw_any},
@@ -356,13 +336,10 @@ int main(int argc, char** argv) {
   for (long n : sizes) {
     reporter.ratio(fmt::format("batch_set, all keys existing x{}", n),
                    fmt::format("raw/upsert/{}", n), fmt::format("strata/overwrite/{}", n));
-    for (const char* path : {"upsert/unnest", "upsert/copy", "replace/unnest", "replace/copy"})
-      reporter.ratio(fmt::format("  {} x{}", path, n), fmt::format("raw/upsert/{}", n),
-                     fmt::format("{}/{}", path, n));
   }
   reporter.header("new rows, by write path, vs binary COPY (ADR 8: copy_threshold)");
   for (long n : sizes) {
-    reporter.ratio(fmt::format("unnest() statement x{}", n), fmt::format("raw/copy/{}", n),
+    reporter.ratio(fmt::format("upsert statement x{}", n), fmt::format("raw/copy/{}", n),
                    fmt::format("path/unnest/{}", n));
     reporter.ratio(fmt::format("COPY path x{}", n), fmt::format("raw/copy/{}", n),
                    fmt::format("path/copy/{}", n));

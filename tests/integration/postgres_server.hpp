@@ -47,8 +47,9 @@ inline PostgresOptions postgres_test_options(Clock clock = {}) {
   PostgresOptions options;
   options.conninfo = postgres_conninfo();
   options.table = fresh_table();
-  options.chunk_size = 1000;     // batches of 10k keys cross chunk boundaries
-  options.copy_threshold = 500;  // and both write paths are exercised
+  options.chunk_size = 1000;       // batches of 10k keys cross chunk boundaries
+  options.load_chunk_size = 1000;  // and so do loads
+  options.copy_threshold = 500;    // and both write paths are exercised
   options.clock = clock;
   return options;
 }

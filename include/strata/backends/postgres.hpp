@@ -12,18 +12,16 @@
 ///
 /// - store_many: per chunk of at most `chunk_size` records, one transaction,
 ///   rows in key order (writers of overlapping chunks lock in the same order).
-///   Below `copy_threshold` records it is one prepared statement and one round
-///   trip: a DELETE of the keys and an `INSERT ... SELECT FROM
-///   unnest($1::text[], $2::bytea[], $3::timestamptz[])` with binary arrays.
-///   From it on, the rows go by binary COPY straight into the table, in one
-///   simple-query string: while the previous chunk's keys were all new, as a
-///   plain COPY (an existing key makes it fail at once, and it is redone);
-///   otherwise after COPYing the keys into a staging table and deleting them.
-///   A chunk that loses a race with another writer (unique_violation,
-///   deadlock) is rolled back and written again as INSERT ... ON CONFLICT DO
-///   UPDATE. ADR 8 has the measurements. A key given twice in a chunk is
-///   written once, with its last value (the result of the writes in order).
-/// - load_many: one query per chunk, binary results, expired rows filtered in
+///   A chunk is one prepared statement and one round trip, `INSERT ... SELECT
+///   FROM unnest($1::text[], $2::bytea[], $3::timestamptz[]) ON CONFLICT DO
+///   UPDATE` with binary arrays, which also says how many of its keys were
+///   new. While the last chunk's keys were all new, a chunk of at least
+///   `copy_threshold` records goes by binary COPY straight into the table
+///   instead (an existing key makes it fail at once; it is rolled back and
+///   upserted). ADR 8 and ADR 20 have the measurements. A key given twice in a
+///   chunk is written once, with its last value (the result of the writes in
+///   order).
+/// - load_many: one query per `load_chunk_size` keys, binary results, expired rows filtered in
 ///   the query: `key = ANY($1)` with the keys as one binary text[], so the
 ///   planner scans the primary key for the array (or the table, when the
 ///   array covers most of it); each row comes back with its key and goes to
@@ -87,17 +85,16 @@ struct PostgresOptions {
   PoolOptions pool{};            ///< connections kept and their limits (see PoolOptions)
   Millis connect_timeout{5000};  ///< rounded up to seconds; zero: the conninfo's or libpq's default
   Millis statement_timeout{30'000};  ///< per statement, server side; zero: none
-  std::size_t chunk_size = 10'000;   ///< records per transaction, keys per load; 0 means 10000
-  /// Chunks of at least this many records are written by COPY (two or three
-  /// round trips), smaller ones by one statement (one round trip). ADR 8.
+  std::size_t chunk_size = 10'000;   ///< records per transaction; 0 means 10000
+  /// Keys per load query; 0 means 100000. One query lets the planner read a
+  /// batch that covers much of the table in one scan; its answer is held whole
+  /// (about the envelope's size plus 40 bytes a key found).
+  std::size_t load_chunk_size = 100'000;
+  /// While the keys written last were all new, chunks of at least this many
+  /// records are written by COPY (two round trips), others by one upsert
+  /// statement (one round trip). ADR 8, ADR 20.
   std::size_t copy_threshold = 256;
-  /// How a chunk whose keys may exist replaces their rows (ADR 20).
-  enum class Overwrite {
-    upsert,   ///< one INSERT ... ON CONFLICT DO UPDATE (after a COPY into a staging table)
-    replace,  ///< DELETE the keys, then insert (COPY) the rows plainly
-  };
-  Overwrite overwrite = Overwrite::upsert;  ///< see Overwrite
-  Clock clock{};                            ///< judges expiry; the system clock by default
+  Clock clock{};  ///< judges expiry; the system clock by default
   /// false: open only a table strata already made, at this schema version;
   /// never create or migrate one (read-only tools: a mistyped table name is
   /// a ConfigError, not a new empty table).
@@ -165,7 +162,6 @@ class PostgresRepository {
   /// A pooled connection with this repository's statements prepared on it.
   struct Connection {
     std::unique_ptr<PGconn, detail::FinishPg> conn;  ///< the libpq connection
-    bool staging_ready = false;  ///< the COPY staging table exists in this session
   };
 
   /// Validates the options, connects and migrates the schema. Throws
@@ -176,8 +172,8 @@ class PostgresRepository {
     state_->open();
   }
 
-  /// Writes each chunk of `chunk_size` records in one transaction: below `copy_threshold` records a
-  /// DELETE plus an INSERT from binary arrays, from it on binary COPY. An invalid key fails alone;
+  /// Writes each chunk of `chunk_size` records in one transaction: one upsert from binary arrays,
+  /// or binary COPY while the keys written last were new (see above). An invalid key fails alone;
   /// a chunk that fails fails whole, and the chunks after it are not sent
   /// (errc::backend_unavailable).
   BatchResult store_many(std::span<const Record> records) {
@@ -228,7 +224,7 @@ class PostgresRepository {
       return result;
     }
     PGconn* c = lease->conn.get();
-    const std::size_t chunk = state_->chunk();
+    const std::size_t chunk = state_->load_chunk();
     const std::string now = timestamptz_param(state_->options.clock.now());
     for (std::size_t first = 0; first < keys.size(); first += chunk) {
       const std::size_t last = std::min(keys.size(), first + chunk);
@@ -437,41 +433,26 @@ class PostgresRepository {
     rows.resize(kept);
   }
 
-  /// How a chunk's rows replace what the table holds under their keys.
-  enum class Merge {
-    /// COPY chunks only: COPY the rows straight into the table, as if every
-    /// key were new; one existing key fails it with unique_violation (rows are
-    /// in key order, so an overwrite fails at once) and it is written again
-    /// by replace. Tried while the last chunk's keys were all new (ADR 8).
-    insert,
-    /// Delete the keys, then insert plainly, in one statement: 1.6-1.9x faster
-    /// than ON CONFLICT DO UPDATE on this machine (ADR 8), but a concurrent
-    /// writer of the same keys can make it fail (unique_violation when it
-    /// inserted one meanwhile, or a deadlock)...
-    replace,
-    /// ...and then the chunk is written again with ON CONFLICT DO UPDATE.
-    upsert,
-  };
   struct WriteOutcome {
     std::error_code error;
     bool key_race = false;  // an existing key or a concurrent writer: rolled back, worth a retry
   };
 
+  /// A chunk by COPY while the keys written last were all new (an existing
+  /// key fails it at once: rows are in key order); otherwise, or after that,
+  /// by upsert, which a concurrent writer can only make deadlock (retried).
   std::error_code write_chunk(Connection& conn, std::span<const Record> records,
                               const std::vector<std::size_t>& rows) {
-    const bool by_copy = rows.size() >= state_->options.copy_threshold;
-    const Merge overwrite = state_->options.overwrite == PostgresOptions::Overwrite::upsert
-                                ? Merge::upsert
-                                : Merge::replace;
-    Merge merge = by_copy && state_->keys_were_new.load(std::memory_order_relaxed) ? Merge::insert
-                                                                                   : overwrite;
+    if (rows.size() >= state_->options.copy_threshold &&
+        state_->keys_were_new.load(std::memory_order_relaxed)) {
+      const WriteOutcome copied = copy_chunk(conn, records, rows);
+      if (!copied.key_race) return copied.error;
+      state_->keys_were_new.store(false, std::memory_order_relaxed);
+    }
     WriteOutcome outcome;
     for (int attempt = 0; attempt < 4; ++attempt) {
-      outcome = by_copy ? copy_chunk(conn, records, rows, merge)
-                        : insert_chunk(conn, records, rows, merge);
+      outcome = upsert_chunk(conn, records, rows);
       if (!outcome.key_race) break;
-      if (merge == Merge::insert) state_->keys_were_new.store(false, std::memory_order_relaxed);
-      merge = merge == Merge::insert ? overwrite : Merge::upsert;
     }
     return outcome.error;
   }
@@ -485,8 +466,10 @@ class PostgresRepository {
     return code == "23505" || code == "40P01";
   }
 
-  WriteOutcome insert_chunk(Connection& conn, std::span<const Record> records,
-                            const std::vector<std::size_t>& rows, Merge merge) {
+  /// One INSERT ... ON CONFLICT DO UPDATE of the rows from binary arrays. It
+  /// answers how many rows it inserted: all of them turns COPY back on.
+  WriteOutcome upsert_chunk(Connection& conn, std::span<const Record> records,
+                            const std::vector<std::size_t>& rows) {
     std::size_t key_bytes = 0, envelope_bytes = 0;
     for (std::size_t i : rows) {
       key_bytes += records[i].key.size() + detail::pg::per_field_bytes;
@@ -503,95 +486,65 @@ class PostgresRepository {
     }
     PGconn* c = conn.conn.get();
     const detail::PgResultPtr r =
-        exec_prepared(c, merge == Merge::replace ? "strata_store" : "strata_upsert",
-                      {keys.bytes(), envelopes.bytes(), expiry.bytes()});
-    if (PQresultStatus(r.get()) == PGRES_COMMAND_OK) return {};
-    return {write_error(c, r.get()), is_key_race(c, r.get())};
+        exec_prepared(c, "strata_upsert", {keys.bytes(), envelopes.bytes(), expiry.bytes()});
+    if (!single_int8(r.get())) return {write_error(c, r.get()), is_key_race(c, r.get())};
+    const auto inserted = detail::pg::get_i64(PQgetvalue(r.get(), 0, 0));
+    state_->keys_were_new.store(inserted == static_cast<std::int64_t>(rows.size()),
+                                std::memory_order_relaxed);
+    return {};
   }
 
+  /// BEGIN; COPY the rows into the table; COMMIT, as one query string: the
+  /// server runs COMMIT once the data is in, and skips it at an error (the
+  /// transaction is then rolled back).
   WriteOutcome copy_chunk(Connection& conn, std::span<const Record> records,
-                          const std::vector<std::size_t>& rows, Merge merge) {
+                          const std::vector<std::size_t>& rows) {
     PGconn* c = conn.conn.get();
-    if (!conn.staging_ready) {
-      const detail::PgResultPtr r(PQexec(c, State::create_staging_sql));
-      if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) return {write_error(c, r.get())};
-      conn.staging_ready = true;
-    }
-    std::size_t key_bytes = 0, row_bytes = 0;
+    std::size_t row_bytes = 0;
+    for (std::size_t i : rows) row_bytes += records[i].key.size() + records[i].envelope.size() + 24;
+    detail::pg::CopyWriter copy(row_bytes);
     for (std::size_t i : rows) {
-      key_bytes += records[i].key.size() + 8;
-      row_bytes += records[i].key.size() + records[i].envelope.size() + 24;
-    }
-    detail::pg::CopyWriter keys(merge == Merge::replace ? key_bytes : 0), copy(row_bytes);
-    for (std::size_t i : rows) {
-      if (merge == Merge::replace) {
-        keys.begin_row(1);
-        keys.field(records[i].key);
-      }
       copy.begin_row(3);
       copy.field(records[i].key);
       copy.field(records[i].envelope);
       copy.field_timestamptz(records[i].expires_at);
     }
-    // The data of each COPY in the query string, in order.
-    std::vector<const std::string*> phases;
-    if (merge == Merge::replace) phases.push_back(&keys.finish());
-    phases.push_back(&copy.finish());
-
-    // The whole transaction is one query string: the server runs the
-    // statements after a COPY once its data is in, and skips the rest of the
-    // string at the first error (the transaction is then rolled back).
-    // insert:  BEGIN; COPY rows into the table; COMMIT.
-    // replace: BEGIN; COPY keys; DELETE them; COPY rows into the table; COMMIT.
-    // upsert:  BEGIN; COPY rows into staging; INSERT ... ON CONFLICT; COMMIT.
-    const std::string& sql = merge == Merge::insert    ? state_->copy_insert_sql
-                             : merge == Merge::replace ? state_->copy_sql
-                                                       : state_->copy_upsert_sql;
-    const int statements = merge == Merge::insert ? 3 : merge == Merge::replace ? 5 : 4;
-    if (PQsendQuery(c, sql.c_str()) == 0) return {write_error(c, nullptr)};
-    std::size_t copied = 0;
-    bool committed = false, key_race = false;
-    int completed = 0;  // statements done
+    const std::string& data = copy.finish();
+    if (PQsendQuery(c, state_->copy_insert_sql.c_str()) == 0) return {write_error(c, nullptr)};
+    bool copied = false, committed = false, key_race = false;
+    int completed = 0;  // statements done: BEGIN, COPY, COMMIT
     std::error_code error;
     while (PGresult* raw = PQgetResult(c)) {
       const detail::PgResultPtr r(raw);
       switch (PQresultStatus(r.get())) {
-        case PGRES_COPY_IN: {
-          const std::string* data = copied < phases.size() ? phases[copied] : nullptr;
-          ++copied;
-          if (data == nullptr) {  // a COPY we did not ask for: end it, failing the transaction
+        case PGRES_COPY_IN:
+          if (copied) {  // a COPY we did not ask for: end it, failing the transaction
             PQputCopyEnd(c, "strata: unexpected COPY");
             error = make_error_code(errc::backend_unavailable);
-          } else if (PQputCopyData(c, data->data(), static_cast<int>(data->size())) != 1 ||
+          } else if (PQputCopyData(c, data.data(), static_cast<int>(data.size())) != 1 ||
                      PQputCopyEnd(c, nullptr) != 1) {
             error = write_error(c, nullptr);
           }
+          copied = true;
           break;
-        }
-        case PGRES_COMMAND_OK: {
+        case PGRES_COMMAND_OK:
           ++completed;
-          const std::string_view status = PQcmdStatus(r.get());
-          committed = status == "COMMIT";
-          // Whether the next chunk may try Merge::insert: only if this
-          // chunk's DELETE found none of its keys.
-          if (status.starts_with("DELETE"))
-            state_->keys_were_new.store(status == "DELETE 0", std::memory_order_relaxed);
+          committed = std::string_view(PQcmdStatus(r.get())) == "COMMIT";
           break;
-        }
         default:
           // An error before COMMIT rolled the transaction back; one reported
           // for COMMIT itself (a session killed as it commits) may have
           // followed a durable commit.
           if (!error) {
-            error = completed >= statements - 1 ? make_error_code(errc::outcome_unknown)
-                                                : write_error(c, r.get());
+            error =
+                completed >= 2 ? make_error_code(errc::outcome_unknown) : write_error(c, r.get());
             key_race = is_key_race(c, r.get());
           }
           break;
       }
       if (PQstatus(c) != CONNECTION_OK) break;
     }
-    if (key_race) {  // the session is in a failed transaction block: end it before the retry
+    if (key_race) {  // the session is in a failed transaction block: end it before the upsert
       const detail::PgResultPtr r(PQexec(c, "ROLLBACK"));
       key_race = PQresultStatus(r.get()) == PGRES_COMMAND_OK;
     }
@@ -601,11 +554,6 @@ class PostgresRepository {
   }
 
   struct State {
-    static constexpr const char* create_staging_sql =
-        "CREATE TEMP TABLE IF NOT EXISTS strata_staging (key text COLLATE \"C\", envelope bytea, "
-        "expires_at timestamptz) ON COMMIT DELETE ROWS; CREATE TEMP TABLE IF NOT EXISTS "
-        "strata_staging_keys (key text COLLATE \"C\") ON COMMIT DELETE ROWS";
-
     explicit State(PostgresOptions opts)
         : options(std::move(opts)),
           pool(
@@ -616,19 +564,16 @@ class PostgresRepository {
                           "' is not 1 to 48 of [A-Za-z0-9_] starting with a letter or '_'");
       read_password();
       quoted = "\"" + options.table + "\"";
-      const std::string unnest = "unnest($1::text[], $2::bytea[], $3::timestamptz[]) AS u(k, e, x)";
-      const std::string staged = "strata_staging AS u(k, e, x)";
-      store_sql = merge_sql(unnest, "$1::text[]", Merge::replace);
-      upsert_sql = merge_sql(unnest, "$1::text[]", Merge::upsert);
-      // Rows go straight into the table by COPY (multi-row inserts, the
-      // fastest path PostgreSQL has) once their keys are deleted.
-      copy_sql = "BEGIN; COPY strata_staging_keys FROM STDIN (FORMAT binary); " +
-                 delete_sql("ARRAY(SELECT key FROM strata_staging_keys)") + "; COPY " + quoted +
-                 " (key, envelope, expires_at) FROM STDIN (FORMAT binary); COMMIT";
+      // xmax is 0 in a row version this statement inserted, and set in one
+      // it updated (the conflicting row was locked): a hint only, for COPY.
+      upsert_sql = "WITH written AS (INSERT INTO " + quoted +
+                   " (key, envelope, expires_at, updated_at) SELECT k, e, x, now() FROM "
+                   "unnest($1::text[], $2::bytea[], $3::timestamptz[]) AS u(k, e, x) ON CONFLICT "
+                   "(key) DO UPDATE SET envelope = EXCLUDED.envelope, expires_at = "
+                   "EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at RETURNING xmax = 0 AS "
+                   "inserted) SELECT count(*) FILTER (WHERE inserted) FROM written";
       copy_insert_sql = "BEGIN; COPY " + quoted +
                         " (key, envelope, expires_at) FROM STDIN (FORMAT binary); COMMIT";
-      copy_upsert_sql = "BEGIN; COPY strata_staging FROM STDIN (FORMAT binary); " +
-                        merge_sql(staged, "", Merge::upsert) + "; COMMIT";
       // One scan of the table's primary key for the whole array (or of the
       // table, when the array covers most of it: the planner's choice is
       // right both ways, ADR 20); the rows come back with their keys. A join
@@ -649,29 +594,8 @@ class PostgresRepository {
       return options.chunk_size == 0 ? 10'000 : options.chunk_size;
     }
 
-    /// One statement writing the rows of `source` (columns k, e, x) into the
-    /// table. For replace, `keys` is an array expression of their keys: the
-    /// DELETE runs first because the INSERT waits for its count.
-    std::string merge_sql(const std::string& source, const std::string& keys, Merge merge) const {
-      const std::string insert = "INSERT INTO " + quoted +
-                                 " (key, envelope, expires_at, updated_at) SELECT k, e, x, now() "
-                                 "FROM " +
-                                 source;
-      if (merge == Merge::upsert)
-        return insert +
-               " ON CONFLICT (key) DO UPDATE SET envelope = EXCLUDED.envelope, expires_at = "
-               "EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at";
-      return "WITH gone AS (" + delete_sql(keys) + " RETURNING 1) " + insert +
-             " WHERE (SELECT count(*) FROM gone) >= 0";
-    }
-
-    /// Deletes the rows of the keys in `keys` (an array expression), locking
-    /// them in key order first: whatever plan the DELETE gets (a sequential
-    /// scan visits rows in heap order), writers of overlapping chunks then
-    /// lock in the same order and do not deadlock.
-    std::string delete_sql(const std::string& keys) const {
-      return "DELETE FROM " + quoted + " WHERE key IN (SELECT key FROM " + quoted +
-             " WHERE key = ANY(" + keys + ") ORDER BY key FOR UPDATE)";
+    std::size_t load_chunk() const noexcept {
+      return options.load_chunk_size == 0 ? 100'000 : options.load_chunk_size;
     }
 
     /// Connects once and migrates the schema (or, without create_if_missing,
@@ -772,9 +696,11 @@ class PostgresRepository {
 
     bool prepare(PGconn* c, std::error_code& error) const {
       const std::pair<const char*, const std::string*> statements[] = {
-          {"strata_store", &store_sql}, {"strata_upsert", &upsert_sql},
-          {"strata_load", &load_sql},   {"strata_erase", &erase_sql},
-          {"strata_scan", &scan_sql},   {"strata_purge", &purge_sql}};
+          {"strata_upsert", &upsert_sql},
+          {"strata_load", &load_sql},
+          {"strata_erase", &erase_sql},
+          {"strata_scan", &scan_sql},
+          {"strata_purge", &purge_sql}};
       for (const auto& [name, sql] : statements) {
         const detail::PgResultPtr r(PQprepare(c, name, sql->c_str(), 0, nullptr));
         if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
@@ -899,9 +825,9 @@ class PostgresRepository {
     PostgresOptions options;
     std::string password;
     std::string quoted;  // the table name, quoted
-    std::string store_sql, upsert_sql, copy_insert_sql, copy_sql, copy_upsert_sql;
-    /// Whether the last COPY chunk's keys were all new, so that the next may
-    /// try Merge::insert. A hint shared by all connections; races are harmless.
+    std::string upsert_sql, copy_insert_sql;
+    /// Whether the keys of the last chunk written were all new, so that the
+    /// next may go by COPY. A hint shared by all connections; races are harmless.
     std::atomic<bool> keys_were_new{true};
     std::string load_sql, erase_sql, scan_sql, purge_sql;
     ConnectionPool<Connection> pool;
