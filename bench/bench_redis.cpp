@@ -102,33 +102,27 @@ struct Raw {
   redisContext* c;
 };
 
-/// MSET of keys that exist.
-void raw_mset(benchmark::State& state) {
+/// MSET of keys that exist, or (`fresh`) of keys that are new: the
+/// database emptied before each run, outside the timing.
+void raw_mset_with(benchmark::State& state, bool fresh) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Raw raw;
   raw.flush();
   raw.store_all(data);
   const std::vector<std::string_view> args = mset_args(data);
   for (auto _ : state) {
+    if (fresh) {
+      state.PauseTiming();
+      raw.flush();
+      state.ResumeTiming();
+    }
     raw.append(args);
     raw.drain(1);
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-/// MSET of keys that are new: the database emptied before each run.
-void raw_mset_fresh(benchmark::State& state) {
-  const Data data(static_cast<std::size_t>(state.range(0)));
-  Raw raw;
-  const std::vector<std::string_view> args = mset_args(data);
-  for (auto _ : state) {
-    state.PauseTiming();
-    raw.flush();
-    state.ResumeTiming();
-    raw.append(args);
-    raw.drain(1);
-  }
-  state.SetItemsProcessed(state.iterations() * state.range(0));
-}
+void raw_mset(benchmark::State& state) { raw_mset_with(state, false); }
+void raw_mset_fresh(benchmark::State& state) { raw_mset_with(state, true); }
 void raw_set_px(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Raw raw;
@@ -168,29 +162,25 @@ void raw_mget(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 
-/// batch_set of keys that exist.
-void strata_set(benchmark::State& state) {
-  const Data data(static_cast<std::size_t>(state.range(0)));
-  Raw().flush();
-  Store store = make_store();
-  store.batch_set(data.items);
-  for (auto _ : state)
-    if (!store.batch_set(data.items).all_stored()) state.SkipWithError("batch_set failed");
-  state.SetItemsProcessed(state.iterations() * state.range(0));
-}
-/// batch_set of keys that are new: the database emptied before each run.
-void strata_set_fresh(benchmark::State& state) {
+/// batch_set of keys that exist, or (`fresh`) of keys that are new.
+void strata_set_with(benchmark::State& state, bool fresh) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Raw raw;
+  raw.flush();
   Store store = make_store();
+  store.batch_set(data.items);
   for (auto _ : state) {
-    state.PauseTiming();
-    raw.flush();
-    state.ResumeTiming();
+    if (fresh) {
+      state.PauseTiming();
+      raw.flush();
+      state.ResumeTiming();
+    }
     if (!store.batch_set(data.items).all_stored()) state.SkipWithError("batch_set failed");
   }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
+void strata_set(benchmark::State& state) { strata_set_with(state, false); }
+void strata_set_fresh(benchmark::State& state) { strata_set_with(state, true); }
 void strata_set_ttl(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Raw().flush();

@@ -139,8 +139,17 @@ TEST(PostgresFault, AnIdleSessionTerminatedByTheServerIsReplacedUnseen) {
                        "application_name = 'strata' AND pid <> pg_backend_pid()");
   EXPECT_GE(std::atoi(PQgetvalue(r, 0, 0)), 1);  // the repository's idle session
   PQclear(r);
+  // The backend has exited (and closed its socket) once the server lists it no more.
+  for (int wait = 0; wait < 500; ++wait) {
+    r = PQexec(c,
+               "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'strata' AND "
+               "pid <> pg_backend_pid()");
+    const bool gone = std::atoi(PQgetvalue(r, 0, 0)) == 0;
+    PQclear(r);
+    if (gone) break;
+    std::this_thread::sleep_for(Millis{10});
+  }
   PQfinish(c);
-  std::this_thread::sleep_for(Millis{100});  // the backend exits and its socket closes
   const std::string_view key = "idle:k";
   EXPECT_EQ(repo.load_many(std::span(&key, 1))[0].value, "v");
   EXPECT_EQ(repo.pool_stats().discarded, 1u);

@@ -716,16 +716,10 @@ class PostgresRepository {
     static bool healthy(Connection& conn) {
       PGconn* c = conn.conn.get();
       if (PQstatus(c) != CONNECTION_OK) return false;
-      switch (detail::peek_liveness(PQsocket(c))) {
-        case detail::SocketLiveness::alive:
-          return true;
-        case detail::SocketLiveness::closed:
-          return false;
-        case detail::SocketLiveness::unsure:
-          break;
-      }
-      const detail::PgResultPtr r(PQexec(c, ""));
-      return PQresultStatus(r.get()) == PGRES_EMPTY_QUERY;
+      return detail::idle_connection_usable(PQsocket(c), [c] {
+        const detail::PgResultPtr r(PQexec(c, ""));
+        return PQresultStatus(r.get()) == PGRES_EMPTY_QUERY;
+      });
     }
 
     /// Applies the migrations this table lacks, under a transaction-scoped

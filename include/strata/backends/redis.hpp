@@ -531,15 +531,7 @@ class RedisRepository {
   static bool healthy(Connection& conn) {
     const redisContext* context = conn.context.get();
     if (context == nullptr || context->err != 0) return false;
-    switch (detail::peek_liveness(context->fd)) {
-      case detail::SocketLiveness::alive:
-        return true;
-      case detail::SocketLiveness::closed:
-        return false;
-      case detail::SocketLiveness::unsure:
-        break;
-    }
-    return ping(conn);
+    return detail::idle_connection_usable(context->fd, [&conn] { return ping(conn); });
   }
 
   /// Opens one connection to `at`: connect, AUTH, SELECT (or a PING), as

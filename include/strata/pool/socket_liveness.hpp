@@ -39,5 +39,20 @@ inline SocketLiveness peek_liveness(int fd) noexcept {
   }
 }
 
+/// The health check of a pooled request-response connection on socket `fd`:
+/// the peek's verdict, and `ping()` (a round trip) only when it is unsure.
+template <class Ping>
+bool idle_connection_usable(int fd, Ping ping) {
+  switch (peek_liveness(fd)) {
+    case SocketLiveness::alive:
+      return true;
+    case SocketLiveness::closed:
+      return false;
+    case SocketLiveness::unsure:
+      break;
+  }
+  return ping();
+}
+
 }  // namespace detail
 STRATA_END_NAMESPACE
