@@ -109,7 +109,9 @@ postgres_status() {
 }
 
 s3_port=${STRATA_S3_PORT:-16400}
-s3rver_js=$PWD/.local/s3rver/node_modules/s3rver/bin/s3rver.js
+s3rver_installed=$PWD/.local/s3rver/node_modules/s3rver/bin/s3rver.js
+# s3rver with atomic PUTs (ADR 21): the tests' concurrent laws overlap writes of one key.
+s3rver_js=$PWD/scripts/s3rver.js
 
 s3_answers() {
   curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$s3_port/strata?list-type=2&max-keys=1"
@@ -121,7 +123,7 @@ s3_start() {
     echo "s3: already answering on 127.0.0.1:$s3_port"
     return
   fi
-  [[ -f $s3rver_js ]] || {
+  [[ -f $s3rver_installed ]] || {
     echo "s3: s3rver is not installed; run scripts/install-deps.sh" >&2
     exit 1
   }

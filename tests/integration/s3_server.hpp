@@ -61,14 +61,14 @@ inline S3Options s3_test_options(Clock clock = {}, int port = s3_port()) {
   // which then holds the connection until its 5 s keep-alive ends; a short
   // timeout turns that stall into a prompt retry.
   options.request_timeout = Millis(1500);
-  // s3rver writes objects in place, so a GET racing a PUT of its key reads a
-  // torn body, which the repository retries (S3Repository::whole_envelope).
-  // The concurrent laws rewrite two S3 keys from four threads for seconds
-  // (s3rver truncates the object file, then writes it; a GET reads the old
-  // length from the metadata file and whatever the object file holds), and
-  // on a loaded CI machine four attempts, then eight, were all torn (CI,
-  // ConcurrentBatches, -O0 and ASan builds): sixteen here. Real S3's PUTs
-  // are atomic; the default of four stays.
+  // A GET racing a PUT of its key can still read a torn body (s3rver reads
+  // the length, then the file, which the PUT renames over): the repository
+  // retries it (S3Repository::whole_envelope). The concurrent laws rewrite
+  // two S3 keys from four threads for seconds, and on a loaded CI machine
+  // four attempts, then eight, were all torn: sixteen here. A tear that
+  // outlived every retry (CI, 2d7dbcf) was s3rver's own overlapping PUTs
+  // leaving a mixed object, fixed in scripts/s3rver.js (ADR 21). Real S3's
+  // PUTs are atomic; the default of four stays.
   options.retry.max_attempts = 16;
   options.clock = clock;
   return options;
@@ -158,7 +158,7 @@ class S3rverProcess {
  private:
   static std::string s3rver_js() {
     if (const char* path = std::getenv("STRATA_S3RVER_JS")) return path;
-    return STRATA_S3RVER_JS;  // set by CMake: the copy scripts/install-deps.sh installed
+    return STRATA_S3RVER_JS;  // set by CMake: scripts/s3rver.js, over what install-deps.sh installed
   }
 
   std::filesystem::path dir_;
