@@ -23,6 +23,10 @@ COMPONENTS = {
     "postgres": ("with_postgres", ["libpq::libpq"]),
     "s3": ("with_s3", ["libcurl::libcurl", "openssl::crypto", "pugixml::pugixml"]),
     "json": ("with_json", ["nlohmann_json::nlohmann_json"]),
+    # The downstream kit (strata/testing/, strata/bench/): for a consumer's own
+    # tests and benchmarks, so GoogleTest and Google Benchmark only when asked.
+    "testing": ("with_testing", ["gtest::gtest"]),
+    "bench": ("with_bench", ["benchmark::benchmark"]),
 }
 
 # The oldest compilers that build strata's C++20 (concepts, <span>, ranges,
@@ -49,6 +53,8 @@ class StrataConan(ConanFile):
         "with_postgres": False,
         "with_s3": False,
         "with_json": False,
+        "with_testing": False,
+        "with_bench": False,
     }
     exports_sources = "include/*", "LICENSE*"
     no_copy_source = True
@@ -78,6 +84,10 @@ class StrataConan(ConanFile):
             self.requires("pugixml/[>=1.13]", transitive_headers=True)
         if self.options.with_json:
             self.requires("nlohmann_json/[>=3.11]", transitive_headers=True)
+        if self.options.with_testing:
+            self.requires("gtest/[>=1.12]", transitive_headers=True)
+        if self.options.with_bench:
+            self.requires("benchmark/[>=1.7]", transitive_headers=True)
 
     def package_id(self):
         self.info.clear()

@@ -13,7 +13,7 @@
 #include <strata/backends/redis_bus.hpp>
 #include <strata/strata.hpp>
 
-#include "ratio_reporter.hpp"
+#include <strata/bench/ratio_reporter.hpp>
 
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>

@@ -9,7 +9,7 @@
 // A miss is filled at once (find, then put), as TieredStore does on a read.
 //
 //   scripts/bench.sh cache
-#include "ratio_reporter.hpp"
+#include <strata/bench/ratio_reporter.hpp>
 
 #include <strata/cache/lru_cache.hpp>
 #include <strata/cache/s3fifo_cache.hpp>

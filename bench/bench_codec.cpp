@@ -5,7 +5,7 @@
 // but reports errors by exception and without a path.
 #include <strata/codec/json_codec.hpp>
 
-#include "ratio_reporter.hpp"
+#include <strata/bench/ratio_reporter.hpp>
 
 #include <benchmark/benchmark.h>
 #include <boost/hana/define_struct.hpp>

@@ -5,7 +5,7 @@
 #include <strata/backends/filesystem.hpp>
 #include <strata/backends/sqlite.hpp>
 
-#include "ratio_reporter.hpp"
+#include <strata/bench/comparison.hpp>
 
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>
@@ -52,85 +52,62 @@ FilesystemRepository make_files(const std::string& name) {
   return FilesystemRepository(FilesystemOptions{.root = bench_root() / name});
 }
 
-template <class Repo>
-void store_sequential(benchmark::State& state, Repo repo) {
-  const Data data(static_cast<std::size_t>(state.range(0)));
-  for (auto _ : state)
-    for (const Record& record : data.records)
-      benchmark::DoNotOptimize(repo.store_many(std::span(&record, 1)).all_stored());
-  state.SetItemsProcessed(state.iterations() * state.range(0));
-}
-template <class Repo>
-void store_batch(benchmark::State& state, Repo repo) {
-  const Data data(static_cast<std::size_t>(state.range(0)));
-  for (auto _ : state) benchmark::DoNotOptimize(repo.store_many(data.records).all_stored());
-  state.SetItemsProcessed(state.iterations() * state.range(0));
-}
-template <class Repo>
-void load_sequential(benchmark::State& state, Repo repo) {
-  const Data data(static_cast<std::size_t>(state.range(0)));
-  repo.store_many(data.records);
-  for (auto _ : state)
-    for (std::string_view key : data.views)
-      benchmark::DoNotOptimize(repo.load_many(std::span(&key, 1)));
-  state.SetItemsProcessed(state.iterations() * state.range(0));
-}
-template <class Repo>
-void load_batch(benchmark::State& state, Repo repo) {
-  const Data data(static_cast<std::size_t>(state.range(0)));
-  repo.store_many(data.records);
-  for (auto _ : state) benchmark::DoNotOptimize(repo.load_many(data.views));
-  state.SetItemsProcessed(state.iterations() * state.range(0));
-}
-
-/// Registers tier/{store,load}/{sequential,batch} at n keys, each on a
-/// repository of its own.
+/// One key per call vs one batch of n, store and load, on a repository made
+/// for each benchmark by `make` (a fresh file or directory each).
 template <class MakeRepo>
-void register_tier(const char* tier, MakeRepo make, long n, bool batch_writes_are_slow) {
-  // Durable writes one key at a time cost a sync each: few iterations say enough.
-  const long write_iterations = n > 1000 ? 1 : 5;
-  const auto add = [&](const char* op, const char* tag, auto body, bool few_iterations) {
-    auto* bench = benchmark::RegisterBenchmark(
-        fmt::format("{}/{}", tier, op).c_str(),
-        [=](benchmark::State& state) { body(state, make(fmt::format("{}-{}", tag, n))); });
-    bench->Arg(n)->Unit(benchmark::kMillisecond);
-    if (few_iterations) bench->Iterations(write_iterations);
+void compare_tier(strata::bench::Comparison& compare, const std::string& tier, MakeRepo make,
+                  const std::vector<std::size_t>& sizes) {
+  // Durable writes one key at a time cost a sync each: few iterations say
+  // enough, and the batch side runs as many, so both see the same files grow.
+  const auto fresh = [make, tier](const char* tag, std::size_t n) {
+    return make(fmt::format("{}-{}-{}", tier, tag, n));
   };
-  add(
-      "store/sequential", "ss",
-      [](auto& state, auto repo) { store_sequential(state, std::move(repo)); }, true);
-  add(
-      "store/batch", "sb", [](auto& state, auto repo) { store_batch(state, std::move(repo)); },
-      batch_writes_are_slow);
-  add(
-      "load/sequential", "ls",
-      [](auto& state, auto repo) { load_sequential(state, std::move(repo)); }, false);
-  add(
-      "load/batch", "lb", [](auto& state, auto repo) { load_batch(state, std::move(repo)); },
-      false);
+  for (std::size_t n : sizes) {
+    compare.iterations(n > 1000 ? 1 : 5);
+    compare.add(
+        tier + " store", {n},
+        [fresh](benchmark::State& state, std::size_t size) {
+          const Data data(size);
+          auto repo = fresh("ss", size);
+          for (auto _ : state)
+            for (const Record& record : data.records)
+              benchmark::DoNotOptimize(repo.store_many(std::span(&record, 1)).all_stored());
+        },
+        [fresh](benchmark::State& state, std::size_t size) {
+          const Data data(size);
+          auto repo = fresh("sb", size);
+          for (auto _ : state) benchmark::DoNotOptimize(repo.store_many(data.records).all_stored());
+        });
+  }
+  compare.iterations(0);
+  compare.add(
+      tier + " load", sizes,
+      [fresh](benchmark::State& state, std::size_t size) {
+        const Data data(size);
+        auto repo = fresh("ls", size);
+        repo.store_many(data.records);
+        for (auto _ : state)
+          for (std::string_view key : data.views)
+            benchmark::DoNotOptimize(repo.load_many(std::span(&key, 1)));
+      },
+      [fresh](benchmark::State& state, std::size_t size) {
+        const Data data(size);
+        auto repo = fresh("lb", size);
+        repo.store_many(data.records);
+        for (auto _ : state) benchmark::DoNotOptimize(repo.load_many(data.views));
+      });
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  const std::vector<long> sizes{354, 10'000};
-  for (long n : sizes) {
-    register_tier("sqlite", make_sqlite, n, /*batch_writes_are_slow=*/false);
-    register_tier("files", make_files, n, /*batch_writes_are_slow=*/true);
-  }
-
-  strata::bench::RatioReporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
+  strata::bench::Comparison compare(
+      "batch vs sequential, durable (time of N single calls / one batch)", 3);
+  compare.unit(benchmark::kMillisecond);
+  const std::vector<std::size_t> sizes{354, 10'000};
+  compare_tier(compare, "sqlite", make_sqlite, sizes);
+  compare_tier(compare, "files", make_files, sizes);
+  const int status = compare.run(argc, argv);
   std::filesystem::remove_all(bench_root());
-
-  reporter.header("batch vs sequential, durable (time of N single calls / one batch)");
-  for (long n : sizes)
-    for (const char* tier : {"sqlite", "files"})
-      for (const char* op : {"store", "load"})
-        reporter.ratio(fmt::format("{} {} x{}", tier, op, n),
-                       fmt::format("{}/{}/sequential/{}", tier, op, n),
-                       fmt::format("{}/{}/batch/{}", tier, op, n));
-  benchmark::Shutdown();
-  return 0;
+  return status;
 }

@@ -17,7 +17,7 @@
 #include <strata/backends/postgres.hpp>
 #include <strata/strata.hpp>
 
-#include "ratio_reporter.hpp"
+#include <strata/bench/ratio_reporter.hpp>
 
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>

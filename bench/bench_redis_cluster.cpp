@@ -14,8 +14,8 @@
 #include <strata/backends/redis_slot.hpp>
 #include <strata/strata.hpp>
 
-#include "batch_data.hpp"
-#include "ratio_reporter.hpp"
+#include <strata/bench/batch_data.hpp>
+#include <strata/bench/ratio_reporter.hpp>
 
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>

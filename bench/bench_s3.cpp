@@ -10,8 +10,8 @@
 #include <strata/backends/s3.hpp>
 #include <strata/strata.hpp>
 
-#include "batch_data.hpp"
-#include "ratio_reporter.hpp"
+#include <strata/bench/batch_data.hpp>
+#include <strata/bench/ratio_reporter.hpp>
 
 #include <benchmark/benchmark.h>
 #include <curl/curl.h>

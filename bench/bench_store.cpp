@@ -6,8 +6,8 @@
 // Run: build/release/bench/strata_bench   (scripts/bench.sh does it)
 #include <strata/strata.hpp>
 
-#include "batch_data.hpp"
-#include "ratio_reporter.hpp"
+#include <strata/bench/batch_data.hpp>
+#include <strata/bench/ratio_reporter.hpp>
 
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>

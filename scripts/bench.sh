@@ -4,7 +4,7 @@
 #
 #   scripts/bench.sh [core|cache|compile|embedded|redis|cluster|bus|postgres|s3|codec|drill|all] [flags...]
 #
-# core:     strata_bench, medians of 9 repetitions in random interleaving (this
+# core:     strata_bench_store, medians of 9 repetitions in random interleaving (this
 #           machine is a noisy VM; interleaving spreads its drift over baseline
 #           and candidate alike).
 # cache:    strata_bench_cache, LruCache vs S3FifoCache: hit ns on 1 and 2
@@ -46,7 +46,7 @@ which=${1:-all}
 
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target strata_bench strata_bench_cache strata_bench_embedded \
+cmake --build --preset release -j "$(nproc)" --target strata_bench_store strata_bench_cache strata_bench_embedded \
   strata_bench_redis strata_bench_redis_cluster strata_bench_bus strata_bench_postgres strata_bench_s3 strata_bench_codec strata_drill
 
 if [[ $which == core || $which == all ]]; then
@@ -54,7 +54,7 @@ if [[ $which == core || $which == all ]]; then
     flags=(--benchmark_repetitions=9 --benchmark_enable_random_interleaving=true
       --benchmark_report_aggregates_only=true)
   fi
-  build/release/bench/strata_bench "${flags[@]}"
+  build/release/bench/strata_bench_store "${flags[@]}"
 fi
 if [[ $which == cache || $which == all ]]; then
   if (($# > 0)); then flags=("$@"); else

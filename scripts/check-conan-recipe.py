@@ -98,6 +98,32 @@ def recipe_targets():
     return set(targets.values())
 
 
+def required_packages(options):
+    """The package names requirements() asks for under `options`."""
+    spec = importlib.util.spec_from_file_location("strata_recipe", ROOT / "conanfile.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    conanfile = recipe.StrataConan()
+    conanfile.options = Options(options)
+    asked = []
+    conanfile.requires = lambda reference, **_: asked.append(reference.split("/")[0])
+    conanfile.requirements()
+    return set(asked)
+
+
+def check_kit_is_opt_in():
+    """GoogleTest and Google Benchmark are required only when their component is asked for."""
+    spec = importlib.util.spec_from_file_location("strata_recipe", ROOT / "conanfile.py")
+    recipe = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(recipe)
+    defaults = dict(recipe.StrataConan.default_options)
+    for option, package in (("with_testing", "gtest"), ("with_bench", "benchmark")):
+        if package in required_packages(defaults):
+            fail(f"the recipe requires {package} by default")
+        if package not in required_packages({**defaults, option: True}):
+            fail(f"the recipe does not require {package} with {option}")
+
+
 def exported_targets(targets_file):
     text = Path(targets_file).read_text()
     return set(re.findall(r"add_library\((strata::\w+) INTERFACE IMPORTED\)", text))
@@ -116,6 +142,7 @@ def main():
             except py_compile.PyCompileError as error:
                 fail(f"{recipe.relative_to(ROOT)} does not compile: {error}")
     declared = recipe_targets()
+    check_kit_is_opt_in()
     exported = exported_targets(sys.argv[1])
     if not exported:
         fail(f"no strata:: targets found in {sys.argv[1]}")

@@ -7,7 +7,8 @@
 # checks that asking for a component that does not exist, or for one whose
 # dependency is missing, fails configuration with a message naming it; that
 # the Conan recipe declares what CMake exports (scripts/check-conan-recipe.py);
-# and builds and runs the recipe's test_package against the install.
+# builds and runs the recipe's test_package against the install; and builds
+# examples/custom_backend (the conformance kit and benchmark helpers) from it.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -100,4 +101,18 @@ python3 scripts/check-conan-recipe.py "$work/prefix/share/cmake/strata/strataTar
 cmake -S test_package -B "$work/test_package" -DCMAKE_PREFIX_PATH="$work/prefix" >/dev/null
 cmake --build "$work/test_package" -j "$(nproc)"
 "$work/test_package/test_package"
-echo "consumer: 10 passed, 0 failed"
+
+# The downstream kit: examples/custom_backend, a project with its own
+# Repository, built from the install with COMPONENTS testing bench; its
+# conformance laws pass, and a short run of its benchmark prints the table.
+cmake -S examples/custom_backend -B "$work/custom_backend" -DCMAKE_PREFIX_PATH="$work/prefix" \
+  -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build "$work/custom_backend" -j "$(nproc)"
+"$work/custom_backend/sorted_vector_laws" --gtest_brief=1
+"$work/custom_backend/sorted_vector_bench" --benchmark_min_time=0.01 --benchmark_repetitions=2 \
+  --benchmark_color=false | tee "$work/custom_backend/bench.txt"
+grep -q "^set x10000 " "$work/custom_backend/bench.txt" || {
+  echo "FAIL: the example's benchmark printed no ratio table" >&2
+  exit 1
+}
+echo "consumer: 11 passed, 0 failed"

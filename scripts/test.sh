@@ -54,6 +54,8 @@ printf '%s\n' \
   tools/strata/main.cpp \
   tests/integration/redis_bus_test.cpp \
   tests/integration/redis_laws_test.cpp \
+  tests/unit/kit_laws_test.cpp \
+  bench/bench_embedded.cpp \
   tests/integration/redis_cluster_test.cpp \
   tests/integration/redis_sentinel_test.cpp \
   | xargs -P "$jobs" -n 1 clang-tidy --quiet -p build/coverage

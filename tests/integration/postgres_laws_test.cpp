@@ -1,7 +1,11 @@
-// The law suite (support/laws.hpp) over a stack whose WARM tier is the real
-// PostgreSQL started by scripts/servers.sh. Without that server every test fails.
+// The conformance kit (strata/testing/) over the real PostgreSQL that
+// scripts/servers.sh started: the repository and scan laws over
+// PostgresRepository, the store laws over a stack with it as WARM. Without
+// that server every test fails.
 #include "postgres_server.hpp"
-#include "support/laws.hpp"
+
+#include <strata/testing/repository_laws.hpp>
+#include <strata/testing/store_laws.hpp>
 
 namespace strata::testing {
 
@@ -11,7 +15,12 @@ struct PostgresWarmBackends : MemoryBackends {  // HOT and COLD stay in memory
   static Warm make_warm(Clock clock) { return Warm(postgres_test_options(clock)); }
 };
 
-using PostgresStacks = ::testing::Types<PostgresWarmBackends>;
-INSTANTIATE_TYPED_TEST_SUITE_P(Postgres, Laws, PostgresStacks);
-
 }  // namespace strata::testing
+
+STRATA_REPOSITORY_LAWS(
+    Postgres,
+    strata::testing::TierSetup<strata::testing::PostgresWarmBackends, strata::Tier::warm>);
+STRATA_SCAN_LAWS(
+    Postgres,
+    strata::testing::TierSetup<strata::testing::PostgresWarmBackends, strata::Tier::warm>);
+STRATA_STORE_LAWS(Postgres, strata::testing::PostgresWarmBackends);

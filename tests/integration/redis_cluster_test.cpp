@@ -6,7 +6,8 @@
 
 #include <strata/backends/redis_cluster.hpp>
 #include <strata/backends/redis_slot.hpp>
-#include "support/laws.hpp"
+#include <strata/testing/repository_laws.hpp>
+#include <strata/testing/store_laws.hpp>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -28,8 +29,11 @@ struct RedisClusterHotBackends : MemoryBackends {  // WARM and COLD stay in memo
   static Hot make_hot(Clock clock) { return Hot(cluster_test_options(clock)); }
 };
 
-using RedisClusterStacks = ::testing::Types<RedisClusterHotBackends>;
-INSTANTIATE_TYPED_TEST_SUITE_P(RedisCluster, Laws, RedisClusterStacks);
+/// The cluster repository under the repository laws; Redis expires by its
+/// own clock, so the expiry law runs in real time.
+struct RedisClusterRepositorySetup : TierSetup<RedisClusterHotBackends, Tier::hot> {
+  static constexpr bool server_expiry = true;
+};
 
 namespace {
 
@@ -418,3 +422,7 @@ TEST_F(RedisClusterTest, AMasterKilledMidBatchLosesNoKeyReportedStored) {
 
 }  // namespace
 }  // namespace strata::testing
+
+STRATA_REPOSITORY_LAWS(RedisCluster, strata::testing::RedisClusterRepositorySetup);
+STRATA_SCAN_LAWS(RedisCluster, strata::testing::RedisClusterRepositorySetup);
+STRATA_STORE_LAWS(RedisCluster, strata::testing::RedisClusterHotBackends);

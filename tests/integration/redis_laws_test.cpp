@@ -1,9 +1,12 @@
-// The law suite (support/laws.hpp) over a stack whose HOT tier is the real
-// Redis started by scripts/servers.sh. Without that server every test fails.
+// The conformance kit (strata/testing/) over the real Redis that
+// scripts/servers.sh started: the repository and scan laws over
+// RedisRepository, the store laws over a stack with it as HOT. Without that
+// server every test fails.
 #include "redis_server.hpp"
 
 #include <strata/backends/redis_bus.hpp>
-#include "support/laws.hpp"
+#include <strata/testing/repository_laws.hpp>
+#include <strata/testing/store_laws.hpp>
 
 namespace strata::testing {
 
@@ -32,7 +35,15 @@ struct RedisBusBackends : RedisHotBackends {
   }
 };
 
-using RedisStacks = ::testing::Types<RedisHotBackends, RedisBusBackends>;
-INSTANTIATE_TYPED_TEST_SUITE_P(Redis, Laws, RedisStacks);
+/// RedisRepository under the repository laws: Redis expires a record by its
+/// own clock (the repository turns the expiry into PX), so the expiry law
+/// runs in real time for it.
+struct RedisRepositorySetup : TierSetup<RedisHotBackends, Tier::hot> {
+  static constexpr bool server_expiry = true;
+};
 
 }  // namespace strata::testing
+
+STRATA_REPOSITORY_LAWS(Redis, strata::testing::RedisRepositorySetup);
+STRATA_SCAN_LAWS(Redis, strata::testing::RedisRepositorySetup);
+STRATA_STORE_LAWS(Redis, strata::testing::RedisHotBackends, strata::testing::RedisBusBackends);

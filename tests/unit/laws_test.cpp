@@ -1,15 +1,7 @@
-// The law suite (support/laws.hpp) over the stacks that need no server.
-#include "support/laws.hpp"
+// The store laws (strata/testing/store_laws.hpp) over the embedded stack; the
+// in-memory stack runs them under each cache in kit_laws_test.cpp.
+#include <strata/testing/store_laws.hpp>
 
-namespace strata::testing {
+#include "support/law_stacks.hpp"
 
-/// The memory stack with the scan-resistant cache: every law holds over it too.
-struct MemoryBackendsOverS3Fifo : MemoryBackends {
-  using Cache = S3FifoCache<>;
-};
-
-using ServerlessStacks =
-    ::testing::Types<MemoryBackends, EmbeddedBackends, MemoryBackendsOverS3Fifo>;
-INSTANTIATE_TYPED_TEST_SUITE_P(Serverless, Laws, ServerlessStacks);
-
-}  // namespace strata::testing
+STRATA_STORE_LAWS(Serverless, strata::testing::EmbeddedBackends);

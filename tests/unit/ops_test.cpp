@@ -12,7 +12,7 @@
 #include <strata/ops/retention.hpp>
 #include <strata/strata.hpp>
 
-#include "support/fault_injecting.hpp"
+#include <strata/testing/fault_injecting.hpp>
 #include "support/temp_dir.hpp"
 
 #include <fmt/format.h>

@@ -1,14 +1,20 @@
 #pragma once
 /// \file
 /// The laws of TieredStore (DESIGN.md, "Semantics that tests must pin"), one
-/// test per law, as a type-parameterised suite: each test binary instantiates
-/// it over its stacks (unit/laws_test.cpp: memory and embedded;
-/// integration/redis_laws_test.cpp: Redis as HOT), so every backend answers to
-/// the same laws without a copy of them.
+/// test per law, as a GoogleTest type-parameterised suite over a stack
+/// (strata/testing/law_stack.hpp): a downstream Repository or CachePolicy
+/// answers to the same laws as strata's own, without a copy of them.
+///
+///     #include <strata/testing/store_laws.hpp>
+///     STRATA_STORE_LAWS(Mine, MyBackends);  // at namespace scope, in one file of the test binary
+///
+/// The laws break the stack's tiers through FaultInjecting, move time with a
+/// ManualClock, and route "hot:..." to HOT, "cold:..." to COLD, the rest to WARM.
 
 #include <strata/strata.hpp>
 
-#include "law_stacks.hpp"
+#include <strata/testing/instantiate.hpp>
+#include <strata/testing/law_stack.hpp>
 
 #include <fmt/format.h>
 #include <gtest/gtest.h>
@@ -22,10 +28,11 @@
 
 namespace strata::testing {
 
+/// The store laws' fixture: the LawStore of `Backends` on a manual clock.
 template <class Backends>
-class Laws : public ::testing::Test {
+class StoreLaws : public ::testing::Test {
  protected:
-  using Store = LawStore<Backends>;
+  using Store = LawStore<Backends>;  ///< the stack's store type
 
   /// The envelope a tier holds for `key`, read around the store and its cache.
   template <Tier T>
@@ -42,17 +49,19 @@ class Laws : public ::testing::Test {
     ASSERT_TRUE(
         store_.template tier<T>().store_many(std::span<const Record>(&record, 1)).all_stored());
   }
+  /// What the store's cache holds for `key` now.
   std::optional<CachedValue> cached(std::string_view key) {
     return store_.cache().find(key, clock_.now());
   }
 
-  ManualClock clock_;
+  ManualClock clock_;  ///< the stack's clock
+  /// The store under test.
   Store store_ = make_law_store<Backends>(clock_.clock());
 };
 
-TYPED_TEST_SUITE_P(Laws);
+TYPED_TEST_SUITE_P(StoreLaws);
 
-TYPED_TEST_P(Laws, PartialFailureCachesOnlyStoredKeys) {
+TYPED_TEST_P(StoreLaws, PartialFailureCachesOnlyStoredKeys) {
   auto& warm = this->store_.template tier<Tier::warm>();
   warm.fail_keys({"w2"});
   const std::vector<Item> items{{"hot:1", "h1"}, {"w1", "v1"}, {"w2", "v2"}, {"cold:1", "c1"}};
@@ -81,7 +90,7 @@ TYPED_TEST_P(Laws, PartialFailureCachesOnlyStoredKeys) {
   EXPECT_EQ(result.stored_keys(), expected);
 }
 
-TYPED_TEST_P(Laws, BatchResultReportsEachFailedPositionWithItsError) {
+TYPED_TEST_P(StoreLaws, BatchResultReportsEachFailedPositionWithItsError) {
   this->store_.template tier<Tier::cold>().fail_keys({"cold:slow"}, errc::timeout);
   const std::string big(this->store_.options().max_value_bytes + 1, 'x');
   const std::vector<Item> items{{"ok:0", "a"}, {"bad key", "b"},   {"ok:2", "c"},
@@ -108,7 +117,7 @@ TYPED_TEST_P(Laws, BatchResultReportsEachFailedPositionWithItsError) {
   EXPECT_EQ(failed, (std::vector<std::size_t>{1, 3, 4, 5}));
 }
 
-TYPED_TEST_P(Laws, DeleteInvalidatesCacheEvenWhenBackendFails) {
+TYPED_TEST_P(StoreLaws, DeleteInvalidatesCacheEvenWhenBackendFails) {
   ASSERT_FALSE(this->store_.set("w:doomed", "v"));
   ASSERT_FALSE(this->store_.set("hot:doomed", "h"));
   ASSERT_TRUE(this->cached("w:doomed"));
@@ -128,7 +137,7 @@ TYPED_TEST_P(Laws, DeleteInvalidatesCacheEvenWhenBackendFails) {
   EXPECT_TRUE(this->store_.get("hot:doomed").absent());
 }
 
-TYPED_TEST_P(Laws, SingleAndBatchPathsStoreIdenticalBytes) {
+TYPED_TEST_P(StoreLaws, SingleAndBatchPathsStoreIdenticalBytes) {
   auto twin = make_law_store<TypeParam>(this->clock_.clock());
   const std::vector<Item> items{{"hot:a", "alpha", Millis{5000}},
                                 {"w:b", "beta"},
@@ -172,7 +181,7 @@ TYPED_TEST_P(Laws, SingleAndBatchPathsStoreIdenticalBytes) {
   EXPECT_EQ(this->template raw<Tier::warm>("w:b"), std::nullopt);
 }
 
-TYPED_TEST_P(Laws, ExpiredRecordIsNeverReturned) {
+TYPED_TEST_P(StoreLaws, ExpiredRecordIsNeverReturned) {
   const std::vector<Item> items{
       {"hot:t", "h", Millis{1000}}, {"w:t", "w", Millis{1000}}, {"cold:t", "c", Millis{1000}}};
   ASSERT_TRUE(this->store_.batch_set(items).all_stored());
@@ -206,7 +215,7 @@ TYPED_TEST_P(Laws, ExpiredRecordIsNeverReturned) {
   EXPECT_TRUE(fallback.get("hot:fb").absent());
 }
 
-TYPED_TEST_P(Laws, ChecksumMismatchIsAnErrorNotAValue) {
+TYPED_TEST_P(StoreLaws, ChecksumMismatchIsAnErrorNotAValue) {
   ASSERT_FALSE(this->store_.set("w:sum", "precious value"));
   std::string envelope = *this->template raw<Tier::warm>("w:sum");
   envelope.back() ^= 0x20;  // one flipped bit in the value
@@ -227,7 +236,7 @@ TYPED_TEST_P(Laws, ChecksumMismatchIsAnErrorNotAValue) {
   EXPECT_EQ(this->store_.get("w:junk").error, errc::corrupt_record);
 }
 
-TYPED_TEST_P(Laws, InvalidKeysFailAloneTheRestProceed) {
+TYPED_TEST_P(StoreLaws, InvalidKeysFailAloneTheRestProceed) {
   ASSERT_FALSE(this->store_.set("w:kept", "old"));
   const std::string too_long(max_key_bytes + 1, 'k');
   const std::string longest(max_key_bytes, 'k');
@@ -258,15 +267,17 @@ TYPED_TEST_P(Laws, InvalidKeysFailAloneTheRestProceed) {
   EXPECT_TRUE(this->store_.erase("w:kept").ok());
 }
 
-TYPED_TEST_P(Laws, BatchCallsEachTierOnce) {
+TYPED_TEST_P(StoreLaws, BatchCallsEachTierOnce) {
   auto& hot = this->store_.template tier<Tier::hot>();
   auto& warm = this->store_.template tier<Tier::warm>();
   auto& cold = this->store_.template tier<Tier::cold>();
   for (std::size_t size : {1u, 100u, 10'000u}) {
     std::vector<std::string> keys;
+    keys.reserve(size);
     for (std::size_t i = 0; i < size; ++i)
       keys.push_back((i % 3 == 0 ? "hot:" : i % 3 == 1 ? "w:" : "cold:") + std::to_string(i));
     std::vector<std::string> values;
+    values.reserve(size);
     for (const auto& key : keys) values.push_back("v" + key);
     std::vector<Item> items;
     for (std::size_t i = 0; i < size; ++i) items.push_back({keys[i], values[i]});
@@ -293,12 +304,13 @@ TYPED_TEST_P(Laws, BatchCallsEachTierOnce) {
   }
 }
 
-TYPED_TEST_P(Laws, ConcurrentBatchesStayCoherent) {
+TYPED_TEST_P(StoreLaws, ConcurrentBatchesStayCoherent) {
   constexpr int threads = 4;
   constexpr int episodes = 8;
   constexpr int rounds = 60;
   // Few keys, so that batches overlap; reply latency, so that they interleave.
   std::vector<std::string> keys;
+  keys.reserve(6);
   for (int i = 0; i < 6; ++i)
     keys.push_back((i % 3 == 0 ? "hot:" : i % 3 == 1 ? "w:" : "cold:") + std::to_string(i));
   this->store_.template tier<Tier::hot>().set_latency(std::chrono::microseconds(200));
@@ -310,6 +322,7 @@ TYPED_TEST_P(Laws, ConcurrentBatchesStayCoherent) {
   std::string first_torn;
   for (int episode = 0; episode < episodes; ++episode) {
     std::vector<std::thread> workers;
+    workers.reserve(threads);
     for (int t = 0; t < threads; ++t) {
       workers.emplace_back([&, t] {
         std::mt19937 rng(static_cast<unsigned>(episode * threads + t) * 7919u + 1u);
@@ -367,7 +380,7 @@ TYPED_TEST_P(Laws, ConcurrentBatchesStayCoherent) {
   EXPECT_EQ(torn.load(), 0) << "first: " << first_torn;
 }
 
-TYPED_TEST_P(Laws, CodecTagTravelsWithTheValueOnEveryPath) {
+TYPED_TEST_P(StoreLaws, CodecTagTravelsWithTheValueOnEveryPath) {
   const std::vector<Item> items{{"hot:json", "{}", Millis{0}, 1},
                                 {"w:json", "{}", Millis{0}, 7},
                                 {"cold:raw", "bytes", Millis{0}, 0},
@@ -414,7 +427,7 @@ TYPED_TEST_P(Laws, CodecTagTravelsWithTheValueOnEveryPath) {
 
 // ---- integrity at the edges (docs/adr/0013-integrity-at-the-edges.md) ------
 
-TYPED_TEST_P(Laws, EverySingleBitFlipIsAnErrorNeverAValueOrAbsent) {
+TYPED_TEST_P(StoreLaws, EverySingleBitFlipIsAnErrorNeverAValueOrAbsent) {
   // Every bit of a record, header and value, with and without an expiry, in
   // every tier: the read fails with a named error; it never yields a value
   // (another expiry, tag or value) nor "absent" (a live record gone).
@@ -451,7 +464,7 @@ TYPED_TEST_P(Laws, EverySingleBitFlipIsAnErrorNeverAValueOrAbsent) {
   flip_all.template operator()<Tier::cold>("cold:");
 }
 
-TYPED_TEST_P(Laws, DuplicateKeysInABatchTheLastWriteWins) {
+TYPED_TEST_P(StoreLaws, DuplicateKeysInABatchTheLastWriteWins) {
   for (const ApplyOrder order : {ApplyOrder::reversed, ApplyOrder::shuffled}) {
     this->store_.template tier<Tier::hot>().set_apply_order(order);
     this->store_.template tier<Tier::warm>().set_apply_order(order);
@@ -502,7 +515,7 @@ TYPED_TEST_P(Laws, DuplicateKeysInABatchTheLastWriteWins) {
   EXPECT_EQ(this->store_.get("w:dup-valid").value, "kept");
 }
 
-TYPED_TEST_P(Laws, TtlsAtTheEnvelopeBoundary) {
+TYPED_TEST_P(StoreLaws, TtlsAtTheEnvelopeBoundary) {
   const Millis longest = latest_expiry - this->clock_.now();
   for (const char* key : {"hot:ttl-edge", "w:ttl-edge", "cold:ttl-edge"}) {
     EXPECT_EQ(this->store_.set(key, "v", Millis::max()), errc::invalid_ttl) << key;
@@ -521,7 +534,7 @@ TYPED_TEST_P(Laws, TtlsAtTheEnvelopeBoundary) {
   EXPECT_EQ(batch.error(2), errc::invalid_ttl);
 }
 
-TYPED_TEST_P(Laws, AValueServedBecauseAnUpperTierFailedIsNeverCached) {
+TYPED_TEST_P(StoreLaws, AValueServedBecauseAnUpperTierFailedIsNeverCached) {
   auto store = make_law_store<TypeParam>(
       this->clock_.clock(), StoreOptions{.read_fallback = ReadFallback::on_miss_or_error});
   const TimePoint now = this->clock_.now();
@@ -550,7 +563,7 @@ TYPED_TEST_P(Laws, AValueServedBecauseAnUpperTierFailedIsNeverCached) {
   EXPECT_EQ(store.cache().find("hot:fallback", now).value().value, "new");  // now cached
 }
 
-TYPED_TEST_P(Laws, AWriteWithAnUnknownOutcomeHoldsCacheFillsUntilItSettles) {
+TYPED_TEST_P(StoreLaws, AWriteWithAnUnknownOutcomeHoldsCacheFillsUntilItSettles) {
   const auto late_landing = [&]<Tier T>(const std::string& key) {
     auto& tier = this->store_.template tier<T>();
     ASSERT_FALSE(this->store_.set(key, "v1"));
@@ -583,7 +596,7 @@ TYPED_TEST_P(Laws, AWriteWithAnUnknownOutcomeHoldsCacheFillsUntilItSettles) {
   EXPECT_FALSE(this->cached("w:late-erase"));
 }
 
-TYPED_TEST_P(Laws, ARefreshReadBypassesAndRefreshesTheCache) {
+TYPED_TEST_P(StoreLaws, ARefreshReadBypassesAndRefreshesTheCache) {
   const TimePoint now = this->clock_.now();
   const auto refresh = [&]<Tier T>(const std::string& key) {
     ASSERT_FALSE(this->store_.set(key, "a"));
@@ -606,7 +619,7 @@ TYPED_TEST_P(Laws, ARefreshReadBypassesAndRefreshesTheCache) {
   EXPECT_FALSE(this->cached(gone));
 }
 
-REGISTER_TYPED_TEST_SUITE_P(Laws, PartialFailureCachesOnlyStoredKeys,
+REGISTER_TYPED_TEST_SUITE_P(StoreLaws, PartialFailureCachesOnlyStoredKeys,
                             BatchResultReportsEachFailedPositionWithItsError,
                             DeleteInvalidatesCacheEvenWhenBackendFails,
                             SingleAndBatchPathsStoreIdenticalBytes, ExpiredRecordIsNeverReturned,
@@ -618,5 +631,11 @@ REGISTER_TYPED_TEST_SUITE_P(Laws, PartialFailureCachesOnlyStoredKeys,
                             AValueServedBecauseAnUpperTierFailedIsNeverCached,
                             AWriteWithAnUnknownOutcomeHoldsCacheFillsUntilItSettles,
                             ARefreshReadBypassesAndRefreshesTheCache);
+// Including this header without instantiating the family is no error.
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StoreLaws);
 
 }  // namespace strata::testing
+
+/// Instantiates every store law over each Backends type listed, under the
+/// test-name prefix `prefix`. At namespace scope, once per prefix.
+#define STRATA_STORE_LAWS(prefix, ...) STRATA_INSTANTIATE_LAWS(StoreLaws, prefix, __VA_ARGS__)

@@ -17,7 +17,9 @@
 
 namespace strata::bench {
 
+/// `n` keys "<prefix><i>" (zero-padded) with values of `value_bytes` bytes.
 struct BatchData {
+  /// Makes the keys, values, Items and key views.
   BatchData(std::size_t n, std::string_view key_prefix, std::size_t value_bytes) {
     for (std::size_t i = 0; i < n; ++i) {
       keys.push_back(fmt::format("{}{:08}", key_prefix, i));
@@ -28,15 +30,17 @@ struct BatchData {
       views.push_back(keys[i]);
     }
   }
-  std::vector<std::string> keys, values;
-  std::vector<Item> items;
-  std::vector<std::string_view> views;
+  std::vector<std::string> keys;        ///< the keys, owned
+  std::vector<std::string> values;      ///< the values, owned
+  std::vector<Item> items;              ///< views of both, for batch_set
+  std::vector<std::string_view> views;  ///< views of the keys, for batch_get and batch_delete
 };
 
 /// BatchData and what strata puts on the wire for each value (its envelope)
 /// and under which name (`namespace_prefix` + key): the bytes a raw-client
 /// baseline must send to do the same work.
 struct WireBatchData : BatchData {
+  /// Makes the data, each value's envelope (stamped now) and each wire name.
   WireBatchData(std::size_t n, std::string_view key_prefix, std::size_t value_bytes,
                 std::string_view namespace_prefix)
       : BatchData(n, key_prefix, value_bytes) {
@@ -46,7 +50,8 @@ struct WireBatchData : BatchData {
       wire_keys.push_back(std::string(namespace_prefix) + keys[i]);
     }
   }
-  std::vector<std::string> envelopes, wire_keys;
+  std::vector<std::string> envelopes;  ///< per key: the envelope strata writes
+  std::vector<std::string> wire_keys;  ///< per key: its name on the wire
 };
 
 }  // namespace strata::bench

@@ -44,22 +44,25 @@ namespace strata::testing {
 /// The order in which FaultInjecting hands a batch's records to the repository it wraps.
 enum class ApplyOrder { as_given, reversed, shuffled };
 
+/// A Repository decorator that breaks on request (see the file comment).
 template <Repository R, bool Atomic = R::atomic_batches>
 class FaultInjecting {
  public:
-  static constexpr bool atomic_batches = Atomic;
+  static constexpr bool atomic_batches = Atomic;  ///< R's, unless told otherwise
 
+  /// Wraps `inner`, breaking nothing until told.
   explicit FaultInjecting(R inner = R{}) : inner_(std::move(inner)) {}
+  /// Moves the repository and the faults set so far.
   FaultInjecting(FaultInjecting&& other) noexcept
       : inner_(std::move(other.inner_)), faults_(std::move(other.faults_)), order_(other.order_) {}
 
   // ---- what to break --------------------------------------------------------
 
   /// Every call touching one of these keys fails them (the whole batch if Atomic).
-  void fail_keys(std::set<std::string, std::less<>> keys,
+  void fail_keys(const std::set<std::string, std::less<>>& keys,
                  std::error_code error = errc::backend_unavailable) {
     std::lock_guard lock(faults_.mutex);
-    faults_.keys = std::move(keys);
+    faults_.keys = keys;
     faults_.key_error = error;
   }
   /// The next `calls` calls of any kind fail whole.
@@ -102,6 +105,7 @@ class FaultInjecting {
     return inner_.store_many(records);
   }
 
+  /// Clears every fault: chosen keys, failing calls, unavailability, latency.
   void heal() {
     std::lock_guard lock(faults_.mutex);
     faults_.keys.clear();
@@ -111,18 +115,24 @@ class FaultInjecting {
 
   // ---- what happened --------------------------------------------------------
 
+  /// Calls of store_many since the last reset_counts().
   std::size_t store_calls() const noexcept { return store_calls_.load(); }
+  /// Calls of load_many since the last reset_counts().
   std::size_t load_calls() const noexcept { return load_calls_.load(); }
+  /// Calls of erase_many since the last reset_counts().
   std::size_t erase_calls() const noexcept { return erase_calls_.load(); }
+  /// Sets the call counts to zero.
   void reset_counts() noexcept {
     store_calls_ = 0;
     load_calls_ = 0;
     erase_calls_ = 0;
   }
+  /// The repository underneath, unbroken.
   R& inner() noexcept { return inner_; }
 
   // ---- Repository -----------------------------------------------------------
 
+  /// R's store_many, with the faults set applied.
   BatchResult store_many(std::span<const Record> records) {
     ++store_calls_;
     BatchResult result(records.size());
@@ -162,6 +172,7 @@ class FaultInjecting {
     return result;
   }
 
+  /// R's load_many, with the faults set applied.
   LoadResult load_many(std::span<const std::string_view> keys) {
     ++load_calls_;
     if (auto error = whole_call_error()) {
@@ -176,6 +187,7 @@ class FaultInjecting {
     return result;
   }
 
+  /// R's erase_many, with the faults set applied.
   EraseResult erase_many(std::span<const std::string_view> keys) {
     ++erase_calls_;
     if (auto error = whole_call_error()) return {0, error};
@@ -198,6 +210,7 @@ class FaultInjecting {
     return result;
   }
 
+  /// R's scan, failing while the repository is set unavailable.
   ScanPage scan(std::string_view prefix, std::string_view cursor,
                 std::size_t limit) requires ScannableRepository<R> {
     if (auto error = whole_call_error()) {

@@ -2,7 +2,7 @@
 /// \file
 /// A console reporter that also remembers each benchmark's time, so that a
 /// benchmark binary can print ratios against a baseline measured in the same
-/// process (DEVELOPERS.md rule 4).
+/// process (strata::bench::Comparison prints its table with it).
 
 #include <benchmark/benchmark.h>
 #include <fmt/core.h>
@@ -13,6 +13,7 @@
 
 namespace strata::bench {
 
+/// Google Benchmark's console output, plus each benchmark's time kept for ratio().
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
   /// Keeps each benchmark's time: the median when it ran with repetitions
@@ -22,10 +23,9 @@ class RatioReporter : public benchmark::ConsoleReporter {
     for (const Run& run : runs) {
       if (run.error_occurred) continue;
       const double ns = run.GetAdjustedRealTime() * to_ns(run.time_unit);
-      if (run.run_type == Run::RT_Aggregate && run.aggregate_name == "median")
-        ns_[name_of(run)] = ns;
-      else if (run.run_type == Run::RT_Iteration && run.repetitions <= 1)
-        ns_[name_of(run)] = ns;
+      const bool median = run.run_type == Run::RT_Aggregate && run.aggregate_name == "median";
+      const bool single = run.run_type == Run::RT_Iteration && run.repetitions <= 1;
+      if (median || single) ns_[name_of(run)] = ns;
     }
     ConsoleReporter::ReportRuns(runs);
   }
@@ -38,9 +38,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
     fmt::print("{:<48} {:>12.1f} ns {:>12.1f} ns {:>9.2f}x\n", label, b->second, c->second,
                b->second / c->second);
   }
+  /// Prints the heading of a ratio table.
   void header(const char* what) const {
     fmt::print("\n{:<48} {:>15} {:>15} {:>10}\n", what, "baseline", "candidate", "ratio");
   }
+  /// The time kept for benchmark `name`, in ns (0 when it did not run).
   double ns(const std::string& name) const {
     auto it = ns_.find(name);
     return it == ns_.end() ? 0.0 : it->second;
