@@ -11,11 +11,17 @@
 #include <string>
 #include <vector>
 
+#include <unistd.h>
+
 namespace strata::bench {
 
 /// Google Benchmark's console output, plus each benchmark's time kept for ratio().
 class RatioReporter : public benchmark::ConsoleReporter {
  public:
+  /// Colours only on a terminal: a table piped into a file or CI log stays
+  /// plain text (Google Benchmark's own reporter decides the same way).
+  RatioReporter() : ConsoleReporter(::isatty(STDOUT_FILENO) ? OO_ColorTabular : OO_Tabular) {}
+
   /// Keeps each benchmark's time: the median when it ran with repetitions
   /// (this machine is a noisy VM; scripts/bench.sh asks for them), otherwise
   /// the single run's.
