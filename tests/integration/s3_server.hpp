@@ -158,7 +158,8 @@ class S3rverProcess {
  private:
   static std::string s3rver_js() {
     if (const char* path = std::getenv("STRATA_S3RVER_JS")) return path;
-    return STRATA_S3RVER_JS;  // set by CMake: scripts/s3rver.js, over what install-deps.sh installed
+    return STRATA_S3RVER_JS;  // set by CMake: scripts/s3rver.js, over what install-deps.sh
+                              // installed
   }
 
   std::filesystem::path dir_;
