@@ -23,6 +23,7 @@ COMPONENTS = {
     "postgres": ("with_postgres", ["libpq::libpq"]),
     "s3": ("with_s3", ["libcurl::libcurl", "openssl::crypto", "pugixml::pugixml"]),
     "json": ("with_json", ["nlohmann_json::nlohmann_json"]),
+    "prometheus": ("with_prometheus", ["prometheus-cpp::prometheus-cpp-core"]),
     # The downstream kit (strata/testing/, strata/bench/): for a consumer's own
     # tests and benchmarks, so GoogleTest and Google Benchmark only when asked.
     "testing": ("with_testing", ["gtest::gtest"]),
@@ -53,6 +54,7 @@ class StrataConan(ConanFile):
         "with_postgres": False,
         "with_s3": False,
         "with_json": False,
+        "with_prometheus": False,
         "with_testing": False,
         "with_bench": False,
     }
@@ -84,6 +86,8 @@ class StrataConan(ConanFile):
             self.requires("pugixml/[>=1.13]", transitive_headers=True)
         if self.options.with_json:
             self.requires("nlohmann_json/[>=3.11]", transitive_headers=True)
+        if self.options.with_prometheus:
+            self.requires("prometheus-cpp/[>=1.0]", transitive_headers=True)
         if self.options.with_testing:
             self.requires("gtest/[>=1.12]", transitive_headers=True)
         if self.options.with_bench:

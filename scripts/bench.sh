@@ -2,11 +2,13 @@
 # Builds in release mode and runs the benchmarks; the ratio tables at the end
 # of each are the figures quoted in issues and docs.
 #
-#   scripts/bench.sh [core|cache|compile|embedded|redis|cluster|bus|postgres|s3|codec|drill|all] [flags...]
+#   scripts/bench.sh [core|metrics|cache|compile|embedded|redis|cluster|bus|postgres|s3|codec|drill|all] [flags...]
 #
 # core:     strata_bench_store, medians of 9 repetitions in random interleaving (this
 #           machine is a noisy VM; interleaving spreads its drift over baseline
 #           and candidate alike).
+# metrics:  strata_bench_metrics, the cost of StripedMetrics against NoMetrics
+#           per batch of 1 and 100 keys; medians of 9, interleaved.
 # cache:    strata_bench_cache, LruCache vs S3FifoCache: hit ns on 1 and 2
 #           threads (medians of 9, interleaved) and the Zipf hit-ratio table.
 # compile:  seconds to compile (g++ -O2 -c, median of 3) each of three files:
@@ -46,7 +48,7 @@ which=${1:-all}
 
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target strata_bench_store strata_bench_cache strata_bench_embedded \
+cmake --build --preset release -j "$(nproc)" --target strata_bench_store strata_bench_metrics strata_bench_cache strata_bench_embedded \
   strata_bench_redis strata_bench_redis_cluster strata_bench_bus strata_bench_postgres strata_bench_s3 strata_bench_codec strata_drill
 
 if [[ $which == core || $which == all ]]; then
@@ -55,6 +57,13 @@ if [[ $which == core || $which == all ]]; then
       --benchmark_report_aggregates_only=true)
   fi
   build/release/bench/strata_bench_store "${flags[@]}"
+fi
+if [[ $which == metrics || $which == all ]]; then
+  if (($# > 0)); then flags=("$@"); else
+    flags=(--benchmark_repetitions=9 --benchmark_enable_random_interleaving=true
+      --benchmark_report_aggregates_only=true)
+  fi
+  build/release/bench/strata_bench_metrics "${flags[@]}"
 fi
 if [[ $which == cache || $which == all ]]; then
   if (($# > 0)); then flags=("$@"); else

@@ -16,7 +16,8 @@ packages=(
   curl                            # scripts/servers.sh asks the S3 test server whether it is up
   nlohmann-json3-dev              # JSON text for typed values (strata::json)
   libcli11-dev                    # the strata command's argument parser (tools/strata)
-  libgtest-dev libbenchmark-dev   # tests and benchmarks
+  libgtest-dev libbenchmark-dev   # tests and benchmarks (and strata::testing, strata::bench)
+  prometheus-cpp-dev              # metrics for Prometheus (strata::prometheus, ADR 23)
   clang-format clang-tidy         # the style and static-analysis checks in scripts/test.sh
   clang-14 libclang-rt-14-dev     # libFuzzer for scripts/fuzz.sh, ThreadSanitizer (preset tsan)
   gcovr                           # line and branch coverage, scripts/coverage.sh

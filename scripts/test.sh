@@ -55,6 +55,8 @@ printf '%s\n' \
   tests/integration/redis_bus_test.cpp \
   tests/integration/redis_laws_test.cpp \
   tests/unit/kit_laws_test.cpp \
+  examples/metrics_server.cpp \
+  tests/unit/metrics_test.cpp \
   bench/bench_embedded.cpp \
   tests/integration/redis_cluster_test.cpp \
   tests/integration/redis_sentinel_test.cpp \

@@ -16,6 +16,7 @@
 #include "strata/core/format.hpp"
 #include "strata/core/key.hpp"
 #include "strata/core/load_result.hpp"
+#include "strata/core/metrics.hpp"
 #include "strata/core/no_tier.hpp"
 #include "strata/core/record.hpp"
 #include "strata/core/redact.hpp"

@@ -43,6 +43,7 @@
 #include "strata/core/key.hpp"
 #include "strata/core/last_write_wins.hpp"
 #include "strata/core/load_result.hpp"
+#include "strata/core/metrics.hpp"
 #include "strata/core/no_tier.hpp"
 #include "strata/core/record.hpp"
 #include "strata/core/small_array.hpp"
@@ -52,6 +53,7 @@
 
 #include <algorithm>         // std::sort
 #include <array>             // std::array
+#include <chrono>            // std::chrono::steady_clock
 #include <cstddef>           // std::size_t
 #include <cstdint>           // std::uint8_t
 #include <functional>        // std::identity
@@ -74,10 +76,12 @@ STRATA_BEGIN_NAMESPACE
 /// The batch-first repository: a `Cache` in front of up to three tiers (`Hot`, `Warm`, `Cold`;
 /// NoTier for an absent one), with `Router` sending each key to one tier, and `Bus` carrying
 /// invalidations between processes (NoBus: none), and `Stats` counting calls per tier
-/// (StripedStats; NoStats counts nothing and compiles out). Every policy is checked against its
-/// concept at compile time (core/concepts.hpp); see the file's description for the guarantees.
+/// (StripedStats; NoStats counts nothing and compiles out), and `Metrics` timing each tier call
+/// (NoMetrics: compiled out; StripedMetrics: latency histograms, core/metrics.hpp). Every policy
+/// is checked against its concept at compile time (core/concepts.hpp); see the file's
+/// description for the guarantees.
 template <class Cache, class Router, class Hot, class Warm, class Cold, class Bus = NoBus,
-          class Stats = StripedStats>
+          class Stats = StripedStats, class Metrics = NoMetrics>
 class TieredStore {
   static_assert(detail::diagnose_cache_policy<Cache>());
   static_assert(detail::diagnose_router<Router>());
@@ -90,6 +94,9 @@ class TieredStore {
   static_assert(StatsPolicy<Stats>,
                 "strata::TieredStore: Stats must model strata::StatsPolicy (core/stats.hpp): "
                 "strata::StripedStats or strata::NoStats");
+  static_assert(MetricsPolicy<Metrics>,
+                "strata::TieredStore: Metrics must model strata::MetricsPolicy "
+                "(core/metrics.hpp): strata::NoMetrics or strata::StripedMetrics");
 
   using Tiers = boost::hana::tuple<Hot, Warm, Cold>;
 
@@ -127,9 +134,10 @@ class TieredStore {
   /// The CachePolicy.
  public:
   using cache_type = Cache;
-  using router_type = Router;  ///< the Router
-  using bus_type = Bus;        ///< the InvalidationBus
-  using stats_type = Stats;    ///< the StatsPolicy
+  using router_type = Router;    ///< the Router
+  using bus_type = Bus;          ///< the InvalidationBus
+  using stats_type = Stats;      ///< the StatsPolicy
+  using metrics_type = Metrics;  ///< the MetricsPolicy
 
   /// Default-constructs every policy. A store is neither copyable nor movable
   /// (it owns live counters and the cache's coherence state): share it by
@@ -288,7 +296,8 @@ class TieredStore {
     erase_invalidating(
         keys,
         [&](std::span<const std::string_view> valid) {
-          erased = as_erase_result(boost::hana::at_c<I>(tiers_).erase_many(valid));
+          erased = as_erase_result(timed<I, TierOperation::erase_many>(
+              valid.size(), [&] { return boost::hana::at_c<I>(tiers_).erase_many(valid); }));
           counters_.record(T, valid.size(), erased.error ? valid.size() : 0);
           if constexpr (Bus::enabled) bus_.announce(T, valid);
         },
@@ -319,9 +328,30 @@ class TieredStore {
   StoreStats stats() const noexcept {
     return counters_.snapshot();
   }
+  /// Latency histograms of the store's tier calls, as a snapshot; only with
+  /// a recording Metrics policy (StripedMetrics).
+  template <class Recording = Metrics, class = std::enable_if_t<Recording::enabled>>
+  MetricsSnapshot metrics() const noexcept {
+    return metrics_.snapshot();
+  }
 
  private:
   // ---- tier dispatch ---------------------------------------------------------
+
+  /// `call()`, a call of `operation` to tier I carrying `keys` keys, timed
+  /// when the Metrics policy records (otherwise no clock is read).
+  template <std::size_t I, TierOperation operation, class Call>
+  auto timed(std::size_t keys, Call&& call) {
+    if constexpr (Metrics::enabled) {
+      const auto start = std::chrono::steady_clock::now();
+      auto result = std::forward<Call>(call)();
+      metrics_.record(static_cast<Tier>(I), operation, std::chrono::steady_clock::now() - start,
+                      keys);
+      return result;
+    } else {
+      return std::forward<Call>(call)();
+    }
+  }
 
   /// Calls f(std::integral_constant<std::size_t, I>) for every present tier I.
   template <class F>
@@ -490,7 +520,8 @@ class TieredStore {
   /// One record through tier I's store_many: what store_slice does for a batch of one.
   template <std::size_t I>
   std::error_code store_one(const Record& record) {
-    const BatchResult stored = boost::hana::at_c<I>(tiers_).store_many(std::span(&record, 1));
+    const BatchResult stored = timed<I, TierOperation::store_many>(
+        1, [&] { return boost::hana::at_c<I>(tiers_).store_many(std::span(&record, 1)); });
     const bool ok = !stored.empty() && stored.stored(0);
     counters_.record(static_cast<Tier>(I), 1, ok ? 0 : 1);
     if (ok) return {};
@@ -671,7 +702,8 @@ class TieredStore {
   template <std::size_t I>
   void store_slice(std::span<const Record> slice, const std::size_t* positions,
                    BatchResult& result) {
-    const BatchResult stored = boost::hana::at_c<I>(tiers_).store_many(slice);
+    const BatchResult stored = timed<I, TierOperation::store_many>(
+        slice.size(), [&] { return boost::hana::at_c<I>(tiers_).store_many(slice); });
     std::size_t failures = 0;
     for (std::size_t j = 0; j < slice.size(); ++j) {
       const std::size_t i = positions[j];
@@ -702,8 +734,10 @@ class TieredStore {
     if (!is_valid_key(key)) return failed(errc::invalid_key);
     if (index_of(router_(key)) != only_tier) return failed(errc::tier_not_configured);
     constexpr Tier tier = static_cast<Tier>(only_tier);
-    LoadResult loaded =
-        boost::hana::at_c<only_tier>(tiers_).load_many(std::span<const std::string_view>(&key, 1));
+    LoadResult loaded = timed<only_tier, TierOperation::load_many>(1, [&] {
+      return boost::hana::at_c<only_tier>(tiers_).load_many(
+          std::span<const std::string_view>(&key, 1));
+    });
     if (loaded.size() == 0) {
       counters_.record(tier, 1, 1);
       return failed(errc::outcome_unknown);
@@ -796,7 +830,8 @@ class TieredStore {
         }
       if (m == 0) return;
       const auto batch = std::span<const std::string_view>(batch_keys.data(), m);
-      LoadResult loaded = boost::hana::at_c<I>(tiers_).load_many(batch);
+      LoadResult loaded = timed<I, TierOperation::load_many>(
+          m, [&] { return boost::hana::at_c<I>(tiers_).load_many(batch); });
       // Adopting needs every position here, in order, answered by the tier.
       const bool adopt = result.size() != n && m == n && loaded.size() == n;
       if (adopt)
@@ -956,7 +991,8 @@ class TieredStore {
     std::array<std::future<EraseResult>, tier_count> pending{};
     const auto run = [&](auto index) {
       constexpr std::size_t I = decltype(index)::value;
-      return as_erase_result(boost::hana::at_c<I>(tiers_).erase_many(keys));
+      return as_erase_result(timed<I, TierOperation::erase_many>(
+          keys.size(), [&] { return boost::hana::at_c<I>(tiers_).erase_many(keys); }));
     };
     // Tiers that do I/O overlap their round trips; in-process tiers and the
     // last tier run on this thread, which would otherwise only wait.
@@ -993,6 +1029,7 @@ class TieredStore {
   Router router_{};
   Guard coherence_{};
   [[no_unique_address]] Stats counters_{};
+  [[no_unique_address]] Metrics metrics_{};
   // Last: destroyed first, so its thread stops calling into the members above.
   Bus bus_{};
 };

@@ -13,7 +13,9 @@
 
 #include <chrono>
 #include <csignal>
+#include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <sstream>
 #include <string>
@@ -198,6 +200,33 @@ TEST_F(Cli, RehydrateBackupSnapshotsRestoreAndCleanupEndToEnd) {
   EXPECT_TRUE(is_iso8601_utc(line.substr(0, iso_length))) << line;
   EXPECT_EQ(line.substr(iso_length, deleted.size()), deleted) << line;
   EXPECT_TRUE(is_iso8601_utc(line.substr(iso_length + deleted.size(), iso_length))) << line;
+}
+
+TEST_F(Cli, StatsSpeaksPrometheusAndLongOperationsKeepAMetricsFile) {
+  const std::filesystem::path metrics = dir_ / "rehydrate.prom";
+  const CliRun copied =
+      strata_cli(with_dir({"rehydrate", "--page", "500", "--metrics-file", metrics.string()}));
+  ASSERT_EQ(copied.exit_code, 0) << copied.out;
+  std::ifstream in(metrics);
+  const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(text.find("# TYPE strata_operation_records gauge"), std::string::npos) << text;
+  EXPECT_NE(text.find("strata_operation_records{operation=\"rehydrate\"} 3000\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("strata_operation_finished{operation=\"rehydrate\"} 1\n"), std::string::npos)
+      << text;
+  for (const auto& entry : std::filesystem::directory_iterator(dir_))  // no partial file left
+    EXPECT_EQ(entry.path().filename().string().find(".partial-"), std::string::npos) << entry;
+
+  const CliRun stats = strata_cli(with_dir({"stats", "warm", "hot", "--format", "prometheus"}));
+  ASSERT_EQ(stats.exit_code, 0) << stats.out;
+  EXPECT_NE(stats.out.find("# TYPE strata_tier_records gauge"), std::string::npos) << stats.out;
+  EXPECT_NE(stats.out.find("strata_tier_records{tier=\"warm\"} 3000\n"), std::string::npos)
+      << stats.out;
+  EXPECT_NE(stats.out.find("strata_tier_records{tier=\"hot\"} 3000\n"), std::string::npos)
+      << stats.out;
+  EXPECT_NE(stats.out.find("strata_tier_bytes{tier=\"warm\"} "), std::string::npos) << stats.out;
+  EXPECT_EQ(stats.out.find("backend"), std::string::npos) << "no table in the exposition";
 }
 
 TEST_F(Cli, ADamagedRecordIsAPartialFailureExitThree) {
@@ -517,6 +546,10 @@ TEST_F(Cli, NoSecretReachesOutputLogsOrSnapshots) {
             0)
       << runs.back().out;
   EXPECT_EQ(run({"stats", "warm", pg_userinfo}).exit_code, 0);
+  // The exposition labels a tier by its URL, redacted like every other output.
+  EXPECT_EQ(run({"stats", pg_userinfo, "--format", "prometheus"}).exit_code, 0);
+  EXPECT_NE(runs.back().out.find("strata_tier_records{tier="), std::string::npos)
+      << runs.back().out;
   // Through the environment, as STRATA_* variables.
   ::setenv("STRATA_WARM", pg_query.c_str(), 1);
   ::setenv("STRATA_BACKUPS", pg_userinfo.c_str(), 1);

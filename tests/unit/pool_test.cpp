@@ -81,6 +81,10 @@ TEST_F(PoolTest, ExhaustionFailsWithPoolExhaustedWithinTheCheckoutTimeout) {
   EXPECT_EQ(c.error(), errc::pool_exhausted);
   EXPECT_GE(waited, Millis{50});
   EXPECT_LT(waited, std::chrono::seconds(5));  // no hang past the timeout
+  const PoolStats stats = pool.stats();
+  EXPECT_EQ(stats.waits, 1u);
+  EXPECT_EQ(stats.exhausted, 1u);
+  EXPECT_GE(stats.wait_ns, 50'000'000u);  // the wait is counted, however often it woke
 }
 
 TEST_F(PoolTest, AWaiterGetsTheConnectionAnotherThreadReturns) {
@@ -95,6 +99,8 @@ TEST_F(PoolTest, AWaiterGetsTheConnectionAnotherThreadReturns) {
   returner.join();
   ASSERT_TRUE(lease);
   EXPECT_EQ(lease->id, id);
+  EXPECT_EQ(pool.stats().waits, 1u);
+  EXPECT_EQ(pool.stats().exhausted, 0u);
 }
 
 TEST_F(PoolTest, OverflowConnectionsCloseWhenReturned) {

@@ -76,6 +76,10 @@ void note_resume(std::string line) {
 /// Set once the backend work is done and the report is being printed.
 std::atomic<bool> reporting{false};
 
+/// --metrics-file: where rehydrate, backup and restore keep their progress in
+/// Prometheus' text format (empty: nowhere). Set once, before any command runs.
+std::string metrics_file;
+
 /// How long the page in flight may take to finish after SIGINT or SIGTERM.
 constexpr std::chrono::milliseconds interrupt_grace{800};
 
@@ -246,7 +250,7 @@ int rehydrate_command(const Backends& backends, const std::string& from_name,
                        shell_quoted(redacted(to_name)), flags.flags(), shell_quoted(cursor));
   };
   if (!resume.empty()) note_resume(resume_line(resume));
-  Progress progress("rehydrate", flags.total());
+  Progress progress("rehydrate", flags.total(), metrics_file);
   RehydrateOptions options{.scan = flags.scan(), .on_progress = [&](const RehydrateProgress& p) {
                              progress.update(p.scanned);
                              note_resume(resume_line(p.cursor));
@@ -275,7 +279,7 @@ BackupReport backup_into(const Backends& backends, const std::string& from_name,
   AnyRepository from = backends.open(from_name, Access::read_only);
   AnyRepository to = backends.open(to_name);
   fmt::print("backup: {} -> {}\n", from.description(), to.description());
-  Progress progress("backup", flags.total());
+  Progress progress("backup", flags.total(), metrics_file);
   BackupReport report = backup(
       from, to,
       BackupOptions{.scan = flags.scan(),
@@ -327,7 +331,7 @@ int restore_command(const Backends& backends, const std::string& id, const std::
   RestoreOptions options{
       .verify = verify, .stop_requested = stop_requested, .first_page = first_page};
   options.on_progress = [&](const SnapshotProgress& p) {
-    if (!progress) progress.emplace("restore", std::nullopt);
+    if (!progress) progress.emplace("restore", std::nullopt, metrics_file);
     progress->update(p.records);
     note_resume(resume_line(first_page + p.pages));
   };
@@ -404,15 +408,25 @@ int cleanup_command(const Backends& backends, const std::string& from_name,
 }
 
 int stats_command(const Backends& backends, const std::vector<std::string>& tiers,
-                  const std::string& prefix) {
+                  const std::string& prefix, bool prometheus_format) {
   int code = ok;
-  fmt::print("{:<8} {:>12} {:>14}  {}\n", "tier", "records", "bytes", "backend");
+  // The table goes out row by row; the exposition, at the end, for the
+  // tiers that could be read (a failed one is said on standard error).
+  std::vector<strata::prometheus::Sample> record_samples, byte_samples;
+  const auto row = [&](const std::string& tier, const std::string& records,
+                       const std::string& bytes, const std::string& backend) {
+    if (prometheus_format)
+      fmt::print(stderr, "{}: {}\n", tier, backend);
+    else
+      fmt::print("{:<8} {:>12} {:>14}  {}\n", tier, records, bytes, backend);
+  };
+  if (!prometheus_format) row("tier", "records", "bytes", "backend");
   for (const std::string& tier : tiers) {
     std::optional<AnyRepository> opened;
     try {
       opened.emplace(backends.open(tier, Access::read_only));
     } catch (const ConfigError& e) {  // one tier that is not there; the others are still shown
-      fmt::print("{:<8} {:>12} {:>14}  {}\n", redacted(tier), "-", "-", redacted(e.what()));
+      row(redacted(tier), "-", "-", redacted(e.what()));
       code = misconfigured;
       continue;
     }
@@ -429,14 +443,24 @@ int stats_command(const Backends& backends, const std::vector<std::string>& tier
                                      })
             .error;
     if (error) {
-      fmt::print("{:<8} {:>12} {:>14}  {} ({})\n", redacted(tier), "-", "-", repo.description(),
-                 error.message());
+      row(redacted(tier), "-", "-", fmt::format("{} ({})", repo.description(), error.message()));
       code = std::max(code, failure_exit(error));
+    } else if (prometheus_format) {
+      const std::vector<::prometheus::ClientMetric::Label> labels{{"tier", redacted(tier)}};
+      record_samples.push_back({labels, static_cast<double>(records)});
+      byte_samples.push_back({labels, static_cast<double>(bytes)});
     } else {
-      fmt::print("{:<8} {:>12} {:>14}  {}\n", redacted(tier), records, bytes, repo.description());
+      row(redacted(tier), std::to_string(records), std::to_string(bytes), repo.description());
     }
     if (stop_requested()) return interrupted;
   }
+  if (prometheus_format)
+    fmt::print("{}", strata::prometheus::to_text(
+                         {strata::prometheus::gauges("strata_tier_records",
+                                                     "Live records a tier holds", record_samples),
+                          strata::prometheus::gauges("strata_tier_bytes",
+                                                     "Bytes of those records' keys and envelopes",
+                                                     byte_samples)}));
   return code;
 }
 
@@ -485,6 +509,9 @@ int run(int argc, char** argv) {
   app.add_option("--cold", backends.cold, "COLD tier URL (STRATA_COLD; default file:DIR/cold)");
   app.add_option("--backups", backends.backups,
                  "backup repository URL (STRATA_BACKUPS; default COLD)");
+  app.add_option("--metrics-file", metrics_file,
+                 "rehydrate, backup, restore: keep progress in this file in Prometheus' text "
+                 "format, rewritten whole (for node_exporter's textfile collector)");
 
   std::function<int()> action;
 
@@ -576,13 +603,19 @@ int run(int argc, char** argv) {
   stats_cmd->add_option("tiers", stat_tiers,
                         "tiers or URLs (default: warm cold, and hot if configured)");
   stats_cmd->add_option("--prefix", stat_prefix, "only keys starting with this");
+  std::string stat_format = "table";
+  stats_cmd
+      ->add_option("--format", stat_format,
+                   "table, or prometheus: the text exposition format (gauges "
+                   "strata_tier_records and strata_tier_bytes, label tier)")
+      ->check(CLI::IsMember({"table", "prometheus"}));
   stats_cmd->callback([&] {
     action = [&] {
       if (stat_tiers.empty()) {
         if (!backends.hot.empty()) stat_tiers.push_back("hot");
         stat_tiers.insert(stat_tiers.end(), {"warm", "cold"});
       }
-      return stats_command(backends, stat_tiers, stat_prefix);
+      return stats_command(backends, stat_tiers, stat_prefix, stat_format == "prometheus");
     };
   });
 

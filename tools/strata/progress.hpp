@@ -2,7 +2,11 @@
 /// \file
 /// Progress for long operations: on a terminal a bar redrawn in place with
 /// the rate and, when the total is known, the ETA; otherwise (a log, a pipe,
-/// CI) a plain line at most every `interval`, so logs stay readable.
+/// CI) a plain line at most every `interval`, so logs stay readable. With a
+/// metrics file, each drawing also rewrites that file (whole, by rename) in
+/// Prometheus' text format, for node_exporter's textfile collector.
+
+#include <strata/prometheus/exposition.hpp>
 
 #include <fmt/core.h>
 
@@ -20,10 +24,11 @@ class Progress {
  public:
   using Clock = std::chrono::steady_clock;
 
-  Progress(std::string label, std::optional<std::size_t> total, std::FILE* out = stderr,
-           std::chrono::milliseconds interval = std::chrono::seconds(2))
+  Progress(std::string label, std::optional<std::size_t> total, std::string metrics_file = {},
+           std::FILE* out = stderr, std::chrono::milliseconds interval = std::chrono::seconds(2))
       : label_(std::move(label)),
         total_(total),
+        metrics_file_(std::move(metrics_file)),
         out_(out),
         tty_(::isatty(::fileno(out)) == 1),
         interval_(tty_ ? std::chrono::milliseconds(100) : interval) {}
@@ -41,6 +46,8 @@ class Progress {
   /// state, never the last one twice).
   void finish() {
     if (tty_ || !drawn_ || drawn_done_ != done_) draw(true);
+    if (!metrics_file_.empty())
+      write_metrics(std::chrono::duration<double>(Clock::now() - start_).count(), true);
     if (tty_) std::fputc('\n', out_);
     std::fflush(out_);
   }
@@ -75,10 +82,32 @@ class Progress {
     std::fflush(out_);
     drawn_ = true;
     drawn_done_ = done_;
+    if (!metrics_file_.empty() && !final)
+      write_metrics(elapsed, false);  // finish() writes the last
+  }
+
+  /// strata_operation_{records,total_records,elapsed_seconds,finished}{operation="<label>"}.
+  void write_metrics(double elapsed, bool final) const {
+    namespace prom = strata::prometheus;
+    const std::vector<::prometheus::ClientMetric::Label> labels{{"operation", label_}};
+    std::vector<::prometheus::MetricFamily> families{
+        prom::gauges("strata_operation_records", "Records the operation has processed",
+                     {{labels, static_cast<double>(done_)}}),
+        prom::gauges("strata_operation_elapsed_seconds", "Time since the operation started",
+                     {{labels, elapsed}}),
+        prom::gauges("strata_operation_finished", "1 once the operation has ended",
+                     {{labels, final ? 1.0 : 0.0}})};
+    if (total_)
+      families.push_back(prom::gauges("strata_operation_total_records",
+                                      "Records the operation expects to process",
+                                      {{labels, static_cast<double>(*total_)}}));
+    if (!prom::write_textfile(metrics_file_, prom::to_text(families)))
+      fmt::print(out_, "{}: cannot write the metrics file\n", label_);
   }
 
   std::string label_;
   std::optional<std::size_t> total_;
+  std::string metrics_file_;  // empty: none
   std::FILE* out_;
   bool tty_;
   std::chrono::milliseconds interval_;

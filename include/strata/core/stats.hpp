@@ -5,6 +5,7 @@
 /// policies (StripedStats, the default, and NoStats, which compiles out).
 
 #include "strata/core/config.hpp"
+#include "strata/core/thread_stripes.hpp"
 #include "strata/core/tier.hpp"
 
 #include <array>        // std::array
@@ -51,16 +52,16 @@ class StripedStats {
   void record(Tier tier, std::uint64_t keys, std::uint64_t failures,
               std::uint64_t checksum_errors = 0) noexcept {
     TierCounters& t = mine().tiers[index_of(tier)];
-    add(t.calls, 1);
-    add(t.keys, keys);
-    if (failures) add(t.failures, failures);
-    if (checksum_errors) add(t.checksum_errors, checksum_errors);
+    detail::add_relaxed(t.calls, 1);
+    detail::add_relaxed(t.keys, keys);
+    if (failures) detail::add_relaxed(t.failures, failures);
+    if (checksum_errors) detail::add_relaxed(t.checksum_errors, checksum_errors);
   }
   /// `hits` keys answered by the cache, `misses` looked up in a tier.
   void cache(std::uint64_t hits, std::uint64_t misses) noexcept {
     Stripe& stripe = mine();
-    if (hits) add(stripe.hits, hits);
-    if (misses) add(stripe.misses, misses);
+    if (hits) detail::add_relaxed(stripe.hits, hits);
+    if (misses) detail::add_relaxed(stripe.misses, misses);
   }
   /// The totals over every stripe.
   StoreStats snapshot() const noexcept {
@@ -80,10 +81,7 @@ class StripedStats {
   }
 
  private:
-  using Counter = std::atomic<std::uint64_t>;
-  static void add(Counter& counter, std::uint64_t n) noexcept {
-    counter.fetch_add(n, std::memory_order_relaxed);
-  }
+  using Counter = detail::StripeCounter;
   struct TierCounters {
     Counter calls{0}, keys{0}, failures{0}, checksum_errors{0};
   };
@@ -93,16 +91,9 @@ class StripedStats {
     std::array<TierCounters, tier_count> tiers{};
     Counter hits{0}, misses{0};
   };
-  static constexpr std::size_t stripe_count = 16;
+  Stripe& mine() noexcept { return stripes_[detail::this_thread_stripe()]; }
 
-  /// This thread's stripe: threads are numbered once, in the order they first count.
-  Stripe& mine() noexcept {
-    static std::atomic<std::size_t> next_thread{0};
-    thread_local const std::size_t thread = next_thread.fetch_add(1, std::memory_order_relaxed);
-    return stripes_[thread % stripe_count];
-  }
-
-  std::array<Stripe, stripe_count> stripes_{};
+  std::array<Stripe, detail::stripe_count> stripes_{};
 };
 
 /// A counting policy that counts nothing: a store built with it has no

@@ -23,6 +23,7 @@
 #include <chrono>              // std::chrono::steady_clock
 #include <condition_variable>  // std::condition_variable
 #include <cstddef>             // std::size_t
+#include <cstdint>             // std::uint64_t
 #include <functional>          // std::function
 #include <memory>              // std::unique_ptr
 #include <mutex>               // std::mutex, std::unique_lock
@@ -52,6 +53,9 @@ struct PoolStats {
   std::size_t created = 0;    ///< successful connects
   std::size_t discarded = 0;  ///< closed after an error or a failed health check
   std::size_t reaped = 0;     ///< closed after max_idle
+  std::size_t waits = 0;      ///< acquires that had to wait for a connection
+  std::uint64_t wait_ns = 0;  ///< the time those acquires spent waiting, in nanoseconds
+  std::size_t exhausted = 0;  ///< acquires that gave up waiting (errc::pool_exhausted)
 };
 
 /// A thread-safe pool of `Conn` connections for the network tiers; see the file's description for
@@ -133,6 +137,7 @@ class ConnectionPool {
   Lease acquire() {
     const auto deadline = Steady::now() + options_.checkout_timeout;
     std::unique_lock lock(mutex_);
+    bool waited = false;  // counted once per acquire, however often it wakes
     for (;;) {
       std::vector<Idle> closing = take_expired(Steady::now());
       if (!idle_.empty()) {
@@ -164,9 +169,16 @@ class ConnectionPool {
         lock.unlock();
         return Lease(this, std::move(*conn));
       }
-      if (available_.wait_until(lock, deadline) == std::cv_status::timeout && idle_.empty() &&
-          open_ >= options_.size + options_.max_overflow)
+      if (!waited) ++stats_.waits;
+      waited = true;
+      const auto before = Steady::now();
+      const bool timed_out = available_.wait_until(lock, deadline) == std::cv_status::timeout;
+      stats_.wait_ns += static_cast<std::uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(Steady::now() - before).count());
+      if (timed_out && idle_.empty() && open_ >= options_.size + options_.max_overflow) {
+        ++stats_.exhausted;
         return Lease(make_error_code(errc::pool_exhausted));
+      }
     }
   }
 
