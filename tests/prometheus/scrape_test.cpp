@@ -1,6 +1,10 @@
 // Scrapes examples/metrics_server as Prometheus would: starts it, reads the
 // address it prints, GETs /metrics over HTTP, parses the text exposition, and
-// checks the names, labels and counts its known workload must produce.
+// checks the names, labels and counts its known workload must produce; and
+// the families of a store with a pooled tier and a bus, built in process.
+#include <strata/prometheus/collector.hpp>
+#include <strata/strata.hpp>
+
 #include "support/loopback.hpp"
 
 #include <gtest/gtest.h>
@@ -158,7 +162,63 @@ TEST(Prometheus, AScrapeOfTheExampleShowsItsWorkload) {
   EXPECT_EQ(scraped.at("strata_cache_hits_total"), 300);
   EXPECT_EQ(scraped.at("strata_cache_misses_total"), 300);
   EXPECT_EQ(scraped.at("strata_cache_entries"), 270);
+  double bytes = 0;  // the keys left ("hot:30" ... "cold:299") and their values, "value"
+  for (int i = 30; i < 300; ++i)
+    bytes += static_cast<double>((i % 3 == 0   ? 4
+                                  : i % 3 == 1 ? 2
+                                               : 5) +
+                                 std::to_string(i).size() + 5);
+  EXPECT_EQ(scraped.at("strata_cache_bytes"), bytes);
+  EXPECT_EQ(scraped.at("strata_cache_evictions_total"), 0);
   EXPECT_EQ(scraped.at("strata_tier_failures_total{tier=\"hot\"}"), 0);
+}
+
+/// A bus that reports counts, as RedisBus does (compiled out of the store: not enabled).
+struct CountingBus : NoBus {
+  struct Counts {
+    std::uint64_t invalidations = 7, gaps = 2;
+  };
+  Counts stats() const { return {}; }
+};
+
+/// A memory tier that reports a connection pool, as the Redis and PostgreSQL tiers do.
+struct PooledMemory : MemoryRepository {
+  PoolStats pool_stats() const {
+    return {.open = 5, .idle = 2, .waits = 4, .wait_ns = 1'500'000'000, .exhausted = 1};
+  }
+};
+
+/// The value of the one sample of `name` whose labels include `label` (empty: any).
+double value_of(const std::vector<::prometheus::MetricFamily>& families, const std::string& name,
+                const std::string& label = {}) {
+  for (const auto& family : families)
+    if (family.name == name)
+      for (const auto& metric : family.metric) {
+        std::string labels;
+        for (const auto& l : metric.label) labels += l.name + "=" + l.value + ",";
+        if (label.empty() || labels.find(label) != std::string::npos)
+          return family.type == ::prometheus::MetricType::Counter ? metric.counter.value
+                                                                  : metric.gauge.value;
+      }
+  return -1;
+}
+
+TEST(Prometheus, PoolsAndTheBusAreExposedWhenTheStoreHasThem) {
+  using Store = TieredStore<NoCache, FixedRouter<Tier::hot>, PooledMemory, NoTier, NoTier,
+                            CountingBus, NoStats, NoMetrics>;
+  Store store;
+  const auto families = strata::prometheus::metric_families(store);
+  EXPECT_EQ(value_of(families, "strata_pool_connections", "state=in_use"), 3);
+  EXPECT_EQ(value_of(families, "strata_pool_connections", "state=idle"), 2);
+  EXPECT_EQ(value_of(families, "strata_pool_waits_total", "tier=hot"), 4);
+  EXPECT_EQ(value_of(families, "strata_pool_wait_seconds_total", "tier=hot"), 1.5);
+  EXPECT_EQ(value_of(families, "strata_pool_exhausted_total", "tier=hot"), 1);
+  EXPECT_EQ(value_of(families, "strata_bus_invalidations_total"), 7);
+  EXPECT_EQ(value_of(families, "strata_bus_gaps_total"), 2);
+  // Without recording policies, their families are absent, not zero.
+  EXPECT_EQ(value_of(families, "strata_tier_operation_keys_total"), -1);
+  EXPECT_EQ(value_of(families, "strata_cache_hits_total"), -1);
+  EXPECT_EQ(value_of(families, "strata_cache_entries"), 0);
 }
 
 }  // namespace

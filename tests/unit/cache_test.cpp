@@ -44,6 +44,9 @@ TEST(LruCacheTest, BoundsKeyAndValueBytes) {
   cache.put("k3", "1", std::nullopt);  // evicts k1
   EXPECT_FALSE(cache.find("k1", now));
   EXPECT_LE(cache.bytes(), 10u);
+  EXPECT_EQ(cache.evictions(), 1u);
+  cache.erase("k2");  // an erase is no eviction
+  EXPECT_EQ(cache.evictions(), 1u);
   cache.put("huge", std::string(64, 'x'), std::nullopt);  // larger than the cache: not cached
   EXPECT_FALSE(cache.find("huge", now));
   EXPECT_TRUE(cache.find("k3", now));
@@ -105,6 +108,8 @@ TEST(S3FifoCacheTest, BoundsEntriesAndKeyAndValueBytes) {
     ASSERT_LE(by_bytes.bytes(), 1000u);
   }
   EXPECT_EQ(by_entries.size(), 64u);
+  // Every key put stayed, replaced one, or was evicted: nothing else leaves.
+  EXPECT_EQ(by_entries.evictions() + by_entries.size(), 5000u);
   by_bytes.put("huge", std::string(300, 'v'), std::nullopt);  // more than a shard's 250 bytes
   EXPECT_FALSE(by_bytes.find("huge", now));
 }

@@ -106,6 +106,11 @@ class LruCache {
     return shards_.sum([](const Shard& shard) { return shard.bytes; });
   }
 
+  /// Entries evicted for capacity since the cache was made (not erased ones).
+  std::size_t evictions() const {
+    return shards_.sum([](const Shard& shard) { return shard.evictions; });
+  }
+
  private:
   struct Node {
     Node(std::string k, std::string v, std::optional<TimePoint> e, std::uint8_t tag)
@@ -142,6 +147,7 @@ class LruCache {
           continue;
         }
         remove(index.find(last->key));
+        ++evictions;
       }
     }
 
@@ -149,6 +155,7 @@ class LruCache {
     Order order;
     Index index;
     std::size_t bytes = 0;
+    std::size_t evictions = 0;  // under the lock eviction holds anyway
     std::size_t max_entries = 0;
     std::size_t max_bytes = 0;
   };

@@ -136,6 +136,11 @@ class S3FifoCache {
     return shards_.sum([](const Shard& shard) { return shard.probation_held + shard.main_held; });
   }
 
+  /// Entries evicted for capacity since the cache was made (not erased ones).
+  std::size_t evictions() const {
+    return shards_.sum([](const Shard& shard) { return shard.evictions; });
+  }
+
  private:
   struct Node {
     Node(std::string k, std::string v, std::optional<TimePoint> e, std::uint8_t tag, bool main)
@@ -201,6 +206,7 @@ class S3FifoCache {
       }
       remember_ghost(Shards::hash(node->key));
       remove(index.find(node->key));
+      ++evictions;
     }
 
     // The oldest of main: read since its last pass, it goes round again with
@@ -213,6 +219,7 @@ class S3FifoCache {
         return;
       }
       remove(index.find(node->key));
+      ++evictions;
     }
 
     // The ghosts: hashes of keys evicted from probation, as many as the shard
@@ -241,6 +248,7 @@ class S3FifoCache {
     Queue probation, main;
     Index index;
     std::size_t probation_held = 0, main_held = 0;  // key + value bytes of each queue
+    std::size_t evictions = 0;                      // under the lock eviction holds anyway
     std::size_t max_entries = 0, max_bytes = 0;
     std::size_t probation_entries = 0, probation_bytes = 0;
     std::deque<std::size_t> ghost_order;

@@ -17,7 +17,9 @@
 ///   `strata_tier_keys_total`, `strata_tier_failures_total`,
 ///   `strata_tier_checksum_errors_total` (label tier), `strata_cache_hits_total`
 ///   and `strata_cache_misses_total`;
-/// - always: `strata_cache_entries` (gauge);
+/// - always: `strata_cache_entries` (gauge); with LruCache or S3FifoCache
+///   `strata_cache_bytes` (gauge) and `strata_cache_evictions_total`;
+/// - with a RedisBus: `strata_bus_invalidations_total`, `strata_bus_gaps_total`;
 /// - per tier whose repository has a connection pool (Redis, PostgreSQL):
 ///   `strata_pool_connections` (gauge; state: open, idle, in_use),
 ///   `strata_pool_waits_total`, `strata_pool_wait_seconds_total`,
@@ -150,6 +152,24 @@ std::vector<::prometheus::MetricFamily> metric_families(Store& store) {
   if constexpr (Store::stats_type::enabled) add_counts(store.stats(), out);
   out.push_back(gauges("strata_cache_entries", "Entries the store's cache holds",
                        {{{}, static_cast<double>(store.cache().size())}}));
+  auto& cache = store.cache();
+  if constexpr (requires { cache.bytes(); })
+    out.push_back(gauges("strata_cache_bytes", "Key and value bytes the store's cache holds",
+                         {{{}, static_cast<double>(cache.bytes())}}));
+  if constexpr (requires { cache.evictions(); })
+    out.push_back(metric_family("strata_cache_evictions_total",
+                                "Entries the cache evicted for capacity", MetricType::Counter,
+                                {{{}, static_cast<double>(cache.evictions())}}));
+  auto& bus = store.bus();
+  if constexpr (requires { bus.stats().invalidations; }) {
+    const auto bus_stats = bus.stats();
+    out.push_back(metric_family(
+        "strata_bus_invalidations_total", "Keys other processes' writes invalidated here",
+        MetricType::Counter, {{{}, static_cast<double>(bus_stats.invalidations)}}));
+    out.push_back(metric_family("strata_bus_gaps_total",
+                                "Subscriptions lost (each clears the cache)", MetricType::Counter,
+                                {{{}, static_cast<double>(bus_stats.gaps)}}));
+  }
 
   std::vector<std::pair<Tier, PoolStats>> pools;
   const auto pool_of = [&]<Tier T>() {
