@@ -236,17 +236,21 @@ TEST(S3, OverlappingPutsOfOneKeyLeaveOneOfThemWhole) {
   // 3.7.1 alone left a mix in 8 or more of these 50 rounds (ADR 21); the
   // servers here run through scripts/s3rver.js, which makes its PUTs atomic.
   S3Repository repo(s3_test_options());
-  constexpr int writers = 8;
+  constexpr std::size_t writers = 8;
   std::vector<std::string> envelopes;
-  for (int w = 0; w < writers; ++w)
-    envelopes.push_back(encode_envelope("contended", {}, std::string(20000 * (w + 1), 'a' + w)));
+  envelopes.reserve(writers);
+  // Each writer's value differs in length and in every byte, so any mix shows.
+  for (std::size_t w = 0; w < writers; ++w)
+    envelopes.push_back(
+        encode_envelope("contended", {}, std::string(20000 * (w + 1), static_cast<char>('a' + w))));
   const std::string_view key = "contended";
   for (int round = 0; round < 50; ++round) {
     std::vector<std::thread> threads;
-    std::atomic<int> stored{0};
-    for (int w = 0; w < writers; ++w)
+    threads.reserve(writers);
+    std::atomic<std::size_t> stored{0};
+    for (std::size_t w = 0; w < writers; ++w)
       threads.emplace_back([&, w] {
-        const Record record{key, envelopes[static_cast<std::size_t>(w)]};
+        const Record record{key, envelopes[w]};
         stored += repo.store_many(std::span(&record, 1)).all_stored() ? 1 : 0;
       });
     for (auto& thread : threads) thread.join();
