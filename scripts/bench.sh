@@ -2,7 +2,7 @@
 # Builds in release mode and runs the benchmarks; the ratio tables at the end
 # of each are the figures quoted in issues and docs.
 #
-#   scripts/bench.sh [core|metrics|cache|compile|embedded|redis|cluster|bus|postgres|s3|codec|drill|all] [flags...]
+#   scripts/bench.sh [core|metrics|cache|singleflight|compile|embedded|redis|cluster|bus|postgres|s3|codec|drill|all] [flags...]
 #
 # core:     strata_bench_store, medians of 9 repetitions in random interleaving (this
 #           machine is a noisy VM; interleaving spreads its drift over baseline
@@ -11,6 +11,9 @@
 #           per batch of 1 and 100 keys; medians of 9, interleaved.
 # cache:    strata_bench_cache, LruCache vs S3FifoCache: hit ns on 1 and 2
 #           threads (medians of 9, interleaved) and the Zipf hit-ratio table.
+# singleflight: strata_bench_single_flight: 8 threads reading the same 354
+#           uncached keys at once, 200 rounds, with NoSingleFlight and with
+#           BatchSingleFlight: tier loads and keys per round, round time ratio.
 # compile:  seconds to compile (g++ -O2 -c, median of 3) each of three files:
 #           one TieredStore over memory tiers, the embedded store, and one
 #           over Redis + PostgreSQL + S3 (bench/compile/).
@@ -48,7 +51,7 @@ which=${1:-all}
 
 scripts/install-deps.sh
 cmake --preset release >/dev/null
-cmake --build --preset release -j "$(nproc)" --target strata_bench_store strata_bench_metrics strata_bench_cache strata_bench_embedded \
+cmake --build --preset release -j "$(nproc)" --target strata_bench_store strata_bench_metrics strata_bench_cache strata_bench_single_flight strata_bench_embedded \
   strata_bench_redis strata_bench_redis_cluster strata_bench_bus strata_bench_postgres strata_bench_s3 strata_bench_codec strata_drill
 
 if [[ $which == core || $which == all ]]; then
@@ -71,6 +74,11 @@ if [[ $which == cache || $which == all ]]; then
       --benchmark_report_aggregates_only=true)
   fi
   build/release/bench/strata_bench_cache "${flags[@]}"
+fi
+if [[ $which == singleflight || $which == all ]]; then
+  flags=()
+  [[ $which == singleflight ]] && flags=("$@")  # its own flags, not Google Benchmark's
+  build/release/bench/strata_bench_single_flight "${flags[@]}"
 fi
 if [[ $which == compile || $which == all ]]; then
   echo "compile time, g++ -std=c++20 -O2 -DNDEBUG -c, median of 3:"

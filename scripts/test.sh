@@ -7,6 +7,22 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 jobs=$(nproc)
 
+# ccache (when present) keyed on paths relative to this checkout, so a clone
+# in another directory (CI's) reuses what an earlier run here compiled; debug
+# info then names this checkout's paths, which no test reads.
+export CCACHE_BASEDIR="$PWD" CCACHE_NOHASHDIR=true CCACHE_MAXSIZE=${CCACHE_MAXSIZE:-10G}
+
+# Each step's wall time, printed when the next begins and at the end, so a
+# slow CI run says where its minutes went.
+step_name="" step_start=$SECONDS
+step() {
+  [[ -n $step_name ]] && echo "-- $step_name: $((SECONDS - step_start)) s (total $SECONDS s)"
+  step_name=$1 step_start=$SECONDS
+  [[ -n $step_name ]] && echo "== $step_name"
+  return 0
+}
+
+step "dependencies (scripts/install-deps.sh)"
 scripts/install-deps.sh
 
 # The integration tests talk to real servers, started here on 127.0.0.1 and
@@ -15,30 +31,30 @@ scripts/install-deps.sh
 scripts/servers.sh start
 trap 'scripts/servers.sh stop' EXIT
 
-echo "== style (clang-format)"
+step "style (clang-format)"
 git ls-files -co --exclude-standard -- '*.hpp' '*.cpp' | xargs clang-format --dry-run -Werror
 
-echo "== API reference (Doxygen: every public entity documented)"
+step "API reference (Doxygen: every public entity documented)"
 scripts/check-docs.sh
 
 # The dev build, with gcov counters (preset coverage): the suite runs once
 # and its coverage is measured from the same run.
-echo "== dev build (-Werror, gcov counters) and every test"
+step "dev build (-Werror, gcov counters) and every test"
 cmake --preset coverage
 cmake --build --preset coverage -j "$jobs"
 find build/coverage -name '*.gcda' -delete
 ctest --preset coverage -j "$jobs"
 
-echo "== coverage of include/strata/ (scripts/coverage.sh: the floors it enforces)"
+step "coverage of include/strata/ (scripts/coverage.sh: the floors it enforces)"
 scripts/coverage.sh --no-tests
 
 # The store's fixed cost over the hand-written call, in instructions
 # (deterministic): the gate is what the store reaches now and only goes down;
 # issue 21's target is 1.05x.
-echo "== zero overhead (callgrind: TieredStore vs the hand-written call)"
+step "zero overhead (callgrind: TieredStore vs the hand-written call)"
 STRATA_MAX_OVERHEAD=${STRATA_MAX_OVERHEAD:-1.12} scripts/zero-overhead.sh
 
-echo "== static analysis (clang-tidy, .clang-tidy's checks, on the TUs that instantiate the core)"
+step "static analysis (clang-tidy, .clang-tidy's checks, on the TUs that instantiate the core)"
 # One TU per clang-tidy, as many at once as there are cores.
 printf '%s\n' \
   examples/quickstart.cpp \
@@ -57,12 +73,13 @@ printf '%s\n' \
   tests/unit/kit_laws_test.cpp \
   examples/metrics_server.cpp \
   tests/unit/metrics_test.cpp \
+  tests/unit/single_flight_test.cpp \
   bench/bench_embedded.cpp \
   tests/integration/redis_cluster_test.cpp \
   tests/integration/redis_sentinel_test.cpp \
   | xargs -P "$jobs" -n 1 clang-tidy --quiet -p build/coverage
 
-echo "== ASan + UBSan build and tests"
+step "ASan + UBSan build and tests"
 cmake --preset asan
 cmake --build --preset asan -j "$jobs"
 ctest --preset asan -j "$jobs"
@@ -70,15 +87,16 @@ ctest --preset asan -j "$jobs"
 # ThreadSanitizer (clang): the unit tests, and the integration tests whose
 # code runs threads: concurrent batches over each backend, pools, page
 # streams (rehydrate), the invalidation bus, deletes over two network tiers.
-echo "== ThreadSanitizer build and the tests that run threads"
+step "ThreadSanitizer build and the tests that run threads"
 cmake --preset tsan
 cmake --build --preset tsan -j "$jobs"
 ctest --preset tsan -j "$jobs" -LE integration -E '^Cli\.'
 ctest --preset tsan -j "$jobs" -L integration \
   -R 'Concurrent|Pool|Rehydrat|RedisBus|TwoNetworkTiers|Coherent'
 
-echo "== fuzz: every parser of foreign bytes under libFuzzer + ASan + UBSan, 12 s each"
+step "fuzz: every parser of foreign bytes under libFuzzer + ASan + UBSan, 12 s each"
 scripts/fuzz.sh 12
 
-echo "== consumer: find_package(strata) from an install"
+step "consumer: find_package(strata) from an install"
 scripts/check-consumer.sh
+step ""

@@ -20,6 +20,7 @@
 #include "strata/core/no_tier.hpp"
 #include "strata/core/record.hpp"
 #include "strata/core/redact.hpp"
+#include "strata/core/single_flight.hpp"
 #include "strata/core/stats.hpp"
 #include "strata/core/store_types.hpp"
 #include "strata/core/tier.hpp"

@@ -46,6 +46,7 @@
 #include "strata/core/metrics.hpp"
 #include "strata/core/no_tier.hpp"
 #include "strata/core/record.hpp"
+#include "strata/core/single_flight.hpp"
 #include "strata/core/small_array.hpp"
 #include "strata/core/stats.hpp"
 #include "strata/core/store_types.hpp"
@@ -77,11 +78,13 @@ STRATA_BEGIN_NAMESPACE
 /// NoTier for an absent one), with `Router` sending each key to one tier, and `Bus` carrying
 /// invalidations between processes (NoBus: none), and `Stats` counting calls per tier
 /// (StripedStats; NoStats counts nothing and compiles out), and `Metrics` timing each tier call
-/// (NoMetrics: compiled out; StripedMetrics: latency histograms, core/metrics.hpp). Every policy
-/// is checked against its concept at compile time (core/concepts.hpp); see the file's
-/// description for the guarantees.
+/// (NoMetrics: compiled out; StripedMetrics: latency histograms, core/metrics.hpp), and
+/// `SingleFlight` letting reads that miss the same keys at once load them once (NoSingleFlight:
+/// compiled out; BatchSingleFlight, core/single_flight.hpp). Every policy is checked against its
+/// concept at compile time (core/concepts.hpp); see the file's description for the guarantees.
 template <class Cache, class Router, class Hot, class Warm, class Cold, class Bus = NoBus,
-          class Stats = StripedStats, class Metrics = NoMetrics>
+          class Stats = StripedStats, class Metrics = NoMetrics,
+          class SingleFlight = NoSingleFlight>
 class TieredStore {
   static_assert(detail::diagnose_cache_policy<Cache>());
   static_assert(detail::diagnose_router<Router>());
@@ -97,6 +100,9 @@ class TieredStore {
   static_assert(MetricsPolicy<Metrics>,
                 "strata::TieredStore: Metrics must model strata::MetricsPolicy "
                 "(core/metrics.hpp): strata::NoMetrics or strata::StripedMetrics");
+  static_assert(SingleFlightPolicy<SingleFlight>,
+                "strata::TieredStore: SingleFlight must model strata::SingleFlightPolicy "
+                "(core/single_flight.hpp): strata::NoSingleFlight or strata::BatchSingleFlight");
 
   using Tiers = boost::hana::tuple<Hot, Warm, Cold>;
 
@@ -122,6 +128,8 @@ class TieredStore {
                 "composed without (NoTier)");
 
   static constexpr bool caching = !std::is_same_v<Cache, NoCache>;
+  /// Whether reads that miss the same keys at once load them once.
+  static constexpr bool flighted = SingleFlight::enabled;
   /// Whether the cache must hear of other processes' writes.
   static constexpr bool bussed = caching && Bus::enabled;
   using Guard = detail::CoherenceGuard<bussed>;
@@ -134,10 +142,11 @@ class TieredStore {
   /// The CachePolicy.
  public:
   using cache_type = Cache;
-  using router_type = Router;    ///< the Router
-  using bus_type = Bus;          ///< the InvalidationBus
-  using stats_type = Stats;      ///< the StatsPolicy
-  using metrics_type = Metrics;  ///< the MetricsPolicy
+  using router_type = Router;               ///< the Router
+  using bus_type = Bus;                     ///< the InvalidationBus
+  using stats_type = Stats;                 ///< the StatsPolicy
+  using metrics_type = Metrics;             ///< the MetricsPolicy
+  using single_flight_type = SingleFlight;  ///< the SingleFlightPolicy
 
   /// Default-constructs every policy. A store is neither copyable nor movable
   /// (it owns live counters and the cache's coherence state): share it by
@@ -276,6 +285,7 @@ class TieredStore {
     std::optional<OpenWrites> open;
     if constexpr (caching) open.emplace(*this, open_keys.span());
     if (m > 0) store_slice<I>(valid.span().first(m), position.data(), result);
+    if constexpr (flighted) flights_.forget(valid.span().first(m), &Record::key);
     if constexpr (caching) {
       hold_unsettled(*open, result);
       open->close_invalidating();
@@ -318,6 +328,9 @@ class TieredStore {
   const Router& router() const noexcept { return router_; }
   /// The invalidation bus.
   Bus& bus() noexcept { return bus_; }
+  /// The single-flight policy (BatchSingleFlight::joined_keys() counts the
+  /// keys reads answered from another read's load).
+  SingleFlight& single_flight() noexcept { return flights_; }
   /// The options the store was made with.
   const StoreOptions& options() const noexcept { return options_; }
   /// The store's counters, as a snapshot (see StoreStats); only with a
@@ -498,7 +511,7 @@ class TieredStore {
   // A store with no cache and no bus has nothing to keep coherent: a single
   // set is check, encode, one store_many, exactly what write() does for one
   // item without its batch bookkeeping (issue 21: the hand-written cost).
-  static constexpr bool bare_writes = !caching && !Bus::enabled;
+  static constexpr bool bare_writes = !caching && !Bus::enabled && !flighted;
 
   std::error_code write_one(const Item& item) {
     const TimePoint now = options_.clock.now();
@@ -598,6 +611,7 @@ class TieredStore {
       store_slice<I>(records.span().subspan(begin[I], count[I]), position.data() + begin[I],
                      result);
     });
+    if constexpr (flighted) flights_.forget(records.span(), &Record::key);
 
     if constexpr (caching) {
       hold_unsettled(*open, result);
@@ -654,15 +668,23 @@ class TieredStore {
   /// processes' caches need it) and has nothing to invalidate.
   void attach_bus() {
     if constexpr (bussed) {
-      bus_.attach(BusSink{
-          .invalidate =
-              [this](std::span<const std::string_view> keys) {
-                for (const std::string_view key : keys)
-                  coherence_.invalidate(key, [&] { cache_.erase(key); });
-              },
-          .invalidate_all = [this] { coherence_.invalidate_all([this] { cache_.clear(); }); },
-          .gap_opened = [this] { coherence_.open_gap([this] { cache_.clear(); }); },
-          .gap_closed = [this] { coherence_.close_gap(); }});
+      bus_.attach(BusSink{.invalidate =
+                              [this](std::span<const std::string_view> keys) {
+                                for (const std::string_view key : keys)
+                                  coherence_.invalidate(key, [&] { cache_.erase(key); });
+                                if constexpr (flighted) flights_.forget(keys);
+                              },
+                          .invalidate_all =
+                              [this] {
+                                coherence_.invalidate_all([this] { cache_.clear(); });
+                                if constexpr (flighted) flights_.forget_all();
+                              },
+                          .gap_opened =
+                              [this] {
+                                coherence_.open_gap([this] { cache_.clear(); });
+                                if constexpr (flighted) flights_.forget_all();
+                              },
+                          .gap_closed = [this] { coherence_.close_gap(); }});
     } else if constexpr (Bus::enabled) {
       bus_.attach(BusSink{});
     }
@@ -724,7 +746,7 @@ class TieredStore {
   // back to: a single get is check, one load_many, decode, exactly what
   // read() does for one key without its batch bookkeeping.
   static constexpr std::size_t tiers_present = present<0> + present<1> + present<2>;
-  static constexpr bool bare_reads = !caching && tiers_present == 1;
+  static constexpr bool bare_reads = !caching && tiers_present == 1 && !flighted;
   static constexpr std::size_t only_tier = present<0> ? 0 : present<1> ? 1 : 2;
 
   Lookup read_one(std::string_view key) {
@@ -816,6 +838,15 @@ class TieredStore {
     }
     if constexpr (caching) counters_.cache(hits, n - hits);
 
+    // A key another read is loading is waited for, not loaded again.
+    [[maybe_unused]] std::optional<typename detail::FlightClaim<SingleFlight>::type> flight;
+    if constexpr (flighted) {
+      if (mode != ReadMode::refresh) {
+        flight.emplace(flights_, keys, [&](std::size_t i) { return route[i] != unrouted; });
+        flight->for_each_joined([&](std::size_t i) { route[i] = unrouted; });
+      }
+    }
+
     // Tiers in order hot -> cold, so that a fallback can hand a key down to a
     // lower tier still to come in this same pass.
     Scratch<std::string_view> batch_keys(n);
@@ -883,6 +914,12 @@ class TieredStore {
       }
       counters_.record(static_cast<Tier>(I), m, failures, bad_checksums);
     });
+    if constexpr (flighted) {
+      if (flight) {
+        flight->publish(sized());  // before waiting: nobody waits on a read that waits
+        flight->collect(sized());
+      }
+    }
     return result;
   }
 
@@ -963,6 +1000,7 @@ class TieredStore {
     std::optional<OpenWrites> open;
     if constexpr (caching) open.emplace(*this, valid);
     if (m > 0) erase(valid);
+    if constexpr (flighted) flights_.forget(valid);
     if constexpr (caching) {
       if (m > 0 && options_.unknown_outcome_hold > Millis{0} && may_land())
         open->hold_fills(hold_deadline(), [](std::size_t) { return true; });
@@ -1030,6 +1068,7 @@ class TieredStore {
   Guard coherence_{};
   [[no_unique_address]] Stats counters_{};
   [[no_unique_address]] Metrics metrics_{};
+  [[no_unique_address]] SingleFlight flights_{};
   // Last: destroyed first, so its thread stops calling into the members above.
   Bus bus_{};
 };

@@ -3,8 +3,9 @@
 /// The stack the store laws run over (strata/testing/store_laws.hpp): a
 /// Backends type names the three repositories and makes them against a given
 /// clock; LawStore puts each behind FaultInjecting, under LawRouter and the
-/// Backends' cache (LruCache unless it names a `Cache`) and bus (NoBus unless
-/// it names a `Bus` and `make_bus(hot)`).
+/// Backends' cache (LruCache unless it names a `Cache`), bus (NoBus unless
+/// it names a `Bus` and `make_bus(hot)`) and single-flight policy
+/// (NoSingleFlight unless it names a `SingleFlight`).
 ///
 ///     struct MyBackends : strata::testing::MemoryBackends {  // HOT and COLD in memory
 ///       static constexpr const char* name = "mine";
@@ -66,6 +67,18 @@ struct law_cache<Backends> {
   using type = typename Backends::Cache;
 };
 
+/// The single-flight policy: NoSingleFlight, or the stack's own `SingleFlight` when it names one.
+template <class Backends>
+struct law_single_flight {
+  using type = NoSingleFlight;
+};
+/// A Backends type that names a `SingleFlight`: that policy.
+template <class Backends>
+requires requires { typename Backends::SingleFlight; }
+struct law_single_flight<Backends> {
+  using type = typename Backends::SingleFlight;
+};
+
 }  // namespace law_internal
 
 /// The store the laws run over: each tier of `Backends` behind FaultInjecting, under LawRouter.
@@ -73,7 +86,8 @@ template <class Backends, class Cache = typename law_internal::law_cache<Backend
 using LawStore =
     TieredStore<Cache, LawRouter, FaultInjecting<typename Backends::Hot>,
                 FaultInjecting<typename Backends::Warm>, FaultInjecting<typename Backends::Cold>,
-                typename law_internal::law_bus<Backends>::type>;
+                typename law_internal::law_bus<Backends>::type, StripedStats, NoMetrics,
+                typename law_internal::law_single_flight<Backends>::type>;
 
 /// A LawStore over fresh tiers made by `Backends` against `clock`.
 template <class Backends, class Cache = typename law_internal::law_cache<Backends>::type>
