@@ -101,6 +101,16 @@ std::vector<std::string> numbered_keys(std::size_t n) {
   return keys;
 }
 
+/// A get of `key` started on its own thread and held at the (now shut) gate
+/// inside its load: the leader of that key's flight until the gate opens.
+std::future<Lookup> a_get_held_at_the_gate(FlightStore& store, std::string_view key) {
+  GatedRepository::Gate& gate = store.tier<Tier::hot>().gate();
+  gate.shut = true;
+  auto read = std::async(std::launch::async, [&store, key] { return store.get(key); });
+  EXPECT_TRUE(eventually([&] { return gate.waiting == 1; })) << "the get never reached the gate";
+  return read;
+}
+
 /// Eight readers of the same keys, started together while the gate is shut;
 /// returns their answers once `ready` held and the gate was opened.
 std::vector<LoadResult> eight_readers(FlightStore& store, const std::vector<std::string>& keys,
@@ -179,10 +189,8 @@ TEST(SingleFlight, AReadAfterAWriteEndedDoesNotJoinALoadBegunBeforeIt) {
   FlightStore store;
   ASSERT_FALSE(store.set("px:k", "old"));
   GatedRepository::Gate& gate = store.tier<Tier::hot>().gate();
-  gate.shut = true;
   // The leader reads "old" ... and is held at the gate before answering.
-  auto leader = std::async(std::launch::async, [&] { return store.get("px:k"); });
-  ASSERT_TRUE(eventually([&] { return gate.waiting == 1; }));
+  auto leader = a_get_held_at_the_gate(store, "px:k");
   ASSERT_FALSE(store.set("px:k", "new"));
   // Writes go around the gate, reads after the leader's do not wait at it:
   // only a read that joined the leader would, and this one must not.
@@ -216,9 +224,7 @@ TEST(SingleFlight, ARefreshReadLoadsForItself) {
   FlightStore store;
   ASSERT_FALSE(store.set("px:k", "v"));
   GatedRepository::Gate& gate = store.tier<Tier::hot>().gate();
-  gate.shut = true;
-  auto leader = std::async(std::launch::async, [&] { return store.get("px:k"); });
-  ASSERT_TRUE(eventually([&] { return gate.waiting == 1; }));
+  auto leader = a_get_held_at_the_gate(store, "px:k");
   auto refresh =
       std::async(std::launch::async, [&] { return store.get("px:k", ReadMode::refresh); });
   ASSERT_TRUE(eventually([&] { return gate.waiting == 2; })) << "a refresh joined a load";
