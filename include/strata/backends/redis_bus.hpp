@@ -272,8 +272,7 @@ class RedisBus {
       subscribe.arg("SUBSCRIBE");
       if (tracking) subscribe.arg(tracking_channel);
       subscribe.arg(options.channel);
-      if (redisAppendFormattedCommand(c.get(), subscribe.data(), subscribe.size()) != REDIS_OK)
-        return nullptr;
+      if (!detail::send_formatted(c.get(), subscribe)) return nullptr;
       for (int confirmed = 0; confirmed < (tracking ? 2 : 1); ++confirmed) {  // one per channel
         if (!is_message_of(detail::read_reply(c.get()).get(), "subscribe")) return nullptr;
       }

@@ -590,8 +590,7 @@ class RedisClusterRepository {
         }
         if (wait_for_replicas) detail::append_wait(out, state_->options.node);
         redisContext* c = s.lease->context.get();
-        if (redisAppendFormattedCommand(c, out.data(), out.size()) != REDIS_OK ||
-            !detail::flush(c)) {
+        if (!detail::send_formatted(c, out)) {
           // Part of the pipeline may have reached the master.
           for (std::size_t g : mine)
             finish(groups[g], job, g, make_error_code(errc::outcome_unknown));

@@ -8,7 +8,8 @@
 /// first; on a 10k-key MSET that was a tenth of the client's instructions.
 /// Encoding here is one append per piece into a buffer whose capacity is kept
 /// across chunks, and it can be done while an earlier chunk is on the wire.
-/// The bytes are handed to hiredis with redisAppendFormattedCommand.
+/// The bytes go to the socket straight from this buffer (detail::send_formatted
+/// in backends/redis.hpp); hiredis reads the replies.
 ///
 /// Binary-safe: arguments are length-prefixed, never scanned.
 
