@@ -2,9 +2,7 @@
 # Line and branch coverage of the library (include/strata/) from the whole
 # test suite, built with gcov counters (preset "coverage": -O0, --coverage,
 # -fprofile-update=atomic, without which the threaded tests corrupt the
-# counters; the flag reaches the compiler through
-# cmake/profile-update-atomic.specs because ccache refuses to cache a command
-# line that names it, while it hashes a specs file's contents). Lines come from gcovr; branches from gcov's own JSON records,
+# counters). Lines come from gcovr; branches from gcov's own JSON records,
 # counted per function instance (scripts/branch_coverage.py, ADR 19: gcovr
 # 5.2 miscounts the branches of header lines shared by template
 # instantiations), without those that exist only for exceptions. Writes an
