@@ -188,7 +188,7 @@ inline bool flush(redisContext* c) {
 /// Sends an encoded command (or pipeline) straight from `resp`, after
 /// anything already in hiredis' output buffer: appending it there first
 /// copied every byte of a batch once more (for 354 records of 100 bytes, a
-/// sixth of store_many's instructions). The replies are read as usual.
+/// third of store_many's instructions). The replies are read as usual.
 inline bool send_formatted(redisContext* c, const RespWriter& resp) {
   return flush(c) && send_all(c, resp.data(), resp.size());
 }
