@@ -52,8 +52,9 @@ constexpr bool is_valid_key(std::string_view key) noexcept {
       const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(key.data() + at));
       return _mm_cmplt_epi8(_mm_add_epi8(v, shift), limit);
     };
-    __m128i all = key_bytes_at(key.size() - 16);
-    for (std::size_t at = 0; at + 16 < key.size(); at += 16)
+    // The first and last sixteen cover any key up to 32 bytes with no loop.
+    __m128i all = _mm_and_si128(key_bytes_at(0), key_bytes_at(key.size() - 16));
+    for (std::size_t at = 16; at + 16 < key.size(); at += 16)
       all = _mm_and_si128(all, key_bytes_at(at));
     return _mm_movemask_epi8(all) == 0xFFFF;
   }
