@@ -49,10 +49,10 @@ step "coverage of include/strata/ (scripts/coverage.sh: the floors it enforces)"
 scripts/coverage.sh --no-tests
 
 # The store's fixed cost over the hand-written call, in instructions
-# (deterministic): the gate is what the store reaches now and only goes down;
-# issue 21's target is 1.05x.
+# (deterministic): fails above 1.05x (issue 21; the store is at 1.045x for
+# set, 1.035x for get).
 step "zero overhead (callgrind: TieredStore vs the hand-written call)"
-STRATA_MAX_OVERHEAD=${STRATA_MAX_OVERHEAD:-1.09} scripts/zero-overhead.sh
+scripts/zero-overhead.sh
 
 step "static analysis (clang-tidy, .clang-tidy's checks, on the TUs that instantiate the core)"
 # One TU per clang-tidy, as many at once as there are cores.

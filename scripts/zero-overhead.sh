@@ -4,8 +4,8 @@
 # under callgrind; each store function's inclusive instruction count divided
 # by its hand-written twin's (set, get; 100,000 calls each). Instruction
 # counts are deterministic, so the check is exact on any machine: it fails
-# when a ratio exceeds STRATA_MAX_OVERHEAD (default 1.05, the target;
-# scripts/test.sh passes the gate the store meets today, see there).
+# when a ratio exceeds STRATA_MAX_OVERHEAD (default 1.05, issue 21's gate,
+# which scripts/test.sh applies).
 #
 #   scripts/zero-overhead.sh [calls]
 set -euo pipefail

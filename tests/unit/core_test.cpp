@@ -15,6 +15,7 @@
 
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace strata {
@@ -61,6 +62,18 @@ TEST(Errors, EveryCodeHasItsOwnActionableMessage) {
   }
   EXPECT_EQ(messages.size(), static_cast<std::size_t>(errc::name_too_long));
   EXPECT_NE(std::error_code(errc::invalid_key).message().find("512"), std::string::npos);
+  // The messages are a table in the enum's order: each starts with its own code's name.
+  const std::pair<errc, std::string> starts[] = {
+      {errc::value_too_large, "value too large:"},    {errc::timeout, "timeout:"},
+      {errc::tier_not_configured, "tier not config"}, {errc::invalid_ttl, "invalid ttl:"},
+      {errc::access_denied, "access denied:"},        {errc::not_found, "not found:"},
+      {errc::name_too_long, "name too long"}};
+  for (const auto& [code, start] : starts)
+    EXPECT_EQ(std::error_code(code).message().rfind(start, 0), 0u) << start;
+  EXPECT_EQ(error_category().message(0), "unknown strata error");
+  EXPECT_EQ(error_category().message(static_cast<int>(errc::name_too_long) + 1),
+            "unknown strata error");
+  EXPECT_EQ(error_category().message(-1), "unknown strata error");
 }
 
 TEST(BatchResultTest, UnmarkedPositionIsOutcomeUnknownNotStored) {

@@ -89,6 +89,46 @@ TEST(Store, ACachelessOneTierStoreAnswersSingleCallsExactlyAsBatchesOfOne) {
   EXPECT_EQ(a[Tier::hot].checksum_errors, 1u);
 }
 
+// The single set encodes an envelope of up to 512 bytes on the stack and a
+// larger one on the heap: on either side of that edge (a 56-byte header, so
+// values of 456 and 457 bytes) it stores exactly the record a batch of one
+// stores. A TTL of zero never expires, so it is valid whatever the time.
+TEST(Store, ASingleSetStoresTheBatchesRecordOnEitherSideOfTheStackEnvelope) {
+  using Bare = TieredStore<NoCache, FixedRouter<Tier::hot>, MemoryRepository, NoTier, NoTier>;
+  ManualClock clock;
+  const auto make = [&] {
+    return std::make_unique<Bare>(StoreOptions{.clock = clock.clock()},
+                                  MemoryRepository(MemoryOptions{.clock = clock.clock()}));
+  };
+  auto single = make(), batch = make();
+  std::vector<std::string> keys;
+  for (const std::size_t size : {0u, 1u, 455u, 456u, 457u, 458u, 4096u, 100'000u}) {
+    std::string value(size, '\0');
+    for (std::size_t i = 0; i < size; ++i) value[i] = static_cast<char>('a' + (i * 7 + size) % 26);
+    const std::string key = "size:" + std::to_string(size);
+    keys.push_back(key);
+    ASSERT_FALSE(single->set(key, value, Millis{60'000}, 2)) << size;
+    ASSERT_TRUE(batch->batch_set({{key, value, Millis{60'000}, 2}}).all_stored()) << size;
+    const Lookup found = single->get(key);
+    EXPECT_EQ(found.value, value) << size;
+    EXPECT_EQ(found.codec_tag, 2) << size;
+  }
+  const std::vector<std::string_view> views(keys.begin(), keys.end());
+  const LoadResult ours = single->tier<Tier::hot>().load_many(views);
+  const LoadResult theirs = batch->tier<Tier::hot>().load_many(views);
+  for (std::size_t i = 0; i < views.size(); ++i) {
+    ASSERT_TRUE(ours[i].found()) << views[i];
+    EXPECT_EQ(ours[i].value, theirs[i].value) << views[i];  // the same envelope, byte for byte
+  }
+
+  clock.set(latest_expiry + Millis{1});
+  EXPECT_FALSE(single->set("forever", "v"));
+  EXPECT_TRUE(batch->batch_set({{"forever", "v"}}).all_stored());
+  EXPECT_EQ(single->set("brief", "v", Millis{1}), errc::invalid_ttl);
+  EXPECT_EQ(batch->batch_set({{"brief", "v", Millis{1}}}).error(0), errc::invalid_ttl);
+  EXPECT_EQ(single->get("forever").value, "v");
+}
+
 TEST(Store, RuntimeRouteToAnAbsentTierFailsThatItemAlone) {
   using Store = TieredStore<LruCache<>, RuntimePrefixRouter, MemoryRepository, NoTier, NoTier>;
   Store store(StoreOptions{}, MemoryRepository{}, NoTier{}, NoTier{}, LruCache<>{},

@@ -7,6 +7,7 @@
 
 #include "strata/core/config.hpp"
 
+#include <iterator>      // std::size, std::ssize
 #include <stdexcept>     // std::runtime_error
 #include <string>        // std::string
 #include <system_error>  // std::error_code, std::error_category
@@ -14,7 +15,8 @@
 STRATA_BEGIN_NAMESPACE
 
 /// Every error strata reports on the data path. Zero is never used: a
-/// default-constructed std::error_code means success.
+/// default-constructed std::error_code means success. A new code goes last:
+/// ErrorCategory's message table follows this order.
 enum class errc {
   invalid_key = 1,      ///< the key is empty, too long or has a byte outside the allowed set
   value_too_large,      ///< the value exceeds StoreOptions::max_value_bytes
@@ -43,61 +45,56 @@ class ErrorCategory final : public std::error_category {
   const char* name() const noexcept override { return "strata"; }
 
   std::string message(int value) const override {
-    switch (static_cast<errc>(value)) {
-      case errc::invalid_key:
-        return "invalid key: a key must be 1 to " + std::to_string(STRATA_MAX_KEY_BYTES) +
-               " bytes of printable ASCII (0x21-0x7E: no spaces, control or non-ASCII bytes)";
-      case errc::value_too_large:
-        return "value too large: raise StoreOptions::max_value_bytes or split the value";
-      case errc::backend_unavailable:
-        return "backend unavailable: the tier's server or storage could not be reached; "
-               "check that it is running and reachable, then retry";
-      case errc::timeout:
-        return "timeout: the backend did not answer in time; retry, or raise the tier's timeout";
-      case errc::checksum_mismatch:
-        return "checksum mismatch: the stored value does not match its checksum; the record "
-               "is damaged, restore it from another tier or a backup";
-      case errc::corrupt_record:
-        return "corrupt record: the stored bytes are not a readable strata envelope "
-               "(truncated, foreign, or written by a newer strata)";
-      case errc::pool_exhausted:
-        return "connection pool exhausted: no connection became free within the checkout "
-               "timeout; raise the pool size or overflow, or lower concurrency";
-      case errc::outcome_unknown:
-        return "outcome unknown: the backend did not confirm this write; it may or may not "
-               "have been applied, so read the key back before relying on it";
-      case errc::tier_not_configured:
-        return "tier not configured: the router chose a tier this store has no repository for; "
-               "fix the routing table or compose the store with that tier";
-      case errc::access_denied:
-        return "access denied: the backend refused the configured credentials; check the "
-               "password or user in the tier's options";
-      case errc::malformed_response:
-        return "malformed response: the backend's answer could not be parsed, so its outcome is "
-               "not known; check what answers on the tier's address";
-      case errc::invalid_codec_tag:
-        return "invalid codec tag: a codec tag is 0 (raw bytes) to 15";
-      case errc::codec_mismatch:
-        return "codec mismatch: the record was written by another codec or as raw bytes; read "
-               "it with the codec whose tag it carries";
-      case errc::encode_failed:
-        return "encode failed: the codec cannot represent this value faithfully; the codec "
-               "error names the field";
-      case errc::decode_failed:
-        return "decode failed: the stored bytes do not decode as this type (a schema change, "
-               "or a writer with another type); the codec error names the field";
-      case errc::not_found:
-        return "not found: the bucket, table or snapshot named does not exist; check the name "
-               "(and for a bucket, the endpoint and region)";
-      case errc::name_too_long:
-        return "name too long for the backend: the key is valid, but prefixed and escaped it "
-               "exceeds what the backend can name (S3: 1024 bytes); use a shorter key or prefix";
-      case errc::invalid_ttl:
-        return "invalid ttl: a time to live must be positive, or zero for a record that "
-               "never expires, and must expire by 9999-12-31 (use zero for 'never')";
-    }
+    if (value == static_cast<int>(errc::invalid_key))
+      return "invalid key: a key must be 1 to " + std::to_string(STRATA_MAX_KEY_BYTES) +
+             " bytes of printable ASCII (0x21-0x7E: no spaces, control or non-ASCII bytes)";
+    if (value > static_cast<int>(errc::invalid_key) && value < std::ssize(messages))
+      return messages[value];
     return "unknown strata error";
   }
+
+ private:
+  // One entry per errc, in the enum's order (a table rather than a switch of
+  // returns: the messages are data, and the static_assert below catches a
+  // code added without its message). invalid_key's names the configured key
+  // limit, so message() builds it.
+  static constexpr const char* messages[] = {
+      nullptr,  // 0: success, never a strata error
+      nullptr,  // invalid_key: built by message()
+      "value too large: raise StoreOptions::max_value_bytes or split the value",
+      "backend unavailable: the tier's server or storage could not be reached; "
+      "check that it is running and reachable, then retry",
+      "timeout: the backend did not answer in time; retry, or raise the tier's timeout",
+      "checksum mismatch: the stored value does not match its checksum; the record "
+      "is damaged, restore it from another tier or a backup",
+      "corrupt record: the stored bytes are not a readable strata envelope "
+      "(truncated, foreign, or written by a newer strata)",
+      "connection pool exhausted: no connection became free within the checkout "
+      "timeout; raise the pool size or overflow, or lower concurrency",
+      "outcome unknown: the backend did not confirm this write; it may or may not "
+      "have been applied, so read the key back before relying on it",
+      "tier not configured: the router chose a tier this store has no repository for; "
+      "fix the routing table or compose the store with that tier",
+      "invalid ttl: a time to live must be positive, or zero for a record that "
+      "never expires, and must expire by 9999-12-31 (use zero for 'never')",
+      "access denied: the backend refused the configured credentials; check the "
+      "password or user in the tier's options",
+      "malformed response: the backend's answer could not be parsed, so its outcome is "
+      "not known; check what answers on the tier's address",
+      "invalid codec tag: a codec tag is 0 (raw bytes) to 15",
+      "codec mismatch: the record was written by another codec or as raw bytes; read "
+      "it with the codec whose tag it carries",
+      "encode failed: the codec cannot represent this value faithfully; the codec "
+      "error names the field",
+      "decode failed: the stored bytes do not decode as this type (a schema change, "
+      "or a writer with another type); the codec error names the field",
+      "not found: the bucket, table or snapshot named does not exist; check the name "
+      "(and for a bucket, the endpoint and region)",
+      "name too long for the backend: the key is valid, but prefixed and escaped it "
+      "exceeds what the backend can name (S3: 1024 bytes); use a shorter key or prefix",
+  };
+  static_assert(std::size(messages) == static_cast<std::size_t>(errc::name_too_long) + 1,
+                "every errc needs its message, in the enum's order");
 };
 
 }  // namespace detail
