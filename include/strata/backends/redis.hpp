@@ -379,12 +379,8 @@ class RedisRepository {
     }
     redisContext* c = lease->context.get();
     const std::size_t chunk = state_->chunk();
-    std::size_t sent = 0;  // keys whose MGET went out
-    for (std::size_t first = 0; first < keys.size(); first += chunk) {
-      if (!append_key_command(c, "MGET", keys.subspan(first, std::min(chunk, keys.size() - first))))
-        break;
-      sent = std::min(keys.size(), first + chunk);
-    }
+    // Keys whose MGET went out: all or, when the connection failed, none.
+    const std::size_t sent = send_key_commands(c, "MGET", keys, chunk) ? keys.size() : 0;
     std::size_t done = 0;
     for (std::size_t first = 0; first < sent; first += chunk) {
       const std::size_t last = std::min(keys.size(), first + chunk);
@@ -419,11 +415,8 @@ class RedisRepository {
     if (!lease) return {0, lease.error()};
     redisContext* c = lease->context.get();
     const std::size_t chunk = state_->chunk();
-    std::size_t chunks = 0;
-    for (std::size_t first = 0; first < keys.size(); first += chunk, ++chunks)
-      if (!append_key_command(c, "UNLINK",
-                              keys.subspan(first, std::min(chunk, keys.size() - first))))
-        break;
+    const std::size_t chunks =
+        send_key_commands(c, "UNLINK", keys, chunk) ? (keys.size() + chunk - 1) / chunk : 0;
     EraseResult result;
     for (std::size_t k = 0; k < chunks; ++k) {
       detail::RedisReplyPtr reply = detail::read_reply(c);
@@ -669,21 +662,15 @@ class RedisRepository {
     absent_keys.reserve(absent.size());
     for (std::size_t i : absent) absent_keys.push_back(keys[i]);
     const std::size_t chunk = state_->chunk();
-    std::size_t sent = 0;
-    for (std::size_t first = 0; first < absent_keys.size(); first += chunk, ++sent)
-      if (!append_key_command(
-              c, "EXISTS",
-              std::span(absent_keys).subspan(first, std::min(chunk, absent_keys.size() - first))))
-        return false;
+    if (!send_key_commands(c, "EXISTS", absent_keys, chunk)) return false;
     long long existing = 0;
-    for (std::size_t k = 0; k < sent; ++k) {
+    for (std::size_t k = 0; k < (absent_keys.size() + chunk - 1) / chunk; ++k) {
       const detail::RedisReplyPtr reply = detail::read_reply(c);
       if (!reply || reply->type != REDIS_REPLY_INTEGER) return false;
       existing += reply->integer;
     }
     if (existing == 0) return true;
-    for (std::string_view key : absent_keys)
-      if (!append_key_command(c, "TYPE", std::span(&key, 1))) return false;
+    if (!send_key_commands(c, "TYPE", absent_keys, 1)) return false;
     for (std::size_t i : absent) {
       const detail::RedisReplyPtr reply = detail::read_reply(c);
       if (!reply || reply->type != REDIS_REPLY_STATUS) return false;
@@ -694,19 +681,27 @@ class RedisRepository {
     return true;
   }
 
-  /// `verb` followed by the namespaced keys, as one command.
-  bool append_key_command(redisContext* c, std::string_view verb,
-                          std::span<const std::string_view> keys) const {
+  /// Sends `verb` followed by the namespaced keys, one command per `chunk`
+  /// keys, encoded into one buffer and sent from it, as store_many's writes
+  /// are (appending each command to hiredis' buffer first copied every key
+  /// once more). False when the connection failed: then none of these
+  /// commands' replies is trusted.
+  bool send_key_commands(redisContext* c, std::string_view verb,
+                         std::span<const std::string_view> keys, std::size_t chunk) const {
     const std::string_view prefix = state_->options.key_prefix;
-    std::size_t bytes = detail::RespWriter::arg_bytes(verb.size()) + 16;
+    const std::size_t commands = (keys.size() + chunk - 1) / chunk;
+    std::size_t bytes = commands * (detail::RespWriter::arg_bytes(verb.size()) + 16);
     for (std::string_view key : keys)
       bytes += detail::RespWriter::arg_bytes(prefix.size() + key.size());
-    detail::RespWriter command;
-    command.reserve(bytes);
-    command.command(keys.size() + 1);
-    command.arg(verb);
-    for (std::string_view key : keys) command.arg(prefix, key);
-    return redisAppendFormattedCommand(c, command.data(), command.size()) == REDIS_OK;
+    detail::RespWriter resp;
+    resp.reserve(bytes);
+    for (std::size_t first = 0; first < keys.size(); first += chunk) {
+      const std::size_t last = std::min(keys.size(), first + chunk);
+      resp.command(last - first + 1);
+      resp.arg(verb);
+      for (std::size_t i = first; i < last; ++i) resp.arg(prefix, keys[i]);
+    }
+    return detail::send_formatted(c, resp);
   }
 
   static void fail_range(BatchResult& result, std::size_t first, std::size_t last, errc error) {
