@@ -295,7 +295,7 @@ class TieredStore {
       open->close_invalidating();
     }
     if constexpr (Bus::enabled) announce_written(T, valid.span().first(m), position.data(), result);
-    settle_superseded(result, n, next_same.data());
+    detail::settle_superseded(result, n, next_same.data());
     return result;
   }
 
@@ -407,10 +407,16 @@ class TieredStore {
   /// marked in flight for ever.
   struct OpenWrites {
     TieredStore& store;
-    std::span<const std::string_view> keys;   // empty at positions with no open write
-    Scratch<std::uint32_t> order;             // open positions, grouped by stripe
-    Scratch<std::uint16_t> stripe;            // stripe of each open input position
-    Scratch<typename Guard::Ticket> tickets;  // one per group, at its first slot
+    std::span<const std::string_view> keys;  // empty at positions with no open write
+    Scratch<std::uint32_t> order;            // open positions, grouped by stripe
+    Scratch<std::uint16_t> stripe;           // stripe of each open input position
+    // Per group of one stripe, at its first slot in `order`: its ticket and
+    // one past its last slot.
+    struct Group {
+      typename Guard::Ticket ticket;
+      std::uint32_t end;
+    };
+    Scratch<Group> groups;
     std::size_t open = 0;
     bool closed = false;
 
@@ -419,7 +425,7 @@ class TieredStore {
           keys(open_keys),
           order(open_keys.size()),
           stripe(open_keys.size()),
-          tickets(open_keys.size()) {
+          groups(open_keys.size()) {
       for (std::size_t i = 0; i < keys.size(); ++i) {
         if (keys[i].empty()) continue;
         stripe[i] = static_cast<std::uint16_t>(Guard::stripe_of(keys[i]));
@@ -430,8 +436,11 @@ class TieredStore {
       std::sort(order.begin(), order.begin() + open, [&](std::uint32_t a, std::uint32_t b) {
         return stripe[a] != stripe[b] ? stripe[a] < stripe[b] : a < b;
       });
+      for (std::size_t first = 0; first < open; first = groups[first].end)
+        groups[first].end = static_cast<std::uint32_t>(
+            detail::stripe_run_end(order.data(), stripe.data(), open, first));
       for_each_group([&](std::size_t first, std::size_t last) {
-        tickets[first] = store.coherence_.begin_write(stripe[order[first]], [&] {
+        groups[first].ticket = store.coherence_.begin_write(stripe[order[first]], [&] {
           for (std::size_t j = first; j < last; ++j) store.cache_.erase(keys[order[j]]);
         });
       });
@@ -472,19 +481,17 @@ class TieredStore {
     }
 
    private:
+    // The groups were found once, in the constructor: this loop is all each
+    // caller instantiates.
     template <class F>
     void for_each_group(F f) {
-      for (std::size_t first = 0; first < open;) {
-        std::size_t last = first + 1;
-        while (last < open && stripe[order[last]] == stripe[order[first]]) ++last;
-        f(first, last);
-        first = last;
-      }
+      for (std::size_t first = 0; first < open; first = groups[first].end)
+        f(first, groups[first].end);
     }
     template <class Apply>
     void settle(Apply apply) {
       for_each_group([&](std::size_t first, std::size_t last) {
-        store.coherence_.end_write(stripe[order[first]], tickets[first], [&](bool may_fill) {
+        store.coherence_.end_write(stripe[order[first]], groups[first].ticket, [&](bool may_fill) {
           for (std::size_t j = first; j < last; ++j) apply(may_fill, order[j]);
         });
       });
@@ -667,7 +674,7 @@ class TieredStore {
                          position.data() + begin[I], result);
       });
     }
-    if (any_superseded) settle_superseded(result, n, next_same.data());
+    if (any_superseded) detail::settle_superseded(result, n, next_same.data());
     return result;
   }
 
@@ -724,19 +731,6 @@ class TieredStore {
     }
   }
 
-  /// Gives every superseded position (`next[i]`, see detail::find_superseded)
-  /// the outcome of the last write of its key. Walks backwards, so a chain of
-  /// several writes of one key settles in one pass.
-  static void settle_superseded(BatchResult& result, std::size_t n, const std::uint32_t* next) {
-    for (std::size_t i = n; i-- > 0;) {
-      if (next[i] == detail::not_superseded) continue;
-      if (result.stored(next[i]))
-        result.mark_stored(i);
-      else
-        result.mark_failed(i, result.error(next[i]));
-    }
-  }
-
   /// Holds cache fills for the open keys whose write may still land.
   void hold_unsettled(OpenWrites& open, const BatchResult& result) {
     if (options_.unknown_outcome_hold <= Millis{0} || result.all_stored()) return;
@@ -760,17 +754,7 @@ class TieredStore {
                    BatchResult& result) {
     const BatchResult stored = timed<I, TierOperation::store_many>(
         slice.size(), [&] { return boost::hana::at_c<I>(tiers_).store_many(slice); });
-    std::size_t failures = 0;
-    for (std::size_t j = 0; j < slice.size(); ++j) {
-      const std::size_t i = positions[j];
-      if (j < stored.size() && stored.stored(j)) {
-        result.mark_stored(i);
-      } else {
-        result.mark_failed(
-            i, j < stored.size() ? stored.error(j) : make_error_code(errc::outcome_unknown));
-        ++failures;
-      }
-    }
+    const std::size_t failures = detail::place_outcomes(stored, slice.size(), positions, result);
     counters_.record(static_cast<Tier>(I), slice.size(), failures);
   }
 

@@ -190,5 +190,15 @@ class CoherenceGuard : public CoherenceStripes {
   std::atomic<bool> gap_{Gaps};
 };
 
+/// One past the run of equal stripes that begins at slot `first` of
+/// order[0, open) (`stripe[order[j]]` is slot j's stripe; equal stripes are
+/// adjacent). Not a template, so every store shares this one copy.
+inline std::size_t stripe_run_end(const std::uint32_t* order, const std::uint16_t* stripe,
+                                  std::size_t open, std::size_t first) noexcept {
+  std::size_t last = first + 1;
+  while (last < open && stripe[order[last]] == stripe[order[first]]) ++last;
+  return last;
+}
+
 }  // namespace detail
 STRATA_END_NAMESPACE

@@ -219,4 +219,27 @@ class BatchResult {
   std::vector<std::uint32_t> key_ends_;   // end offset of key i in key_bytes_
 };
 
+namespace detail {
+
+/// Places a repository's answer for `count` records of a batch into the
+/// batch's result: record j's outcome at position `positions[j]`, a record
+/// the answer does not cover as outcome_unknown. Returns how many failed.
+/// Not a template, so every store and tier shares this one copy.
+inline std::size_t place_outcomes(const BatchResult& stored, std::size_t count,
+                                  const std::size_t* positions, BatchResult& result) {
+  std::size_t failures = 0;
+  for (std::size_t j = 0; j < count; ++j) {
+    const std::size_t i = positions[j];
+    if (j < stored.size() && stored.stored(j)) {
+      result.mark_stored(i);
+    } else {
+      result.mark_failed(
+          i, j < stored.size() ? stored.error(j) : make_error_code(errc::outcome_unknown));
+      ++failures;
+    }
+  }
+  return failures;
+}
+
+}  // namespace detail
 STRATA_END_NAMESPACE

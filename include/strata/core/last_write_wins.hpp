@@ -1,11 +1,12 @@
 #pragma once
 /// \file
 /// detail::find_superseded: which positions of a batch a later write of the
-/// same key supersedes. The store sends only the last write of each key in a
-/// batch, so that storage ends with it whatever order a repository applies a
-/// batch in (S3 runs PUTs concurrently), and reports every earlier write of
-/// the key with the outcome of the last (docs/adr/0013-integrity-at-the-edges.md).
+/// same key supersedes; detail::settle_superseded gives them its outcome. The store sends only the
+/// last write of each key in a batch, so that storage ends with it whatever order a repository
+/// applies a batch in (S3 runs PUTs concurrently), and reports every earlier write of the key with
+/// the outcome of the last (docs/adr/0013-integrity-at-the-edges.md).
 
+#include "strata/core/batch_result.hpp"
 #include "strata/core/config.hpp"
 #include "strata/core/small_array.hpp"
 
@@ -56,6 +57,19 @@ std::size_t find_superseded(std::size_t n, KeyAt key_at, Take take, std::uint32_
     }
   }
   return superseded;
+}
+
+/// Gives every superseded position (`next[i]`, see find_superseded) the
+/// outcome of the last write of its key. Walks backwards, so a chain of
+/// several writes of one key settles in one pass.
+inline void settle_superseded(BatchResult& result, std::size_t n, const std::uint32_t* next) {
+  for (std::size_t i = n; i-- > 0;) {
+    if (next[i] == not_superseded) continue;
+    if (result.stored(next[i]))
+      result.mark_stored(i);
+    else
+      result.mark_failed(i, result.error(next[i]));
+  }
 }
 
 }  // namespace detail
