@@ -40,6 +40,7 @@
 #include "strata/core/envelope.hpp"
 #include "strata/core/error.hpp"
 #include "strata/core/invalidation_bus.hpp"
+#include "strata/core/item_rules.hpp"
 #include "strata/core/key.hpp"
 #include "strata/core/last_write_wins.hpp"
 #include "strata/core/load_result.hpp"
@@ -51,6 +52,7 @@
 #include "strata/core/stats.hpp"
 #include "strata/core/store_types.hpp"
 #include "strata/core/tier.hpp"
+#include "strata/core/tier_answer.hpp"
 
 #include <algorithm>         // std::sort
 #include <array>             // std::array
@@ -184,7 +186,7 @@ class TieredStore {
     const Item item{key, value, ttl, codec_tag};
     if constexpr (bare_writes) return write_one(item);
     const BatchResult result = write(std::span<const Item>(&item, 1), /*attach_keys=*/false);
-    return result.stored(0) ? std::error_code{} : result.error(0);
+    return result.error(0);  // empty when stored
   }
 
   /// The value, absent, or the error; exactly batch_get({key}, mode)[0].
@@ -502,12 +504,9 @@ class TieredStore {
   /// Why `item` cannot be written (success if it can), and when it can, the
   /// index of its tier in `route`. Every write path checks items here.
   std::error_code check_item(const Item& item, Millis longest_ttl, std::uint8_t& route) const {
-    if (!is_valid_key(item.key)) return errc::invalid_key;
-    if (item.value.size() > options_.max_value_bytes) return errc::value_too_large;
-    // Zero never expires, so only a positive TTL can expire too late.
-    if (item.ttl < Millis{0} || (item.ttl > Millis{0} && item.ttl > longest_ttl))
-      return errc::invalid_ttl;
-    if (item.codec_tag > envelope_max_codec_tag) return errc::invalid_codec_tag;
+    if (const errc error = detail::item_error(item, options_.max_value_bytes, longest_ttl);
+        error != errc{})
+      return error;
     const Tier tier = router_(item.key);
     if (!present_tiers[index_of(tier)]) return errc::tier_not_configured;
     route = static_cast<std::uint8_t>(index_of(tier));
@@ -831,6 +830,7 @@ class TieredStore {
     // never cached (the upper tier may hold a newer one once it recovers).
     Scratch<std::uint8_t> failed_above(
         options_.read_fallback == ReadFallback::on_miss_or_error ? n : 0, 0);
+    const bool misses_fall_back = options_.read_fallback != ReadFallback::none;
     std::uint64_t hits = 0;
     for (std::size_t i = 0; i < n; ++i) {
       if (!is_valid_key(keys[i])) {
@@ -881,13 +881,7 @@ class TieredStore {
       const auto batch = std::span<const std::string_view>(batch_keys.data(), m);
       LoadResult loaded = timed<I, TierOperation::load_many>(
           m, [&] { return boost::hana::at_c<I>(tiers_).load_many(batch); });
-      // Adopting needs every position here, in order, answered by the tier.
-      const bool adopt = result.size() != n && m == n && loaded.size() == n;
-      if (adopt)
-        std::swap(result, loaded);  // result was still unsized: nothing is lost
-      else
-        sized();
-      LoadResult& source = adopt ? result : loaded;  // slot j of the tier's answer
+      LoadResult& source = detail::adopt_or_size(result, loaded, n, m);  // slot j: key j's answer
       std::size_t failures = 0;
       std::size_t bad_checksums = 0;
       for (std::size_t j = 0; j < m; ++j) {
@@ -895,40 +889,29 @@ class TieredStore {
         route[i] = unrouted;
         if (j >= source.size()) {
           ++failures;
-          settle_failure(result, route, failed_above, i, I, make_error_code(errc::outcome_unknown));
+          detail::settle_failure(result, route, failed_above, i, lower_present(I),
+                                 make_error_code(errc::outcome_unknown));
           continue;
         }
         Lookup& slot = source[j];
-        if (slot.failed()) {
+        const detail::OpenedSlot opened =
+            detail::open_slot(keys[i], slot, options_.clock, clock_read);
+        bad_checksums += opened.bad_checksum;
+        if (opened.status == LookupStatus::failed) {
           ++failures;
-          settle_failure(result, route, failed_above, i, I, slot.error);
+          detail::settle_failure(result, route, failed_above, i, lower_present(I), opened.error);
           continue;
         }
-        if (slot.absent()) {
-          settle_absent(result, route, failed_above, i, I);
+        if (opened.status == LookupStatus::absent) {
+          detail::settle_absent(result, route, failed_above, i, misses_fall_back, lower_present(I));
           continue;
         }
-        const DecodedEnvelope decoded = decode_envelope(keys[i], slot.value);
-        if (!decoded) {
-          ++failures;
-          bad_checksums += decoded.error == errc::checksum_mismatch;
-          settle_failure(result, route, failed_above, i, I, decoded.error);
-          continue;
-        }
-        const auto expires = decoded.envelope.meta.expires_at;
-        if (expires && is_expired(*expires, now())) {
-          settle_absent(result, route, failed_above, i, I);
-          continue;
-        }
-        // The value is the envelope's tail: shift it down in place, no allocation.
-        slot.value.erase(0, decoded.envelope.header_size);
-        const std::uint8_t tag = decoded.envelope.meta.codec_tag;
         if constexpr (caching) {
-          if (!upper_failed(failed_above, i))
+          if (!detail::upper_failed(failed_above, i))
             coherence_.end_read(cache_, keys[i], tickets[i], slot.value,
-                                cache_expiry(I, expires, now()), tag);
+                                cache_expiry(I, opened.expires_at, now()), slot.codec_tag);
         }
-        result.set_found(i, std::move(slot.value), tag);
+        result.set_found(i, std::move(slot.value), slot.codec_tag);
       }
       counters_.record(static_cast<Tier>(I), m, failures, bad_checksums);
     });
@@ -946,35 +929,6 @@ class TieredStore {
     for (std::size_t t = from + 1; t < tier_count; ++t)
       if (present_tiers[t]) return t;
     return tier_count;
-  }
-
-  void settle_absent(LoadResult& result, Scratch<std::uint8_t>& route,
-                     const Scratch<std::uint8_t>& failed_above, std::size_t i, std::size_t tier) {
-    const std::size_t lower = lower_present(tier);
-    // A key that failed in an upper tier stays failed: "absent" would hide the failure.
-    if (options_.read_fallback != ReadFallback::none && lower < tier_count)
-      route[i] = static_cast<std::uint8_t>(lower);
-    else if (!upper_failed(failed_above, i))
-      result.set_absent(i);
-  }
-
-  /// Whether an upper tier failed key i (`failed_above` is empty when
-  /// failures do not fall back, and then none is tracked).
-  static bool upper_failed(const Scratch<std::uint8_t>& failed_above, std::size_t i) noexcept {
-    return failed_above.size() != 0 && failed_above[i] != 0;
-  }
-
-  void settle_failure(LoadResult& result, Scratch<std::uint8_t>& route,
-                      Scratch<std::uint8_t>& failed_above, std::size_t i, std::size_t tier,
-                      std::error_code error) {
-    const std::size_t lower = lower_present(tier);
-    if (failed_above.size() == 0) {  // no fallback on error: this answer is final
-      result.set_failed(i, error);
-      return;
-    }
-    if (!failed_above[i]) result.set_failed(i, error);  // the first (upper) error is kept
-    failed_above[i] = 1;
-    if (lower < tier_count) route[i] = static_cast<std::uint8_t>(lower);
   }
 
   // ---- delete ----------------------------------------------------------------
@@ -1042,6 +996,23 @@ class TieredStore {
     }
   }
 
+  // Which tiers do I/O: an erase overlaps their round trips.
+  static constexpr std::array<bool, tier_count> does_io{
+      present<0> && !detail::is_in_process<RepoAt<0>>(),
+      present<1> && !detail::is_in_process<RepoAt<1>>(),
+      present<2> && !detail::is_in_process<RepoAt<2>>()};
+
+  /// Whether tier `tier` erases on a thread of its own: it does I/O and a
+  /// lower tier does too. In-process tiers and the last I/O tier run on the
+  /// caller's thread, which would otherwise only wait. Decided at compile
+  /// time.
+  static constexpr bool erases_on_own_thread(std::size_t tier) noexcept {
+    if (!does_io[tier]) return false;
+    for (std::size_t t = tier + 1; t < tier_count; ++t)
+      if (does_io[t]) return true;
+    return false;
+  }
+
   void erase_everywhere(std::span<const std::string_view> keys, DeleteResult& out) {
     std::array<EraseResult, tier_count> results{};
     std::array<std::future<EraseResult>, tier_count> pending{};
@@ -1050,16 +1021,9 @@ class TieredStore {
       return as_erase_result(timed<I, TierOperation::erase_many>(
           keys.size(), [&] { return boost::hana::at_c<I>(tiers_).erase_many(keys); }));
     };
-    // Tiers that do I/O overlap their round trips; in-process tiers and the
-    // last tier run on this thread, which would otherwise only wait.
-    std::size_t io_tiers = 0;
-    for_each_present([&](auto index) {
-      if (!detail::is_in_process<RepoAt<decltype(index)::value>>()) ++io_tiers;
-    });
-    std::size_t launched = 0;
     for_each_present([&](auto index) {
       constexpr std::size_t I = decltype(index)::value;
-      if (!detail::is_in_process<RepoAt<I>>() && io_tiers > 1 && ++launched < io_tiers) {
+      if constexpr (erases_on_own_thread(I)) {
         try {
           pending[I] = std::async(std::launch::async, run, index);
           return;

@@ -102,7 +102,7 @@ class CoherenceGuard : public CoherenceStripes {
     Stripe& s = stripes_[stripe];
     std::lock_guard lock(s.mutex);
     --s.in_flight;
-    settle(ticket != no_fill && s.generation == ticket && !in_gap());
+    settle(write_may_fill(s, ticket));
   }
 
   /// Holds every fill of a stripe until `until` (exclusive): a write of it
@@ -176,6 +176,13 @@ class CoherenceGuard : public CoherenceStripes {
     std::uint64_t in_flight = 0;
     TimePoint hold_until = TimePoint::min();  ///< no fill before this (see hold_fills)
   };
+
+  // A write that ended with `ticket` may fill: nothing overlapped it and no
+  // gap is open. Under the stripe's lock. Out of end_write, a template per
+  // caller's callable, so that each guard has one copy of the decision.
+  bool write_may_fill(const Stripe& s, Ticket ticket) const noexcept {
+    return ticket != no_fill && s.generation == ticket && !in_gap();
+  }
 
   void bump_every_stripe() {
     for (std::size_t i = 0; i < stripe_count; ++i) {

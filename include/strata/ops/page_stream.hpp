@@ -17,7 +17,7 @@
 
 #include <chrono>        // std::chrono::steady_clock, std::chrono::duration
 #include <cstddef>       // std::size_t
-#include <functional>    // std::function
+#include <functional>    // std::function, std::cref
 #include <future>        // std::async, std::future
 #include <string>        // std::string
 #include <string_view>   // std::string_view
@@ -54,15 +54,15 @@ inline Millis elapsed_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration_cast<Millis>(std::chrono::steady_clock::now() - start);
 }
 
-/// Scans `from` and calls `handle(const ScanPage&) -> bool` per page; false
-/// means the page was not fully handled: the loop ends and the cursor stays
-/// before that page.
-template <ScannableRepository From, class Handle>
-PageStreamEnd stream_pages(From& from, const PageScan& scan, Handle handle) {
+/// The page loop itself, one copy for every repository and handler (they
+/// come in as std::function: one indirect call per page of up to thousands of
+/// records). `fetch(cursor, page_size)` reads a page; `handle(page)` returns
+/// false when the page was not fully handled: the loop ends and the cursor
+/// stays before that page.
+inline PageStreamEnd stream_pages_with(
+    const PageScan& scan, const std::function<ScanPage(const std::string&, std::size_t)>& fetch,
+    const std::function<bool(const ScanPage&)>& handle) {
   const std::size_t page_size = scan.page_size == 0 ? 1000 : scan.page_size;
-  const auto fetch = [&from, &scan, page_size](std::string cursor) {
-    return from.scan(scan.prefix, cursor, page_size);
-  };
   const auto stop = [&scan] { return scan.stop_requested && scan.stop_requested(); };
   const auto started = std::chrono::steady_clock::now();
   std::size_t read = 0;
@@ -73,7 +73,7 @@ PageStreamEnd stream_pages(From& from, const PageScan& scan, Handle handle) {
     end.stopped = true;
     return end;
   }
-  ScanPage page = fetch(end.cursor);
+  ScanPage page = fetch(end.cursor, page_size);
   for (;;) {
     if (page.error) {
       end.error = page.error;
@@ -84,7 +84,7 @@ PageStreamEnd stream_pages(From& from, const PageScan& scan, Handle handle) {
     std::future<ScanPage> next;
     if (!last) {
       try {
-        next = std::async(std::launch::async, fetch, page.next_cursor);
+        next = std::async(std::launch::async, std::cref(fetch), page.next_cursor, page_size);
       } catch (const std::system_error&) {
         // No thread to be had: the next page is read after this one instead.
       }
@@ -106,8 +106,21 @@ PageStreamEnd stream_pages(From& from, const PageScan& scan, Handle handle) {
       end.stopped = true;
       return end;
     }
-    page = next.valid() ? next.get() : fetch(end.cursor);
+    page = next.valid() ? next.get() : fetch(end.cursor, page_size);
   }
+}
+
+/// Scans `from` and calls `handle(const ScanPage&) -> bool` per page; false
+/// means the page was not fully handled: the loop ends and the cursor stays
+/// before that page.
+template <ScannableRepository From, class Handle>
+PageStreamEnd stream_pages(From& from, const PageScan& scan, Handle handle) {
+  return stream_pages_with(
+      scan,
+      [&from, &scan](const std::string& cursor, std::size_t page_size) {
+        return from.scan(scan.prefix, cursor, page_size);
+      },
+      [&handle](const ScanPage& page) { return handle(page); });
 }
 
 /// Errors that belong to one record (its key, size or bytes), as opposed to
