@@ -412,11 +412,10 @@ class TieredStore {
     std::span<const std::string_view> keys;  // empty at positions with no open write
     Scratch<std::uint32_t> order;            // open positions, grouped by stripe
     Scratch<std::uint16_t> stripe;           // stripe of each open input position
-    // Per group of one stripe, at its first slot in `order`: its ticket and
-    // one past its last slot.
+    /// Per group of one stripe, at its first slot in `order`.
     struct Group {
-      typename Guard::Ticket ticket;
-      std::uint32_t end;
+      typename Guard::Ticket ticket;  ///< the group's write in the coherence guard
+      std::uint32_t end;              ///< one past the group's last slot in `order`
     };
     Scratch<Group> groups;
     std::size_t open = 0;
