@@ -1,9 +1,10 @@
 #pragma once
 /// \file
 /// detail::find_superseded: which positions of a batch a later write of the
-/// same key supersedes; detail::settle_superseded gives them its outcome. The store sends only the
-/// last write of each key in a batch, so that storage ends with it whatever order a repository
-/// applies a batch in (S3 runs PUTs concurrently), and reports every earlier write of the key with
+/// same key supersedes; detail::settle_superseded gives them its outcome.
+/// The store sends only the last write of each key in a batch, so that
+/// storage ends with it whatever order a repository applies a batch in (S3
+/// runs PUTs concurrently), and reports every earlier write of the key with
 /// the outcome of the last (docs/adr/0013-integrity-at-the-edges.md).
 
 #include "strata/core/batch_result.hpp"

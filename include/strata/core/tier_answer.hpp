@@ -3,9 +3,9 @@
 /// Reading one tier's answer (a LoadResult of envelopes) into a read's
 /// result: adopting the answer whole when it covers the batch, opening each
 /// slot's envelope, and settling each key (found, absent, failed, or on to a
-/// lower tier). Neither depends on the store's policies or the
-/// tier, so they are plain functions that every TieredStore shares, not
-/// member templates copied into each store and each of its tiers.
+/// lower tier). None of it depends on the store's policies or the tier, so
+/// these are plain functions that every TieredStore shares, not member
+/// templates copied into each store and each of its tiers.
 
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
