@@ -380,7 +380,7 @@ class RedisRepository {
     redisContext* c = lease->context.get();
     const std::size_t chunk = state_->chunk();
     // Keys whose MGET went out: all or, when the connection failed, none.
-    const std::size_t sent = send_key_commands(c, "MGET", keys, chunk) ? keys.size() : 0;
+    const std::size_t sent = send_key_commands(c, "MGET", keys, chunk) != 0 ? keys.size() : 0;
     std::size_t done = 0;
     for (std::size_t first = 0; first < sent; first += chunk) {
       const std::size_t last = std::min(keys.size(), first + chunk);
@@ -415,8 +415,7 @@ class RedisRepository {
     if (!lease) return {0, lease.error()};
     redisContext* c = lease->context.get();
     const std::size_t chunk = state_->chunk();
-    const std::size_t chunks =
-        send_key_commands(c, "UNLINK", keys, chunk) ? (keys.size() + chunk - 1) / chunk : 0;
+    const std::size_t chunks = send_key_commands(c, "UNLINK", keys, chunk);
     EraseResult result;
     for (std::size_t k = 0; k < chunks; ++k) {
       detail::RedisReplyPtr reply = detail::read_reply(c);
@@ -662,15 +661,16 @@ class RedisRepository {
     absent_keys.reserve(absent.size());
     for (std::size_t i : absent) absent_keys.push_back(keys[i]);
     const std::size_t chunk = state_->chunk();
-    if (!send_key_commands(c, "EXISTS", absent_keys, chunk)) return false;
+    const std::size_t commands = send_key_commands(c, "EXISTS", absent_keys, chunk);
+    if (commands == 0) return false;
     long long existing = 0;
-    for (std::size_t k = 0; k < (absent_keys.size() + chunk - 1) / chunk; ++k) {
+    for (std::size_t k = 0; k < commands; ++k) {
       const detail::RedisReplyPtr reply = detail::read_reply(c);
       if (!reply || reply->type != REDIS_REPLY_INTEGER) return false;
       existing += reply->integer;
     }
     if (existing == 0) return true;
-    if (!send_key_commands(c, "TYPE", absent_keys, 1)) return false;
+    if (send_key_commands(c, "TYPE", absent_keys, 1) == 0) return false;
     for (std::size_t i : absent) {
       const detail::RedisReplyPtr reply = detail::read_reply(c);
       if (!reply || reply->type != REDIS_REPLY_STATUS) return false;
@@ -684,10 +684,10 @@ class RedisRepository {
   /// Sends `verb` followed by the namespaced keys, one command per `chunk`
   /// keys, encoded into one buffer and sent from it, as store_many's writes
   /// are (appending each command to hiredis' buffer first copied every key
-  /// once more). False when the connection failed: then none of these
-  /// commands' replies is trusted.
-  bool send_key_commands(redisContext* c, std::string_view verb,
-                         std::span<const std::string_view> keys, std::size_t chunk) const {
+  /// once more). Returns how many commands went out: all of them, or 0 when
+  /// the connection failed (then none of their replies is trusted).
+  std::size_t send_key_commands(redisContext* c, std::string_view verb,
+                                std::span<const std::string_view> keys, std::size_t chunk) const {
     const std::string_view prefix = state_->options.key_prefix;
     const std::size_t commands = (keys.size() + chunk - 1) / chunk;
     std::size_t bytes = commands * (detail::RespWriter::arg_bytes(verb.size()) + 16);
@@ -701,7 +701,7 @@ class RedisRepository {
       resp.arg(verb);
       for (std::size_t i = first; i < last; ++i) resp.arg(prefix, keys[i]);
     }
-    return detail::send_formatted(c, resp);
+    return detail::send_formatted(c, resp) ? commands : 0;
   }
 
   static void fail_range(BatchResult& result, std::size_t first, std::size_t last, errc error) {

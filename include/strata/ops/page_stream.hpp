@@ -89,7 +89,7 @@ inline PageStreamEnd stream_pages_with(
         // No thread to be had: the next page is read after this one instead.
       }
     }
-    if (!handle(static_cast<const ScanPage&>(page))) return end;  // `next` is waited for
+    if (!handle(page)) return end;  // `next` is waited for
     if (!page.next_cursor.empty()) end.cursor = page.next_cursor;
     if (last) {
       end.complete = true;
