@@ -37,7 +37,9 @@ struct S3FifoOptions {
   std::size_t max_entries = 100'000;  ///< across all shards; 0 means no entry limit
   std::size_t max_bytes = 64u << 20;  ///< key + value bytes across all shards; 0 means no limit
   std::size_t shards = 16;            ///< rounded up to a power of two; 0 means 1
-  /// The probation queue's share of each capacity, in percent (the paper's 10).
+  /// The probation queue's share of each capacity, in percent (the paper's 10). A smaller share
+  /// suits a stationary popularity, a larger one keys read back long after they are written: the
+  /// hit-ratio table of docs/design.md (ADR 18).
   std::size_t probation_percent = 10;
 };
 
