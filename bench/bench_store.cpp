@@ -169,8 +169,8 @@ int main(int argc, char** argv) {
   reporter.ratio("set", "overhead/store_set", "overhead/direct_set");
   reporter.ratio("get", "overhead/store_get", "overhead/direct_get");
   if (reporter.ns("lru/hit/threads:1") > 0)  // absent under --benchmark_filter
-    fmt::print("\nLruCache hit: {:.1f} ns (1 thread), {:.1f} ns (2 threads, per thread)\n",
-               reporter.ns("lru/hit/threads:1"), reporter.ns("lru/hit/threads:2"));
+    fmt::print("\nLruCache hit: {:.1f} ns on 1 thread; 2 threads give {:.2f}x its throughput\n",
+               reporter.ns("lru/hit/threads:1"), reporter.scaling("lru/hit", 2));
   benchmark::Shutdown();
   return 0;
 }

@@ -1,10 +1,15 @@
 #include <strata/cache/lru_cache.hpp>
 #include <strata/cache/no_cache.hpp>
+#include <strata/cache/read_mostly_mutex.hpp>
 #include <strata/cache/s3fifo_cache.hpp>
 #include <strata/core/concepts.hpp>
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <cstdint>
+#include <mutex>
+#include <shared_mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -146,6 +151,37 @@ TYPED_TEST(EveryCache, PutReplacesKeepsTheTagEraseAndClearRemove) {
   EXPECT_EQ(cache.bytes(), 0u);
 }
 
+TYPED_TEST(EveryCache, ReadHandsALiveValueAndItsTagToTheReaderInPlace) {
+  TypeParam cache;
+  cache.put("k", "value", std::nullopt, 7);
+  cache.put("short", "s", now + Millis{10});
+  std::string seen;
+  std::uint8_t tag = 0;
+  int calls = 0;
+  const auto reader = [&](std::string_view value, std::uint8_t codec_tag) {
+    seen = value;
+    tag = codec_tag;
+    ++calls;
+  };
+  EXPECT_TRUE(cache.read("k", now, reader));
+  EXPECT_EQ(seen, "value");
+  EXPECT_EQ(tag, 7);
+  EXPECT_FALSE(cache.read("absent", now, reader));
+  EXPECT_FALSE(cache.read("short", now + Millis{10}, reader));
+  EXPECT_EQ(calls, 1);
+  EXPECT_EQ(cache.size(), 1u);  // the expired entry was dropped on sight, as find drops it
+}
+
+TYPED_TEST(EveryCache, AReadCountsForEvictionAsAFindDoes) {
+  TypeParam cache({.max_entries = 4, .max_bytes = 0, .shards = 1});
+  for (int i = 0; i < 4; ++i) cache.put("k" + std::to_string(i), "v", std::nullopt);
+  ASSERT_TRUE(cache.read("k0", now, [](std::string_view, std::uint8_t) {}));
+  cache.put("k4", "v", std::nullopt);  // one over: the oldest unread entry goes, not k0
+  EXPECT_TRUE(cache.find("k0", now));
+  EXPECT_FALSE(cache.find("k1", now));
+  EXPECT_EQ(cache.size(), 4u);
+}
+
 TYPED_TEST(EveryCache, ShardsServeThreadsWithoutLosingEntries) {
   TypeParam cache({.max_entries = 0, .max_bytes = 0, .shards = 8});
   std::vector<std::thread> threads;
@@ -164,6 +200,43 @@ TYPED_TEST(EveryCache, ShardsServeThreadsWithoutLosingEntries) {
     });
   for (auto& thread : threads) thread.join();
   EXPECT_EQ(cache.size(), 8000u);
+}
+
+// The shard lock: a writer's two stores are never seen half done by a
+// reader, and writers exclude each other. (A broken lock shows here as a torn
+// pair or a lost increment, and under ThreadSanitizer as a race.)
+TEST(ReadMostlyMutexTest, ReadersNeverSeeAWriteHalfDoneAndWritersExcludeEachOther) {
+  detail::ReadMostlyMutex mutex;
+  std::uint64_t first = 0, second = 0;  // equal whenever the lock is free
+  std::atomic<bool> writing{true};
+  std::atomic<std::uint64_t> torn{0}, reads{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 3; ++t)
+    threads.emplace_back([&] {
+      while (writing.load() || reads.load() == 0) {
+        std::shared_lock lock(mutex);
+        if (first != second) ++torn;
+        ++reads;
+      }
+    });
+  constexpr std::uint64_t writes_per_writer = 20'000;
+  const auto writer = [&] {
+    for (std::uint64_t i = 0; i < writes_per_writer; ++i) {
+      std::unique_lock lock(mutex);
+      ++first;
+      std::this_thread::yield();  // widen the window a broken lock would expose
+      ++second;
+    }
+  };
+  std::thread other_writer(writer);
+  writer();
+  other_writer.join();
+  writing = false;
+  for (auto& thread : threads) thread.join();
+  EXPECT_EQ(torn.load(), 0u);
+  EXPECT_GT(reads.load(), 0u);
+  EXPECT_EQ(first, 2 * writes_per_writer);
+  EXPECT_EQ(second, 2 * writes_per_writer);
 }
 
 TEST(NoCacheTest, HoldsNothing) {

@@ -48,6 +48,16 @@ class RatioReporter : public benchmark::ConsoleReporter {
   void header(const char* what) const {
     fmt::print("\n{:<48} {:>15} {:>15} {:>10}\n", what, "baseline", "candidate", "ratio");
   }
+  /// Total throughput of benchmark `name` run on `threads` threads over its throughput on one (0
+  /// when either did not run). Google Benchmark 1.7 (Debian 12's) reports a threads:N run's time
+  /// as the threads' mean wall time over their total iterations, the inverse of the total
+  /// throughput: the ratio of the two times is the scaling, not N times it.
+  double scaling(const std::string& name, int threads) const {
+    const double one = ns(name + "/threads:1"),
+                 many = ns(fmt::format("{}/threads:{}", name, threads));
+    return one > 0 && many > 0 ? one / many : 0.0;
+  }
+
   /// The time kept for benchmark `name`, in ns (0 when it did not run).
   double ns(const std::string& name) const {
     auto it = ns_.find(name);

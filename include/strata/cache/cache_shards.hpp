@@ -2,9 +2,10 @@
 /// \file
 /// detail::CacheShards: what LruCache and S3FifoCache share: a power-of-two
 /// array of shards chosen by key hash, each with its own
-/// `std::shared_mutex mutex`, capacities split evenly between them, totals
+/// `mutex` (a detail::ReadMostlyMutex), capacities split evenly between them, totals
 /// summed shard by shard, and the hit path (a shared lock, the policy's mark
-/// of a read, an expired entry dropped).
+/// of a read, an expired entry dropped), copying the value out or handing
+/// it to a reader in place.
 
 #include "strata/core/cached_value.hpp"
 #include "strata/core/clock.hpp"
@@ -18,6 +19,7 @@
 #include <optional>      // std::optional
 #include <shared_mutex>  // std::shared_lock
 #include <string_view>   // std::string_view
+#include <utility>       // std::forward
 
 STRATA_BEGIN_NAMESPACE
 
@@ -75,30 +77,52 @@ class CacheShards {
 
 /// The hit path both caches share: looks `key` up under its shard's lock
 /// taken shared and, for a live entry, calls `note_read(node)` (the policy's
-/// mark of a read: it must only touch the node's atomics) and copies the
-/// value out. An entry found expired at `now` is dropped under the lock
-/// taken exclusively, if it is still there and still expired (another thread
-/// may have replaced it meanwhile). The shard's `index` maps keys to list
-/// iterators of nodes with `value`, `codec_tag` and `expires_at`, and its
-/// `remove(index iterator)` drops one.
-template <class Shard, class NoteRead>
-std::optional<CachedValue> find_in_shard(Shard& shard, std::string_view key, TimePoint now,
-                                         NoteRead note_read) {
+/// mark of a read: it must only touch the node's atomics), then
+/// `on_hit(node)`, still under the lock, and returns true. An entry found
+/// expired at `now` is dropped under the lock taken exclusively, if it is
+/// still there and still expired (another thread may have replaced it
+/// meanwhile). The shard's `index` maps keys to list iterators of nodes with
+/// `value`, `codec_tag` and `expires_at`, and its `remove(index iterator)`
+/// drops one.
+template <class Shard, class NoteRead, class OnHit>
+bool read_in_shard(Shard& shard, std::string_view key, TimePoint now, NoteRead note_read,
+                   OnHit&& on_hit) {
   {
     std::shared_lock lock(shard.mutex);
     const auto it = shard.index.find(key);
-    if (it == shard.index.end()) return std::nullopt;
+    if (it == shard.index.end()) return false;
     const auto& node = *it->second;
     if (!node.expires_at || !is_expired(*node.expires_at, now)) {
       note_read(node);
-      return CachedValue{node.value, node.codec_tag};
+      on_hit(node);
+      return true;
     }
   }
   std::unique_lock lock(shard.mutex);
   const auto it = shard.index.find(key);
   if (it != shard.index.end() && it->second->expires_at && is_expired(*it->second->expires_at, now))
     shard.remove(it);
-  return std::nullopt;
+  return false;
+}
+
+/// read_in_shard that copies a live entry's value and codec tag out.
+template <class Shard, class NoteRead>
+std::optional<CachedValue> find_in_shard(Shard& shard, std::string_view key, TimePoint now,
+                                         NoteRead note_read) {
+  std::optional<CachedValue> found;
+  read_in_shard(shard, key, now, note_read, [&](const auto& node) {
+    found.emplace(CachedValue{node.value, node.codec_tag});
+  });
+  return found;
+}
+
+/// A cache's `read`: calls `reader(value, codec_tag)` on a live entry.
+template <class Shard, class NoteRead, class Reader>
+bool read_value_in_shard(Shard& shard, std::string_view key, TimePoint now, NoteRead note_read,
+                         Reader&& reader) {
+  return read_in_shard(shard, key, now, note_read, [&](const auto& node) {
+    std::forward<Reader>(reader)(std::string_view(node.value), node.codec_tag);
+  });
 }
 
 }  // namespace detail

@@ -11,6 +11,7 @@
 
 #include "strata/cache/cache_shards.hpp"
 #include "strata/cache/on_write.hpp"
+#include "strata/cache/read_mostly_mutex.hpp"
 #include "strata/core/cached_value.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
@@ -21,10 +22,10 @@
 #include <list>           // std::list
 #include <mutex>          // std::unique_lock
 #include <optional>       // std::optional
-#include <shared_mutex>   // std::shared_mutex, std::shared_lock
 #include <string>         // std::string
 #include <string_view>    // std::string_view
 #include <unordered_map>  // std::unordered_map
+#include <utility>        // std::forward
 
 STRATA_BEGIN_NAMESPACE
 
@@ -57,11 +58,16 @@ class LruCache {
   /// The key's value and codec tag, or nullopt when absent or expired at `now` (an expired entry is
   /// dropped). A hit marks the key used: the next eviction that reaches it passes over it once.
   std::optional<CachedValue> find(std::string_view key, TimePoint now) {
-    return detail::find_in_shard(shards_.of(key), key, now, [](const Node& node) {
-      // Written only when not yet set: a key read often stops writing its line.
-      if (!node.referenced.load(std::memory_order_relaxed))
-        node.referenced.store(true, std::memory_order_relaxed);
-    });
+    return detail::find_in_shard(shards_.of(key), key, now, note_read);
+  }
+
+  /// As find, but instead of copying the value out, calls `reader(value, codec_tag)` on it in
+  /// place, with `value` a `std::string_view`, and returns whether it did. The reader runs under
+  /// the shard's lock taken shared: it must not call back into this cache.
+  template <class Reader>
+  bool read(std::string_view key, TimePoint now, Reader&& reader) {
+    return detail::read_value_in_shard(shards_.of(key), key, now, note_read,
+                                       std::forward<Reader>(reader));
   }
 
   /// Inserts or replaces the key's entry as the most recently used, then evicts the least recently
@@ -123,6 +129,14 @@ class LruCache {
   };
   using Order = std::list<Node>;  // front = most recently put (or passed over)
 
+  // A hit's mark. Written only when not yet set: a key read often stops writing its line.
+  // A function object, not a function: the hit path inlines it without
+  // following a pointer.
+  static constexpr auto note_read = [](const Node& node) noexcept {
+    if (!node.referenced.load(std::memory_order_relaxed))
+      node.referenced.store(true, std::memory_order_relaxed);
+  };
+
   // Padded to a cache line (see S3FifoCache::Shard): a thread locking one
   // shard does not invalidate the line of the shard next to it.
   struct alignas(64) Shard {
@@ -151,7 +165,7 @@ class LruCache {
       }
     }
 
-    mutable std::shared_mutex mutex;
+    mutable detail::ReadMostlyMutex mutex;
     Order order;
     Index index;
     std::size_t bytes = 0;

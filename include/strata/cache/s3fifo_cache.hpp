@@ -13,6 +13,7 @@
 
 #include "strata/cache/cache_shards.hpp"
 #include "strata/cache/on_write.hpp"
+#include "strata/cache/read_mostly_mutex.hpp"
 #include "strata/core/cached_value.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
@@ -25,10 +26,10 @@
 #include <list>           // std::list
 #include <mutex>          // std::unique_lock
 #include <optional>       // std::optional
-#include <shared_mutex>   // std::shared_mutex, std::shared_lock
 #include <string>         // std::string
 #include <string_view>    // std::string_view
 #include <unordered_map>  // std::unordered_map
+#include <utility>        // std::forward
 
 STRATA_BEGIN_NAMESPACE
 
@@ -71,11 +72,16 @@ class S3FifoCache {
   /// The key's value and codec tag, or nullopt when absent or expired at `now` (an expired entry is
   /// dropped). A hit only counts the read; the entry stays where it is.
   std::optional<CachedValue> find(std::string_view key, TimePoint now) {
-    return detail::find_in_shard(shards_.of(key), key, now, [](const Node& node) {
-      // Written only below the cap: a key read often stops writing its line.
-      if (const std::uint8_t reads = node.reads.load(std::memory_order_relaxed); reads < 3)
-        node.reads.store(static_cast<std::uint8_t>(reads + 1), std::memory_order_relaxed);
-    });
+    return detail::find_in_shard(shards_.of(key), key, now, note_read);
+  }
+
+  /// As find, but instead of copying the value out, calls `reader(value, codec_tag)` on it in
+  /// place, with `value` a `std::string_view`, and returns whether it did. The reader runs under
+  /// the shard's lock taken shared: it must not call back into this cache.
+  template <class Reader>
+  bool read(std::string_view key, TimePoint now, Reader&& reader) {
+    return detail::read_value_in_shard(shards_.of(key), key, now, note_read,
+                                       std::forward<Reader>(reader));
   }
 
   /// Inserts or replaces the key's entry, then evicts until its shard is within capacity. A new
@@ -156,6 +162,14 @@ class S3FifoCache {
     mutable std::atomic<std::uint8_t> reads{0};
   };
   using Queue = std::list<Node>;  // front: the oldest, evicted first
+
+  // A hit's mark. Written only below the cap: a key read often stops writing its line.
+  // A function object, not a function: the hit path inlines it without
+  // following a pointer.
+  static constexpr auto note_read = [](const Node& node) noexcept {
+    if (const std::uint8_t reads = node.reads.load(std::memory_order_relaxed); reads < 3)
+      node.reads.store(static_cast<std::uint8_t>(reads + 1), std::memory_order_relaxed);
+  };
 
   // Padded to a cache line (64 bytes on the x86-64 and AArch64 cores this
   // targets; std::hardware_destructive_interference_size would make the
@@ -246,7 +260,7 @@ class S3FifoCache {
       if (auto it = ghosts.find(hash); it != ghosts.end() && --it->second == 0) ghosts.erase(it);
     }
 
-    mutable std::shared_mutex mutex;
+    mutable detail::ReadMostlyMutex mutex;
     Queue probation, main;
     Index index;
     std::size_t probation_held = 0, main_held = 0;  // key + value bytes of each queue
