@@ -199,7 +199,7 @@ TEST(KeyPositions, EveryAnswerReachesEachPositionThatAskedForItsKey) {
   const std::vector<std::string_view> keys(owned.begin(), owned.end());
   std::vector<std::size_t> asked;
   for (std::size_t i = 0; i + 1 < keys.size(); ++i) asked.push_back(i);
-  const detail::KeyPositions index(keys, asked);
+  detail::KeyPositions index(keys, asked);
 
   std::vector<int> hits(keys.size(), 0);
   for (int i = 0; i < 250; ++i)
@@ -209,8 +209,35 @@ TEST(KeyPositions, EveryAnswerReachesEachPositionThatAskedForItsKey) {
   EXPECT_FALSE(index.for_each("left-out", [&](std::size_t) { ADD_FAILURE(); }));
   EXPECT_FALSE(index.for_each("never-asked", [&](std::size_t) { ADD_FAILURE(); }));
 
-  const detail::KeyPositions none(keys, {});
+  detail::KeyPositions none(keys, {});
   EXPECT_FALSE(none.for_each("key:1", [&](std::size_t) { ADD_FAILURE(); }));
+}
+
+// A batch sent in key order is placed by following its order while the
+// answer does; an answer that skips keys, goes back, or names a key nobody
+// asked for is still placed exactly, each position once.
+TEST(KeyPositions, AnAscendingBatchIsPlacedExactlyWhateverOrderTheAnswerTakes) {
+  std::vector<std::string> owned;
+  for (int i = 0; i < 200; ++i) owned.push_back(fmt::format("k:{:04}", i));
+  const std::vector<std::string_view> keys(owned.begin(), owned.end());
+  std::vector<std::size_t> asked;
+  for (std::size_t i = 0; i < keys.size(); i += 2) asked.push_back(i);  // every other key
+
+  std::vector<int> hits(keys.size(), 0);
+  detail::KeyPositions index(keys, asked);
+  const auto count = [&](std::string_view key) {
+    return index.for_each(key, [&](std::size_t p) {
+      EXPECT_EQ(keys[p], key);
+      ++hits[p];
+    });
+  };
+  for (std::size_t i = 0; i < 40; i += 2) EXPECT_TRUE(count(keys[i]));    // in order
+  for (std::size_t i = 60; i < 100; i += 2) EXPECT_TRUE(count(keys[i]));  // 40-58 absent
+  EXPECT_FALSE(count(keys[101]));                                         // never asked
+  EXPECT_FALSE(count("k:9999"));
+  for (std::size_t i = 198; i >= 100; i -= 2) EXPECT_TRUE(count(keys[i]));  // backwards
+  for (std::size_t i = 40; i < 60; i += 2) EXPECT_TRUE(count(keys[i]));     // late
+  for (std::size_t p = 0; p < keys.size(); ++p) EXPECT_EQ(hits[p], p % 2 == 0 ? 1 : 0) << p;
 }
 
 }  // namespace

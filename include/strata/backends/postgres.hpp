@@ -254,7 +254,7 @@ class PostgresRepository {
       // The rows name their keys, in the server's order; each goes to every
       // position that asked for it (a key given twice is found twice). A row
       // for a key nobody asked for is malformed and never trusted.
-      const detail::KeyPositions asked(keys, sent);
+      detail::KeyPositions asked(keys, sent);
       for (int row = 0; row < PQntuples(r.get()); ++row) {
         const std::string_view envelope = value(r.get(), row, 1);
         asked.for_each(value(r.get(), row, 0),
