@@ -11,6 +11,9 @@
 //  - batch_get               vs a raw binary `key = ANY($1)` query that copies
 //                            each row's value out, as batch_get does, on a
 //                            table the batch covers and on one ten times larger;
+//                            the raw query copies into the strings of its last
+//                            call, which batch_get_into does too (a reused
+//                            LoadResult) and batch_get cannot (a new one);
 //  - batch_set / batch_get   vs as many set() / get() calls (354 keys).
 // Writes go into emptied tables (TRUNCATE, outside the timing), so that every
 // candidate inserts the same fresh rows. The store runs without a cache.
@@ -118,8 +121,9 @@ struct Raw {
   }
 
   /// One binary `key = ANY($1)` query, each row's value copied out as
-  /// batch_get copies it; returns the rows' bytes read.
-  std::size_t select_any(const Data& data, std::vector<std::string>& out) {
+  /// batch_get copies it; returns the rows' bytes read. Not inlined, so that
+  /// callgrind can count it alone (--toggle-collect='*select_any*').
+  [[gnu::noinline]] std::size_t select_any(const Data& data, std::vector<std::string>& out) {
     std::size_t bytes = 0;
     for (const auto& key : data.keys) bytes += key.size() + 4;
     detail::pg::ArrayWriter array(detail::pg::text_oid, data.keys.size(), false, bytes);
@@ -257,19 +261,31 @@ void raw_any_in(benchmark::State& state, bool tenfold) {
     if (raw.select_any(data, values) == 0) state.SkipWithError("raw query found nothing");
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-void strata_get_in(benchmark::State& state, bool tenfold) {
+/// One batch_get of the data's keys, into a new result or (`reused`, as the
+/// raw baseline reuses its strings) into the one the last call filled; not
+/// inlined, so that callgrind can count it alone beside select_any
+/// (--toggle-collect='*strata_get_once*').
+[[gnu::noinline]] std::size_t strata_get_once(Store& store, const Data& data, LoadResult* reused) {
+  if (reused == nullptr) return store.batch_get(data.views).found_count();
+  store.batch_get_into(data.views, *reused);
+  return reused->found_count();
+}
+void strata_get_in(benchmark::State& state, bool tenfold, bool reuse) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Store store = make_store(PostgresOptions{}.copy_threshold);
   fill_strata(store, data, tenfold);
+  LoadResult result;
   for (auto _ : state)
-    if (store.batch_get(data.views).found_count() != data.keys.size())
+    if (strata_get_once(store, data, reuse ? &result : nullptr) != data.keys.size())
       state.SkipWithError("batch_get missed keys");
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
 void raw_any(benchmark::State& state) { raw_any_in(state, false); }
 void raw_any_tenfold(benchmark::State& state) { raw_any_in(state, true); }
-void strata_get(benchmark::State& state) { strata_get_in(state, false); }
-void strata_get_tenfold(benchmark::State& state) { strata_get_in(state, true); }
+void strata_get(benchmark::State& state) { strata_get_in(state, false, false); }
+void strata_get_tenfold(benchmark::State& state) { strata_get_in(state, true, false); }
+void strata_get_into(benchmark::State& state) { strata_get_in(state, false, true); }
+void strata_get_into_tenfold(benchmark::State& state) { strata_get_in(state, true, true); }
 void single_set(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Store store = make_store(PostgresOptions{}.copy_threshold);
@@ -311,8 +327,10 @@ int main(int argc, char** argv) {
                                                  {"path/copy", strata_set_copy},
                                                  {"raw/any", raw_any},
                                                  {"strata/get", strata_get},
+                                                 {"strata/get_into", strata_get_into},
                                                  {"raw/any10", raw_any_tenfold},
-                                                 {"strata/get10", strata_get_tenfold}};
+                                                 {"strata/get10", strata_get_tenfold},
+                                                 {"strata/get10_into", strata_get_into_tenfold}};
     for (const auto& [name, fn] : paired)
       benchmark::RegisterBenchmark(name, fn)->Arg(n)->Unit(benchmark::kMillisecond);
   }
@@ -329,8 +347,12 @@ int main(int argc, char** argv) {
                    fmt::format("strata/set/{}", n));
     reporter.ratio(fmt::format("batch_get vs binary = ANY x{}", n), fmt::format("raw/any/{}", n),
                    fmt::format("strata/get/{}", n));
+    reporter.ratio(fmt::format("  into a reused result x{}", n), fmt::format("raw/any/{}", n),
+                   fmt::format("strata/get_into/{}", n));
     reporter.ratio(fmt::format("  from a table ten times larger x{}", n),
                    fmt::format("raw/any10/{}", n), fmt::format("strata/get10/{}", n));
+    reporter.ratio(fmt::format("  ten times larger, into a reused result x{}", n),
+                   fmt::format("raw/any10/{}", n), fmt::format("strata/get10_into/{}", n));
   }
   reporter.header("overwriting every key vs one hand-written INSERT ... ON CONFLICT DO UPDATE");
   for (long n : sizes) {

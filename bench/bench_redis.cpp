@@ -7,7 +7,9 @@
 //                           exist (overwrites);
 //  - batch_set with TTL     vs raw pipelined SET key value PX ttl (overwrites);
 //  - batch_get              vs one raw MGET that copies each value out, as
-//                           batch_get does, every key present;
+//                           batch_get does, every key present; the raw MGET
+//                           copies into the strings of its last call, as
+//                           batch_get_into does (a reused LoadResult);
 //  - batch_set / batch_get  vs as many set() / get() calls (354 and 10k keys).
 // Each benchmark starts from an emptied database (FLUSHDB) and stores what it
 // reads or overwrites itself, so none depends on which ran before it. The
@@ -190,16 +192,25 @@ void strata_set_ttl(benchmark::State& state) {
     if (!store.batch_set(data.ttl_items).all_stored()) state.SkipWithError("batch_set failed");
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
-void strata_get(benchmark::State& state) {
+/// batch_get into a new result, or (`reuse`, as the raw MGET copies into the
+/// strings of its last call) batch_get_into the result the last call filled.
+void strata_get_with(benchmark::State& state, bool reuse) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Raw().flush();
   Store store = make_store();
   store.batch_set(data.items);
-  for (auto _ : state)
-    if (store.batch_get(data.views).found_count() != data.keys.size())
-      state.SkipWithError("batch_get missed keys");
+  LoadResult result;
+  for (auto _ : state) {
+    if (reuse)
+      store.batch_get_into(data.views, result);
+    else
+      result = store.batch_get(data.views);
+    if (result.found_count() != data.keys.size()) state.SkipWithError("batch_get missed keys");
+  }
   state.SetItemsProcessed(state.iterations() * state.range(0));
 }
+void strata_get(benchmark::State& state) { strata_get_with(state, false); }
+void strata_get_into(benchmark::State& state) { strata_get_with(state, true); }
 void single_set(benchmark::State& state) {
   const Data data(static_cast<std::size_t>(state.range(0)));
   Raw().flush();
@@ -226,11 +237,15 @@ int main(int argc, char** argv) {
   const std::vector<long> sizes{354, 10'000, 100'000};
   for (long n : sizes) {
     using Fn = void (*)(benchmark::State&);
-    const std::pair<const char*, Fn> paired[] = {
-        {"raw/mset", raw_mset},           {"strata/set", strata_set},
-        {"raw/mset_new", raw_mset_fresh}, {"strata/set_new", strata_set_fresh},
-        {"raw/set_px", raw_set_px},       {"strata/set_ttl", strata_set_ttl},
-        {"raw/mget", raw_mget},           {"strata/get", strata_get}};
+    const std::pair<const char*, Fn> paired[] = {{"raw/mset", raw_mset},
+                                                 {"strata/set", strata_set},
+                                                 {"raw/mset_new", raw_mset_fresh},
+                                                 {"strata/set_new", strata_set_fresh},
+                                                 {"raw/set_px", raw_set_px},
+                                                 {"strata/set_ttl", strata_set_ttl},
+                                                 {"raw/mget", raw_mget},
+                                                 {"strata/get", strata_get},
+                                                 {"strata/get_into", strata_get_into}};
     for (const auto& [name, fn] : paired)
       benchmark::RegisterBenchmark(name, fn)->Arg(n)->Unit(benchmark::kMillisecond);
     if (n <= 10'000) {  // one round trip per key: 100k would take seconds per run
@@ -251,6 +266,8 @@ int main(int argc, char** argv) {
                    fmt::format("raw/set_px/{}", n), fmt::format("strata/set_ttl/{}", n));
     reporter.ratio(fmt::format("batch_get vs MGET, values copied out x{}", n),
                    fmt::format("raw/mget/{}", n), fmt::format("strata/get/{}", n));
+    reporter.ratio(fmt::format("  into a reused result x{}", n), fmt::format("raw/mget/{}", n),
+                   fmt::format("strata/get_into/{}", n));
   }
   reporter.header("strata batch vs single-key calls (single time / batch time)");
   for (long n : {354L, 10'000L}) {

@@ -217,6 +217,15 @@ class TieredStore {
   LoadResult batch_get(std::span<const std::string_view> keys, ReadMode mode = ReadMode::cached) {
     return read(keys, mode);
   }
+  /// batch_get's answer written into `result`, which a caller reading in a
+  /// loop keeps: its value strings are reused, so that a tier answering for
+  /// the whole batch through `load_many_into` (Redis, PostgreSQL) copies
+  /// each value into the string that held the last one instead of
+  /// allocating a new one. Nothing of the earlier contents survives.
+  void batch_get_into(std::span<const std::string_view> keys, LoadResult& result,
+                      ReadMode mode = ReadMode::cached) {
+    read_into(keys, mode, result);
+  }
   /// The same, for a braced list of keys.
   LoadResult batch_get(std::initializer_list<std::string_view> keys,
                        ReadMode mode = ReadMode::cached) {
@@ -805,13 +814,22 @@ class TieredStore {
   }
 
   LoadResult read(std::span<const std::string_view> keys, ReadMode mode = ReadMode::cached) {
-    const std::size_t n = keys.size();
-    // Sized on first use: when one tier answers for every key (a single-key
-    // get, a single-tier batch) the store adopts that tier's LoadResult and
-    // decodes it in place instead of allocating a second one.
     LoadResult result;
+    read_into(keys, mode, result);
+    return result;
+  }
+
+  void read_into(std::span<const std::string_view> keys, ReadMode mode, LoadResult& result) {
+    const std::size_t n = keys.size();
+    // Sized on first use (`result` may hold an earlier read's answer): when
+    // one tier answers for every key (a single-key get, a single-tier batch)
+    // that tier writes its answer into `result` (load_many_into) or the store
+    // adopts its LoadResult, and decodes it in place, instead of allocating a
+    // second one.
+    bool sized_yet = false;
     const auto sized = [&]() -> LoadResult& {
-      if (result.size() != n) result = LoadResult(n);
+      if (!sized_yet) result.reset(n);
+      sized_yet = true;
       return result;
     };
     // Read once, when first needed: a store without a cache needs the time
@@ -878,9 +896,26 @@ class TieredStore {
         }
       if (m == 0) return;
       const auto batch = std::span<const std::string_view>(batch_keys.data(), m);
-      LoadResult loaded = timed<I, TierOperation::load_many>(
-          m, [&] { return boost::hana::at_c<I>(tiers_).load_many(batch); });
-      LoadResult& source = detail::adopt_or_size(result, loaded, n, m);  // slot j: key j's answer
+      auto& repository = boost::hana::at_c<I>(tiers_);
+      LoadResult loaded;
+      bool asked = false, answered_in_place = false;
+      if constexpr (detail::HasLoadManyInto<RepoAt<I>>) {
+        if (!sized_yet && m == n) {  // the whole batch, in order: straight into `result`
+          asked = true;
+          timed<I, TierOperation::load_many>(m, [&] {
+            repository.load_many_into(batch, result);
+            return true;
+          });
+          answered_in_place = result.size() == n;
+          if (!answered_in_place) std::swap(loaded, result);  // a short answer stays apart
+        }
+      }
+      if (!asked)
+        loaded = timed<I, TierOperation::load_many>(m, [&] { return repository.load_many(batch); });
+      if (answered_in_place) sized_yet = true;
+      // slot j: key j's answer
+      LoadResult& source =
+          answered_in_place ? result : detail::adopt_or_size(result, sized_yet, loaded, n, m);
       std::size_t failures = 0;
       std::size_t bad_checksums = 0;
       for (std::size_t j = 0; j < m; ++j) {
@@ -920,7 +955,7 @@ class TieredStore {
         flight->collect(sized());
       }
     }
-    return result;
+    sized();  // an empty batch: nothing sized it
   }
 
   /// The next present tier below `from`, or tier_count.

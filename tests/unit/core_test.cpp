@@ -158,6 +158,36 @@ TEST(LoadResultTest, AbsentFoundAndFailedAreDistinct) {
   EXPECT_EQ(result.count(LookupStatus::failed), 1u);
 }
 
+// A result read into again starts as a new one (every slot outcome_unknown,
+// no value, no tag) and writes each value into the string that held the last
+// one: no allocation while the values fit.
+TEST(LoadResultTest, ResetKeepsNothingButTheStringsCapacity) {
+  LoadResult result(2);
+  const std::string long_value(200, 'x');
+  result.set_found_copy(0, long_value, 7);
+  result.set_found_copy(1, long_value);
+  result.reset(3);
+  ASSERT_EQ(result.size(), 3u);
+  for (const Lookup& slot : result) {
+    EXPECT_TRUE(slot.failed());
+    EXPECT_EQ(slot.error, errc::outcome_unknown);
+    EXPECT_TRUE(slot.value.empty());
+    EXPECT_EQ(slot.codec_tag, 0);
+  }
+  const auto before = testing::allocations();
+  result.reset(2);
+  result.set_found_copy(0, std::string_view(long_value).substr(0, 150), 2);
+  result.set_absent(1);
+  EXPECT_EQ(testing::allocations() - before, 0u);
+  EXPECT_TRUE(result[0].found());
+  EXPECT_EQ(result[0].value, std::string(150, 'x'));
+  EXPECT_EQ(result[0].codec_tag, 2);
+  EXPECT_FALSE(result[0].error);
+  EXPECT_TRUE(result[1].absent());
+  result.reset(0);
+  EXPECT_EQ(result.size(), 0u);
+}
+
 }  // namespace
 }  // namespace strata
 

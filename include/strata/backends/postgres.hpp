@@ -216,12 +216,20 @@ class PostgresRepository {
 
   /// Reads each chunk of keys in one query (the keys as one binary array).
   LoadResult load_many(std::span<const std::string_view> keys) {
-    LoadResult result(keys.size());
-    if (keys.empty()) return result;
+    LoadResult result;
+    load_many_into(keys, result);
+    return result;
+  }
+
+  /// load_many's answer written into `result` (made one lookup per key),
+  /// reusing the capacity of the strings it holds from an earlier read.
+  void load_many_into(std::span<const std::string_view> keys, LoadResult& result) {
+    result.reset(keys.size());
+    if (keys.empty()) return;
     auto lease = state_->pool.acquire();
     if (!lease) {
       result.fail_all(lease.error());
-      return result;
+      return;
     }
     PGconn* c = lease->conn.get();
     const std::size_t chunk = state_->load_chunk();
@@ -248,7 +256,7 @@ class PostgresRepository {
         for (std::size_t i = first; i < keys.size(); ++i)
           if (!result[i].failed()) result.set_failed(i, error);
         lease.discard();
-        return result;
+        return;
       }
       for (std::size_t i : sent) result.set_absent(i);  // the query answered for every key sent
       // The rows name their keys, in the server's order; each goes to every
@@ -258,10 +266,9 @@ class PostgresRepository {
       for (int row = 0; row < PQntuples(r.get()); ++row) {
         const std::string_view envelope = value(r.get(), row, 1);
         asked.for_each(value(r.get(), row, 0),
-                       [&](std::size_t i) { result.set_found(i, std::string(envelope)); });
+                       [&](std::size_t i) { result.set_found_copy(i, envelope); });
       }
     }
-    return result;
   }
 
   /// Deletes the keys in one statement and counts the unexpired rows that existed.

@@ -370,12 +370,20 @@ class RedisRepository {
 
   /// Reads each chunk of keys with one MGET, pipelined.
   LoadResult load_many(std::span<const std::string_view> keys) {
-    LoadResult result(keys.size());
-    if (keys.empty()) return result;
+    LoadResult result;
+    load_many_into(keys, result);
+    return result;
+  }
+
+  /// load_many's answer written into `result` (made one lookup per key),
+  /// reusing the capacity of the strings it holds from an earlier read.
+  void load_many_into(std::span<const std::string_view> keys, LoadResult& result) {
+    result.reset(keys.size());
+    if (keys.empty()) return;
     auto lease = state_->lease();
     if (!lease) {
       result.fail_all(lease.error());
-      return result;
+      return;
     }
     redisContext* c = lease->context.get();
     const std::size_t chunk = state_->chunk();
@@ -390,7 +398,7 @@ class RedisRepository {
       for (std::size_t i = first; i < last; ++i) {
         const redisReply* e = reply->element[i - first];
         if (e->type == REDIS_REPLY_STRING)
-          result.set_found(i, std::string(e->str, e->len));
+          result.set_found_copy(i, std::string_view(e->str, e->len));
         else if (e->type == REDIS_REPLY_NIL)
           result.set_absent(i);
         else
@@ -405,7 +413,6 @@ class RedisRepository {
       const std::error_code error = connection_error(c);
       for (std::size_t i = done; i < keys.size(); ++i) result.set_failed(i, error);
     }
-    return result;
   }
 
   /// Deletes each chunk of keys with one UNLINK and counts what existed.

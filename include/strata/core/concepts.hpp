@@ -37,6 +37,13 @@ template <class R>
 concept HasLoadMany = requires(R& r, std::span<const std::string_view> keys) {
   { r.load_many(keys) } -> std::same_as<LoadResult>;
 };
+/// The optional `load_many_into(keys, LoadResult&)`: load_many's answer
+/// written into a result the caller reuses (TieredStore::batch_get_into).
+template <class R>
+concept HasLoadManyInto = requires(R& r, std::span<const std::string_view> keys,
+                                   LoadResult& result) {
+  r.load_many_into(keys, result);
+};
 template <class R>
 concept HasEraseMany = requires(R& r, std::span<const std::string_view> keys) {
   requires(std::same_as<decltype(r.erase_many(keys)), std::size_t> ||
@@ -68,6 +75,10 @@ concept HasScan = requires(R& r, std::string_view prefix, std::string_view curso
 /// Optional:
 ///   - `static constexpr bool in_process`: calls do no I/O, so the store never
 ///     spends a thread to overlap them with another tier's.
+///   - `load_many_into(std::span<const std::string_view>, LoadResult&)`:
+///     load_many's answer written into the given result (reset to one lookup
+///     per key), reusing its strings' capacity; TieredStore::batch_get_into
+///     reads a tier that answers for the whole batch through it.
 /// Laws:
 ///   - A position marked stored is durable in this tier; one not marked is not
 ///     claimed (an unmarked position reads as errc::outcome_unknown).

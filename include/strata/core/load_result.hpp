@@ -9,6 +9,7 @@
 #include <cstddef>       // std::size_t
 #include <cstdint>       // std::uint8_t
 #include <string>        // std::string
+#include <string_view>   // std::string_view
 #include <system_error>  // std::error_code
 #include <utility>       // std::move
 #include <vector>        // std::vector
@@ -65,10 +66,32 @@ class LoadResult {
   auto end() const noexcept { return slots_.end(); }
   ///@}
 
+  /// Makes this `size` lookups, each failed with errc::outcome_unknown as in
+  /// a new LoadResult, keeping the capacity of the value strings it already
+  /// holds: a result read into again and again allocates for a value only
+  /// when it outgrows the one before it at that position.
+  void reset(std::size_t size) {
+    slots_.resize(size);
+    for (Lookup& slot : slots_) {
+      slot.status = LookupStatus::failed;
+      slot.value.clear();
+      slot.error = make_error_code(errc::outcome_unknown);
+      slot.codec_tag = 0;
+    }
+  }
+
   /// Sets key i found with `value` (and its codec tag).
   void set_found(std::size_t i, std::string value, std::uint8_t codec_tag = 0) {
     slots_[i].status = LookupStatus::found;
     slots_[i].value = std::move(value);
+    slots_[i].error.clear();
+    slots_[i].codec_tag = codec_tag;
+  }
+  /// Sets key i found with a copy of `value`, written into the string the
+  /// slot already holds (no allocation when its capacity suffices).
+  void set_found_copy(std::size_t i, std::string_view value, std::uint8_t codec_tag = 0) {
+    slots_[i].status = LookupStatus::found;
+    slots_[i].value.assign(value);
     slots_[i].error.clear();
     slots_[i].codec_tag = codec_tag;
   }

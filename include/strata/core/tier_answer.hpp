@@ -26,17 +26,21 @@ STRATA_BEGIN_NAMESPACE
 namespace detail {
 
 /// The LoadResult whose slot j holds the tier's answer for its j-th key
-/// (`m` keys asked). A tier asked for all `n` keys of the batch, in order,
-/// whose answer covers them, becomes the batch's result when that is still
-/// unsized: nothing is lost and no second LoadResult is allocated. Otherwise
-/// the result is sized to `n` (if it was not) and the answer stays apart.
-inline LoadResult& adopt_or_size(LoadResult& result, LoadResult& answer, std::size_t n,
+/// (`m` keys asked). `sized` says whether `result` holds this read's slots
+/// yet (it may hold an earlier read's, to be reused). A tier asked for all
+/// `n` keys of the batch, in order, whose answer covers them, becomes the
+/// batch's result when that is not sized yet: nothing is lost and no second
+/// LoadResult is allocated. Otherwise the result is reset to `n` lookups (if
+/// it was not yet) and the answer stays apart.
+inline LoadResult& adopt_or_size(LoadResult& result, bool& sized, LoadResult& answer, std::size_t n,
                                  std::size_t m) {
-  if (result.size() != n && m == n && answer.size() == n) {
+  if (sized) return answer;
+  sized = true;
+  if (m == n && answer.size() == n) {
     std::swap(result, answer);
     return result;
   }
-  if (result.size() != n) result = LoadResult(n);
+  result.reset(n);
   return answer;
 }
 

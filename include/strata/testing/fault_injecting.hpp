@@ -174,17 +174,15 @@ class FaultInjecting {
 
   /// R's load_many, with the faults set applied.
   LoadResult load_many(std::span<const std::string_view> keys) {
-    ++load_calls_;
-    if (auto error = whole_call_error()) {
-      LoadResult result(keys.size());
-      result.fail_all(error);
-      return result;
-    }
-    LoadResult result = inner_.load_many(keys);
-    reply_latency();
-    for (std::size_t i = 0; i < keys.size(); ++i)
-      if (auto error = chosen(keys[i])) result.set_failed(i, error);
+    LoadResult result;
+    load_with_faults(keys, result, [&] { result = inner_.load_many(keys); });
     return result;
+  }
+
+  /// R's load_many_into, with the same faults; present when R has it.
+  void load_many_into(std::span<const std::string_view> keys,
+                      LoadResult& result) requires detail::HasLoadManyInto<R> {
+    load_with_faults(keys, result, [&] { inner_.load_many_into(keys, result); });
   }
 
   /// R's erase_many, with the faults set applied.
@@ -247,6 +245,22 @@ class FaultInjecting {
     }
     pass.swap(records);
     where.swap(positions);
+  }
+
+  /// Counts a load, then fails it whole or calls `load` (which fills
+  /// `result`) and fails the keys chosen to fail.
+  template <class Load>
+  void load_with_faults(std::span<const std::string_view> keys, LoadResult& result, Load load) {
+    ++load_calls_;
+    if (auto error = whole_call_error()) {
+      result.reset(keys.size());
+      result.fail_all(error);
+      return;
+    }
+    load();
+    reply_latency();
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (auto error = chosen(keys[i])) result.set_failed(i, error);
   }
 
   void reply_latency() const {

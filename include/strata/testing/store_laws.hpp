@@ -619,18 +619,63 @@ TYPED_TEST_P(StoreLaws, ARefreshReadBypassesAndRefreshesTheCache) {
   EXPECT_FALSE(this->cached(gone));
 }
 
-REGISTER_TYPED_TEST_SUITE_P(StoreLaws, PartialFailureCachesOnlyStoredKeys,
-                            BatchResultReportsEachFailedPositionWithItsError,
-                            DeleteInvalidatesCacheEvenWhenBackendFails,
-                            SingleAndBatchPathsStoreIdenticalBytes, ExpiredRecordIsNeverReturned,
-                            ChecksumMismatchIsAnErrorNotAValue, InvalidKeysFailAloneTheRestProceed,
-                            BatchCallsEachTierOnce, ConcurrentBatchesStayCoherent,
-                            CodecTagTravelsWithTheValueOnEveryPath,
-                            EverySingleBitFlipIsAnErrorNeverAValueOrAbsent,
-                            DuplicateKeysInABatchTheLastWriteWins, TtlsAtTheEnvelopeBoundary,
-                            AValueServedBecauseAnUpperTierFailedIsNeverCached,
-                            AWriteWithAnUnknownOutcomeHoldsCacheFillsUntilItSettles,
-                            ARefreshReadBypassesAndRefreshesTheCache);
+TYPED_TEST_P(StoreLaws, AResultReadIntoAgainHoldsOnlyTheNewAnswer) {
+  // batch_get_into reuses the caller's LoadResult: whatever it held before,
+  // each read leaves exactly that read's answer, whether one tier answered
+  // the whole batch (written in place through load_many_into, where the
+  // tier has it) or several tiers and the cache did.
+  const std::string long_value(300, 'v');
+  LoadResult reused;
+  for (std::string_view prefix : {"hot:", "w:", "cold:"}) {
+    const std::string a = std::string(prefix) + "into-a", b = std::string(prefix) + "into-b",
+                      c = std::string(prefix) + "into-c";
+    ASSERT_TRUE(this->store_.batch_set({{a, long_value}, {b, "beta", {}, 3}}).all_stored());
+    const std::vector<std::string_view> both{a, b};
+    this->store_.batch_get_into(both, reused, ReadMode::refresh);  // both from the tier
+    ASSERT_EQ(reused.size(), 2u) << prefix;
+    EXPECT_TRUE(reused[0].found() && reused[0].value == long_value) << prefix;
+    EXPECT_TRUE(reused[1].found() && reused[1].value == "beta") << prefix;
+    EXPECT_EQ(reused[1].codec_tag, 3) << prefix;
+
+    // a erased, b rewritten shorter and untagged, c never stored: nothing of
+    // the last answer shows through, from the tier or from the cache.
+    this->store_.erase(a);
+    ASSERT_FALSE(this->store_.set(b, "b2"));
+    const std::vector<std::string_view> three{a, b, c};
+    for (ReadMode mode : {ReadMode::refresh, ReadMode::cached}) {
+      this->store_.batch_get_into(three, reused, mode);
+      ASSERT_EQ(reused.size(), 3u) << prefix;
+      EXPECT_TRUE(reused[0].absent() && reused[0].value.empty()) << prefix;
+      EXPECT_TRUE(reused[1].found() && reused[1].value == "b2") << prefix;
+      EXPECT_EQ(reused[1].codec_tag, 0) << prefix;
+      EXPECT_TRUE(reused[2].absent() && reused[2].value.empty()) << prefix;
+    }
+  }
+
+  // Keys across tiers, an invalid one and a failing one; then an empty batch.
+  this->store_.template tier<Tier::warm>().fail_keys({"w:into-b"}, errc::timeout);
+  const std::vector<std::string_view> mixed{"w:into-b", "hot:into-b", "bad key", "cold:into-b"};
+  this->store_.batch_get_into(mixed, reused, ReadMode::refresh);
+  ASSERT_EQ(reused.size(), 4u);
+  EXPECT_TRUE(reused[0].failed() && reused[0].error == errc::timeout && reused[0].value.empty());
+  EXPECT_TRUE(reused[1].found() && reused[1].value == "b2");
+  EXPECT_TRUE(reused[2].failed() && reused[2].error == errc::invalid_key);
+  EXPECT_TRUE(reused[3].found() && reused[3].value == "b2");
+  this->store_.template tier<Tier::warm>().heal();
+  this->store_.batch_get_into(std::span<const std::string_view>(), reused);
+  EXPECT_EQ(reused.size(), 0u);
+}
+
+REGISTER_TYPED_TEST_SUITE_P(
+    StoreLaws, PartialFailureCachesOnlyStoredKeys, BatchResultReportsEachFailedPositionWithItsError,
+    DeleteInvalidatesCacheEvenWhenBackendFails, SingleAndBatchPathsStoreIdenticalBytes,
+    ExpiredRecordIsNeverReturned, ChecksumMismatchIsAnErrorNotAValue,
+    InvalidKeysFailAloneTheRestProceed, BatchCallsEachTierOnce, ConcurrentBatchesStayCoherent,
+    CodecTagTravelsWithTheValueOnEveryPath, EverySingleBitFlipIsAnErrorNeverAValueOrAbsent,
+    DuplicateKeysInABatchTheLastWriteWins, TtlsAtTheEnvelopeBoundary,
+    AValueServedBecauseAnUpperTierFailedIsNeverCached,
+    AWriteWithAnUnknownOutcomeHoldsCacheFillsUntilItSettles,
+    ARefreshReadBypassesAndRefreshesTheCache, AResultReadIntoAgainHoldsOnlyTheNewAnswer);
 // Including this header without instantiating the family is no error.
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(StoreLaws);
 
