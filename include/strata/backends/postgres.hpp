@@ -299,16 +299,32 @@ class PostgresRepository {
   /// last key of the previous page; empty for the first).
   ScanPage scan(std::string_view prefix, std::string_view cursor, std::size_t limit) {
     ScanPage page;
+    scan_into(prefix, cursor, limit, page);
+    return page;
+  }
+
+  /// scan's page written over `page`, whose records' strings are reused: a
+  /// page stream that keeps its pages allocates nothing per record once the
+  /// pages have grown to the records' sizes.
+  void scan_into(std::string_view prefix, std::string_view cursor, std::size_t limit,
+                 ScanPage& page) {
+    // `cursor` may be the page's own next_cursor: it is cleared once sent.
+    page.done = false;
+    page.error.clear();
     // Keys are printable ASCII: a prefix with anything else matches nothing.
     for (char ch : prefix)
       if (ch < 0x21 || ch > 0x7E) {
+        page.records.clear();
+        page.next_cursor.clear();
         page.done = true;
-        return page;
+        return;
       }
     auto lease = state_->pool.acquire();
     if (!lease) {
+      page.records.clear();
+      page.next_cursor.clear();
       page.error = lease.error();
-      return page;
+      return;
     }
     PGconn* c = lease->conn.get();
     const std::int64_t n = static_cast<std::int64_t>(limit == 0 ? 1 : limit);
@@ -318,19 +334,22 @@ class PostgresRepository {
         exec_prepared(c, "strata_scan",
                       {cursor, prefix, prefix_end(prefix),
                        timestamptz_param(state_->options.clock.now()), limit_param});
+    page.next_cursor.clear();
     if (PQresultStatus(r.get()) != PGRES_TUPLES_OK || PQnfields(r.get()) != 2) {
+      page.records.clear();
       page.error = result_error(c, r.get());
       lease.discard();
-      return page;
+      return;
     }
     const int rows = PQntuples(r.get());
-    page.records.reserve(static_cast<std::size_t>(rows));
-    for (int row = 0; row < rows; ++row)
-      page.records.push_back(
-          {std::string(value(r.get(), row, 0)), std::string(value(r.get(), row, 1))});
+    page.records.resize(static_cast<std::size_t>(rows));
+    for (int row = 0; row < rows; ++row) {
+      ScannedRecord& record = page.records[static_cast<std::size_t>(row)];
+      record.key.assign(value(r.get(), row, 0));
+      record.envelope.assign(value(r.get(), row, 1));
+    }
     page.done = rows < n;
     if (!page.done) page.next_cursor = page.records.back().key;
-    return page;
   }
 
   /// Deletes the expired rows (by the options' clock); returns how many.

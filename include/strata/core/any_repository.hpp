@@ -44,9 +44,16 @@ class AnyRepository {
   ///@{
   BatchResult store_many(std::span<const Record> records) { return self_->store_many(records); }
   LoadResult load_many(std::span<const std::string_view> keys) { return self_->load_many(keys); }
+  void load_many_into(std::span<const std::string_view> keys, LoadResult& result) {
+    self_->load_many_into(keys, result);
+  }
   EraseResult erase_many(std::span<const std::string_view> keys) { return self_->erase_many(keys); }
   ScanPage scan(std::string_view prefix, std::string_view cursor, std::size_t limit) {
     return self_->scan(prefix, cursor, limit);
+  }
+  void scan_into(std::string_view prefix, std::string_view cursor, std::size_t limit,
+                 ScanPage& page) {
+    self_->scan_into(prefix, cursor, limit, page);
   }
   ///@}
   /// Removes expired records; nullopt when the repository expires them itself.
@@ -60,8 +67,10 @@ class AnyRepository {
     virtual ~Concept() = default;
     virtual BatchResult store_many(std::span<const Record>) = 0;
     virtual LoadResult load_many(std::span<const std::string_view>) = 0;
+    virtual void load_many_into(std::span<const std::string_view>, LoadResult&) = 0;
     virtual EraseResult erase_many(std::span<const std::string_view>) = 0;
     virtual ScanPage scan(std::string_view, std::string_view, std::size_t) = 0;
+    virtual void scan_into(std::string_view, std::string_view, std::size_t, ScanPage&) = 0;
     virtual std::optional<std::size_t> purge_expired() = 0;
   };
 
@@ -74,6 +83,14 @@ class AnyRepository {
     LoadResult load_many(std::span<const std::string_view> keys) override {
       return repo.load_many(keys);
     }
+    // The in-place forms where R has them; otherwise the plain call's answer
+    // moved over the caller's.
+    void load_many_into(std::span<const std::string_view> keys, LoadResult& result) override {
+      if constexpr (detail::HasLoadManyInto<R>)
+        repo.load_many_into(keys, result);
+      else
+        result = repo.load_many(keys);
+    }
     EraseResult erase_many(std::span<const std::string_view> keys) override {
       auto erased = repo.erase_many(keys);
       if constexpr (std::is_same_v<decltype(erased), EraseResult>)
@@ -83,6 +100,10 @@ class AnyRepository {
     }
     ScanPage scan(std::string_view prefix, std::string_view cursor, std::size_t limit) override {
       return repo.scan(prefix, cursor, limit);
+    }
+    void scan_into(std::string_view prefix, std::string_view cursor, std::size_t limit,
+                   ScanPage& page) override {
+      detail::scan_over(repo, prefix, cursor, limit, page);
     }
     std::optional<std::size_t> purge_expired() override {
       if constexpr (requires { repo.purge_expired(); })

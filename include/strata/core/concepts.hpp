@@ -57,6 +57,24 @@ template <class R>
 concept HasScan = requires(R& r, std::string_view prefix, std::string_view cursor, std::size_t n) {
   { r.scan(prefix, cursor, n) } -> std::same_as<ScanPage>;
 };
+/// The optional `scan_into(prefix, cursor, limit, ScanPage&)`: scan's page
+/// written over a page the caller reuses (the page stream keeps two).
+template <class R>
+concept HasScanInto = requires(R& r, std::string_view prefix, std::string_view cursor,
+                               std::size_t n, ScanPage& page) {
+  r.scan_into(prefix, cursor, n, page);
+};
+
+/// `page` = repository.scan(prefix, cursor, limit), written over the page's
+/// own strings where the repository can (scan_into).
+template <class R>
+void scan_over(R& repository, std::string_view prefix, std::string_view cursor, std::size_t limit,
+               ScanPage& page) {
+  if constexpr (HasScanInto<R>)
+    repository.scan_into(prefix, cursor, limit, page);
+  else
+    page = repository.scan(prefix, cursor, limit);
+}
 
 }  // namespace detail
 
@@ -96,6 +114,8 @@ concept Repository = detail::HasStoreMany<R> && detail::HasLoadMany<R> && detail
 /// Required: `scan(std::string_view prefix, std::string_view cursor,
 /// std::size_t limit) -> ScanPage`; an empty cursor starts the scan, the
 /// page's next_cursor continues it, done marks the last page.
+/// Optional: `scan_into(prefix, cursor, limit, ScanPage&)`, the same page
+/// written over the given one, reusing its records' strings (PostgreSQL).
 /// Laws: a full scan returns every live record with the prefix exactly once,
 /// even across pages (Redis's SCAN may repeat a key across pages: see
 /// RedisRepository); at most `limit` records per page.

@@ -17,7 +17,7 @@
 
 #include <chrono>        // std::chrono::steady_clock, std::chrono::duration
 #include <cstddef>       // std::size_t
-#include <functional>    // std::function, std::cref
+#include <functional>    // std::function, std::cref, std::ref
 #include <future>        // std::async, std::future
 #include <string>        // std::string
 #include <string_view>   // std::string_view
@@ -56,11 +56,15 @@ inline Millis elapsed_since(std::chrono::steady_clock::time_point start) {
 
 /// The page loop itself, one copy for every repository and handler (they
 /// come in as std::function: one indirect call per page of up to thousands of
-/// records). `fetch(cursor, page_size)` reads a page; `handle(page)` returns
-/// false when the page was not fully handled: the loop ends and the cursor
-/// stays before that page.
+/// records). `fetch(cursor, page_size, page)` reads a page over `page`;
+/// `handle(page)` returns false when the page was not fully handled: the loop
+/// ends and the cursor stays before that page. Two pages take turns, one
+/// handled while the next is read into the other, so that a repository that
+/// writes over a page's strings (scan_into) allocates nothing per record
+/// once both have grown.
 inline PageStreamEnd stream_pages_with(
-    const PageScan& scan, const std::function<ScanPage(const std::string&, std::size_t)>& fetch,
+    const PageScan& scan,
+    const std::function<void(const std::string&, std::size_t, ScanPage&)>& fetch,
     const std::function<bool(const ScanPage&)>& handle) {
   const std::size_t page_size = scan.page_size == 0 ? 1000 : scan.page_size;
   const auto stop = [&scan] { return scan.stop_requested && scan.stop_requested(); };
@@ -73,18 +77,23 @@ inline PageStreamEnd stream_pages_with(
     end.stopped = true;
     return end;
   }
-  ScanPage page = fetch(end.cursor, page_size);
+  ScanPage pages[2];
+  std::size_t current = 0;
+  fetch(end.cursor, page_size, pages[current]);
   for (;;) {
+    const ScanPage& page = pages[current];
+    ScanPage& spare = pages[1 - current];
     if (page.error) {
       end.error = page.error;
       return end;
     }
     const bool last = page.done || page.next_cursor.empty();  // an empty cursor cannot go on
     // Read the next page while this one is written.
-    std::future<ScanPage> next;
+    std::future<void> next;  // declared after `pages`: waited for before they go
     if (!last) {
       try {
-        next = std::async(std::launch::async, std::cref(fetch), page.next_cursor, page_size);
+        next = std::async(std::launch::async, std::cref(fetch), page.next_cursor, page_size,
+                          std::ref(spare));
       } catch (const std::system_error&) {
         // No thread to be had: the next page is read after this one instead.
       }
@@ -106,7 +115,11 @@ inline PageStreamEnd stream_pages_with(
       end.stopped = true;
       return end;
     }
-    page = next.valid() ? next.get() : fetch(end.cursor, page_size);
+    if (next.valid())
+      next.get();
+    else
+      fetch(end.cursor, page_size, spare);
+    current = 1 - current;
   }
 }
 
@@ -117,8 +130,8 @@ template <ScannableRepository From, class Handle>
 PageStreamEnd stream_pages(From& from, const PageScan& scan, Handle handle) {
   return stream_pages_with(
       scan,
-      [&from, &scan](const std::string& cursor, std::size_t page_size) {
-        return from.scan(scan.prefix, cursor, page_size);
+      [&from, &scan](const std::string& cursor, std::size_t page_size, ScanPage& page) {
+        scan_over(from, scan.prefix, cursor, page_size, page);
       },
       [&handle](const ScanPage& page) { return handle(page); });
 }
