@@ -8,6 +8,9 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <map>
@@ -84,6 +87,62 @@ TEST(Postgres, HostileTableNamesAreRejectedAtConstruction) {
   PostgresRepository repo(options);
   const Record record{"k", "v", std::nullopt};
   EXPECT_TRUE(repo.store_many(std::span(&record, 1)).all_stored());
+}
+
+// A load of thousands of keys, in one query or in chunks: every position
+// gets its own key's answer whichever query carried it, in descending and in
+// ascending key order (the row placement's two paths), with duplicates,
+// absent keys and an invalid key among them, into a new result and into one
+// that held an earlier answer.
+TEST(Postgres, ALargeLoadAnswersEveryPositionWithItsOwnKey) {
+  for (std::size_t chunk : {std::size_t{100'000}, std::size_t{6'000}}) {
+    PostgresOptions options = postgres_test_options();
+    options.load_chunk_size = chunk;  // 10,000 keys in one query, or in two
+    PostgresRepository repo(options);
+    std::vector<std::string> stored, envelopes;
+    for (int i = 0; i < 9'000; ++i) {
+      stored.push_back(fmt::format("part:{:05}", i));
+      envelopes.push_back(fmt::format("e{}", i * 7));
+    }
+    ASSERT_TRUE(repo.store_many(records_of(stored, envelopes)).all_stored());
+
+    std::vector<std::string> keys;  // descending, every tenth followed by an absent key
+    for (int i = 8'999; i >= 0; --i) {
+      keys.push_back(stored[static_cast<std::size_t>(i)]);
+      if (i % 10 == 0) keys.push_back(fmt::format("part:absent:{}", i));
+    }
+    for (int i = 0; i < 50; ++i) keys.push_back(stored[static_cast<std::size_t>(i * 3)]);
+    keys.push_back("bad key");
+    ASSERT_GE(keys.size(), 9'000u + 900u + 50u);
+
+    const auto check = [&](const LoadResult& got, const std::vector<std::string>& asked) {
+      ASSERT_EQ(got.size(), asked.size());
+      for (std::size_t i = 0; i < asked.size(); ++i) {
+        const std::string& key = asked[i];
+        if (key == "bad key") {
+          EXPECT_EQ(got[i].error, errc::invalid_key);
+        } else if (key.starts_with("part:absent:")) {
+          EXPECT_TRUE(got[i].absent()) << key;
+        } else {
+          const std::size_t n = std::stoul(key.substr(5));
+          ASSERT_TRUE(got[i].found()) << key << " (chunk " << chunk << ")";
+          EXPECT_EQ(got[i].value, envelopes[n]) << key;
+        }
+      }
+    };
+    check(load(repo, keys), keys);
+    // In ascending order, into a result that held the answer above.
+    std::vector<std::string> ascending = keys;
+    std::sort(ascending.begin(), ascending.end());
+    ascending.erase(std::unique(ascending.begin(), ascending.end()), ascending.end());
+    LoadResult reused = load(repo, keys);
+    const std::vector<std::string_view> views(ascending.begin(), ascending.end());
+    repo.load_many_into(views, reused);
+    check(reused, ascending);
+
+    const std::vector<std::string_view> all(stored.begin(), stored.end());
+    EXPECT_EQ(repo.erase_many(all).erased, stored.size());
+  }
 }
 
 TEST(Postgres, BothWritePathsStoreTheSameRowsAndTheLastDuplicateWins) {
