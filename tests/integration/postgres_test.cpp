@@ -4,6 +4,7 @@
 // password or an unreachable server looks like.
 #include "postgres_server.hpp"
 
+#include <strata/core/any_repository.hpp>
 #include <strata/strata.hpp>
 
 #include <gtest/gtest.h>
@@ -139,6 +140,15 @@ TEST(Postgres, ALargeLoadAnswersEveryPositionWithItsOwnKey) {
     const std::vector<std::string_view> views(ascending.begin(), ascending.end());
     repo.load_many_into(views, reused);
     check(reused, ascending);
+
+    // The same through AnyRepository, which forwards the in-place forms.
+    AnyRepository any(PostgresRepository(options), "postgres");
+    any.load_many_into(std::span<const std::string_view>(views).first(100), reused);
+    check(reused, std::vector<std::string>(ascending.begin(), ascending.begin() + 100));
+    ScanPage page = any.scan("part:", "", 5'000);
+    any.scan_into("part:0000", "", 5'000, page);
+    ASSERT_EQ(page.records.size(), 10u);  // part:00000 .. part:00009
+    EXPECT_EQ(page.records[9].envelope, envelopes[9]);
 
     const std::vector<std::string_view> all(stored.begin(), stored.end());
     EXPECT_EQ(repo.erase_many(all).erased, stored.size());

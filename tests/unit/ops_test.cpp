@@ -491,6 +491,28 @@ TEST(TypeErasedRepository, PurgeReachesTheRepositoryOrSaysItHasNone) {
   EXPECT_EQ(without.purge_expired(), std::nullopt);
 }
 
+// AnyRepository's in-place forms over a repository that has none: the plain
+// call's answer replaces whatever the result or page held.
+TEST(AnyRepositoryTest, InPlaceReadsOverAPlainRepositoryGiveThePlainAnswer) {
+  MemoryRepository memory;
+  const std::vector<Record> records{{"a", "x", std::nullopt}, {"b", "y", std::nullopt}};
+  ASSERT_TRUE(memory.store_many(records).all_stored());
+  AnyRepository any(std::move(memory), "memory:");
+  LoadResult result(5);
+  result.set_found(4, std::string(100, 'z'));
+  const std::vector<std::string_view> keys{"b", "none"};
+  any.load_many_into(keys, result);
+  ASSERT_EQ(result.size(), 2u);
+  EXPECT_EQ(result[0].value, "y");
+  EXPECT_TRUE(result[1].absent());
+  ScanPage page = any.scan("", "", 10);
+  ASSERT_EQ(page.records.size(), 2u);
+  any.scan_into("b", "", 10, page);
+  ASSERT_EQ(page.records.size(), 1u);
+  EXPECT_EQ(page.records[0].key, "b");
+  EXPECT_TRUE(page.done);
+}
+
 TEST(PageStream, AStopRequestedBeforeTheFirstPageReadsNothing) {
   MemoryRepository from, to;
   const std::vector<Record> records{{"a", "x", std::nullopt}, {"b", "y", std::nullopt}};
