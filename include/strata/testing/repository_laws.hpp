@@ -344,15 +344,25 @@ TYPED_TEST_P(ScanLaws, APageReadOverAnotherHoldsOnlyItsOwnRecords) {
     set.add_value("over:long:" + std::to_string(10 + i), std::string(300, 'l'), now);
   for (int i = 0; i < 3; ++i) set.add_value("over:short:" + std::to_string(i), "s", now);
   ASSERT_TRUE(this->repo_.store_many(set.records()).all_stored());
-  const auto same = [](const ScanPage& got, const ScanPage& want) {
+  // The same page as scan()'s: records, end and error. A cursor may be a
+  // token the backend makes afresh for each call (S3's continuation tokens):
+  // it is the same when the next page read from it is.
+  const auto same_records = [](const ScanPage& got, const ScanPage& want) {
     EXPECT_EQ(got.error, want.error);
     EXPECT_EQ(got.done, want.done);
-    EXPECT_EQ(got.next_cursor, want.next_cursor);
+    EXPECT_EQ(got.next_cursor.empty(), want.next_cursor.empty());
     ASSERT_EQ(got.records.size(), want.records.size());
     for (std::size_t i = 0; i < got.records.size(); ++i) {
       EXPECT_EQ(got.records[i].key, want.records[i].key);
       EXPECT_EQ(got.records[i].envelope, want.records[i].envelope);
     }
+  };
+  const auto same = [&](const ScanPage& got, const ScanPage& want, std::string_view prefix,
+                        std::size_t limit) {
+    same_records(got, want);
+    if (!got.next_cursor.empty() && !want.next_cursor.empty())
+      same_records(this->repo_.scan(prefix, got.next_cursor, limit),
+                   this->repo_.scan(prefix, want.next_cursor, limit));
   };
   ScanPage page;
   // Long records first (a page may come back empty where the backend's scan
@@ -364,11 +374,11 @@ TYPED_TEST_P(ScanLaws, APageReadOverAnotherHoldsOnlyItsOwnRecords) {
   }
   ASSERT_FALSE(page.records.empty());
   detail::scan_over(this->repo_, "over:short:", "", 100, page);  // fewer, shorter records
-  same(page, this->repo_.scan("over:short:", "", 100));
+  same(page, this->repo_.scan("over:short:", "", 100), "over:short:", 100);
   detail::scan_over(this->repo_, "over:long:", "", 5, page);  // a page with a cursor
-  same(page, this->repo_.scan("over:long:", "", 5));
+  same(page, this->repo_.scan("over:long:", "", 5), "over:long:", 5);
   detail::scan_over(this->repo_, "over:none:", "", 5, page);  // no record at all
-  same(page, this->repo_.scan("over:none:", "", 5));
+  same(page, this->repo_.scan("over:none:", "", 5), "over:none:", 5);
   EXPECT_TRUE(page.records.empty());
 }
 
