@@ -112,7 +112,7 @@ TEST(Postgres, ALargeLoadAnswersEveryPositionWithItsOwnKey) {
       keys.push_back(stored[static_cast<std::size_t>(i)]);
       if (i % 10 == 0) keys.push_back(fmt::format("part:absent:{}", i));
     }
-    for (int i = 0; i < 50; ++i) keys.push_back(stored[static_cast<std::size_t>(i * 3)]);
+    for (int i = 0; i < 50; ++i) keys.push_back(stored[static_cast<std::size_t>(i) * 3]);
     keys.push_back("bad key");
     ASSERT_GE(keys.size(), 9'000u + 900u + 50u);
 
