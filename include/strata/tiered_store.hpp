@@ -945,7 +945,8 @@ class TieredStore {
             coherence_.end_read(cache_, keys[i], tickets[i], slot.value,
                                 cache_expiry(I, opened.expires_at, now()), slot.codec_tag);
         }
-        result.set_found(i, std::move(slot.value), slot.codec_tag);
+        // In place, `slot` is result[i]: found, opened, its tag set.
+        if (!answered_in_place) result.set_found(i, std::move(slot.value), slot.codec_tag);
       }
       counters_.record(static_cast<Tier>(I), m, failures, bad_checksums);
     });
