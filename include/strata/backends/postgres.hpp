@@ -747,9 +747,7 @@ class PostgresRepository {
 
     bool prepare(PGconn* c, std::error_code& error) const {
       const std::pair<const char*, const std::string*> statements[] = {
-          {"strata_upsert", &upsert_sql},
-          {"strata_scan", &scan_sql},
-          {"strata_purge", &purge_sql}};
+          {"strata_upsert", &upsert_sql}, {"strata_scan", &scan_sql}, {"strata_purge", &purge_sql}};
       for (const auto& [name, sql] : statements) {
         const detail::PgResultPtr r(PQprepare(c, name, sql->c_str(), 0, nullptr));
         if (PQresultStatus(r.get()) != PGRES_COMMAND_OK) {
