@@ -22,10 +22,11 @@
 ///   chunk is written once, with its last value (the result of the writes in
 ///   order).
 /// - load_many: one query per `load_chunk_size` keys, binary results, expired rows filtered in
-///   the query: `key = ANY($1)` with the keys as one binary text[], so the
-///   planner scans the primary key for the array (or the table, when the
-///   array covers most of it); each row comes back with its key and goes to
-///   every position that asked for it (ADR 20).
+///   the query: `key = ANY($1)` with the keys as one binary text[], sent as
+///   the unnamed statement (planned for that array), so the planner scans
+///   the primary key for the array (or the table, when the array covers
+///   most of it); each row comes back with its key and goes to every
+///   position that asked for it (ADR 20).
 /// - erase_many: one statement for all keys; the count leaves out rows that
 ///   had already expired.
 /// - scan: keyset pagination by key within the prefix (the key column sorts
@@ -151,7 +152,8 @@ inline bool is_plain_identifier(std::string_view name) noexcept {
 }  // namespace detail
 
 /// The WARM tier on PostgreSQL through libpq: one table keyed by the record key, binary parameters
-/// and results, pooled connections with prepared statements. Models ScannableRepository.
+/// and results, pooled connections (writes, scans and purges prepared on them; the key-array reads
+/// and erases sent unnamed, ADR 20). Models ScannableRepository.
 class PostgresRepository {
  public:
   /// True: each chunk of a batch is one transaction, all or none.
@@ -723,9 +725,12 @@ class PostgresRepository {
       // exists, skipping") are dropped.
       PQsetNoticeProcessor(
           c, [](void*, const char*) {}, nullptr);
-      // Custom plans: a generic plan cannot see how long the key arrays are,
-      // and on a small table it scans and tests every row against the whole
-      // unhashed array (354 keys: 6x slower than planning each call).
+      // Custom plans for the prepared statements. The `= ANY` reads needed
+      // them (a generic plan cannot see how long the key array is, and on a
+      // small table it tested every row against the whole unhashed array:
+      // 354 keys, 6x slower than planning each call); they now run unnamed,
+      // planned for their array either way. The upsert's plan sees its
+      // arrays' lengths under it, and ADR 20's scan page was measured under it.
       // No explicit sorts: a scan page must walk the primary key in order and
       // stop after LIMIT rows. On a table whose statistics are stale (right
       // after a bulk load) the planner guesses few matching rows and picks a
