@@ -54,7 +54,6 @@
 #include "strata/core/tier.hpp"
 #include "strata/core/tier_answer.hpp"
 
-#include <algorithm>         // std::sort
 #include <array>             // std::array
 #include <chrono>            // std::chrono::steady_clock
 #include <cstddef>           // std::size_t
@@ -443,9 +442,7 @@ class TieredStore {
       }
       // Stripe then input order: each group begins once, and duplicate keys
       // (always in one group) settle in input order, so the last one wins.
-      std::sort(order.begin(), order.begin() + open, [&](std::uint32_t a, std::uint32_t b) {
-        return stripe[a] != stripe[b] ? stripe[a] < stripe[b] : a < b;
-      });
+      detail::order_by_stripe(order.data(), stripe.data(), open);
       for (std::size_t first = 0; first < open; first = groups[first].end)
         groups[first].end = static_cast<std::uint32_t>(
             detail::stripe_run_end(order.data(), stripe.data(), open, first));

@@ -1,3 +1,4 @@
+#include <strata/cache/coherence.hpp>
 #include <strata/cache/lru_cache.hpp>
 #include <strata/cache/no_cache.hpp>
 #include <strata/cache/read_mostly_mutex.hpp>
@@ -6,9 +7,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <mutex>
+#include <random>
 #include <shared_mutex>
 #include <string>
 #include <thread>
@@ -237,6 +240,28 @@ TEST(ReadMostlyMutexTest, ReadersNeverSeeAWriteHalfDoneAndWritersExcludeEachOthe
   EXPECT_GT(reads.load(), 0u);
   EXPECT_EQ(first, 2 * writes_per_writer);
   EXPECT_EQ(second, 2 * writes_per_writer);
+}
+
+// A batch's writes grouped by coherence stripe, input order kept within a
+// stripe (so a key written twice settles last-wins): the same order as a
+// stable sort, on both sides of the size where the counting sort takes over.
+TEST(CoherenceStripesTest, OrderByStripeIsAStableSortByStripe) {
+  std::mt19937 random(7);
+  for (const std::size_t open : {0, 1, 2, 255, 256, 257, 1000, 20'000}) {
+    std::vector<std::uint16_t> stripe(3 * open + 1);
+    for (auto& s : stripe)  // few stripes for small batches, so that runs form
+      s = static_cast<std::uint16_t>(random() %
+                                     (open < 300 ? 7 : detail::CoherenceStripes::stripe_count));
+    std::vector<std::uint32_t> order;  // ascending input positions, with gaps
+    for (std::uint32_t i = 0; order.size() < open;
+         i += 1 + static_cast<std::uint32_t>(random() % 3))
+      order.push_back(i);
+    std::vector<std::uint32_t> expected = order;
+    std::stable_sort(expected.begin(), expected.end(),
+                     [&](std::uint32_t a, std::uint32_t b) { return stripe[a] < stripe[b]; });
+    detail::order_by_stripe(order.data(), stripe.data(), open);
+    EXPECT_EQ(order, expected) << open << " positions";
+  }
 }
 
 TEST(NoCacheTest, HoldsNothing) {

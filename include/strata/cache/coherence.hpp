@@ -48,6 +48,7 @@
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
 
+#include <algorithm>    // std::sort
 #include <atomic>       // std::atomic
 #include <cstddef>      // std::size_t
 #include <cstdint>      // std::uint64_t
@@ -57,6 +58,7 @@
 #include <mutex>        // std::mutex, std::lock_guard
 #include <optional>     // std::optional
 #include <string_view>  // std::string_view
+#include <vector>       // std::vector
 
 STRATA_BEGIN_NAMESPACE
 namespace detail {
@@ -196,6 +198,28 @@ class CoherenceGuard : public CoherenceStripes {
   // subscribed. Only with Gaps does anything read it.
   std::atomic<bool> gap_{Gaps};
 };
+
+/// Orders order[0, open), input positions in ascending order, by stripe
+/// (`stripe[order[j]]`), keeping input order within a stripe. Large batches
+/// take a counting sort over the stripes, linear where std::sort's
+/// comparisons were 4% of the failover drill's client samples at a million
+/// keys; a batch of fewer than a quarter of the stripes keeps std::sort and
+/// does not pay for clearing 1024 counters.
+/// Not a template, so every store shares this one copy.
+inline void order_by_stripe(std::uint32_t* order, const std::uint16_t* stripe, std::size_t open) {
+  constexpr std::size_t stripes = CoherenceStripes::stripe_count;
+  if (open < stripes / 4) {
+    std::sort(order, order + open, [&](std::uint32_t a, std::uint32_t b) {
+      return stripe[a] != stripe[b] ? stripe[a] < stripe[b] : a < b;
+    });
+    return;
+  }
+  std::vector<std::uint32_t> first(stripes + 1, 0);  // then: the next slot of each stripe
+  for (std::size_t j = 0; j < open; ++j) ++first[stripe[order[j]] + 1];
+  for (std::size_t s = 1; s <= stripes; ++s) first[s] += first[s - 1];
+  const std::vector<std::uint32_t> positions(order, order + open);
+  for (std::uint32_t i : positions) order[first[stripe[i]]++] = i;  // stable: input order kept
+}
 
 /// One past the run of equal stripes that begins at slot `first` of
 /// order[0, open) (`stripe[order[j]]` is slot j's stripe; equal stripes are

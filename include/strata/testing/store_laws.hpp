@@ -465,37 +465,48 @@ TYPED_TEST_P(StoreLaws, EverySingleBitFlipIsAnErrorNeverAValueOrAbsent) {
 }
 
 TYPED_TEST_P(StoreLaws, DuplicateKeysInABatchTheLastWriteWins) {
-  for (const ApplyOrder order : {ApplyOrder::reversed, ApplyOrder::shuffled}) {
-    this->store_.template tier<Tier::hot>().set_apply_order(order);
-    this->store_.template tier<Tier::warm>().set_apply_order(order);
-    this->store_.template tier<Tier::cold>().set_apply_order(order);
-    const std::string round = order == ApplyOrder::reversed ? "r" : "s";
-    std::vector<Item> items;
-    std::vector<std::string> keys, values;
-    for (const char* prefix : {"hot:", "w:", "cold:"}) {
-      keys.push_back(prefix + round + ":dup");
-      keys.push_back(prefix + round + ":other");
+  // Small batches and large ones (a store may order a large batch's writes
+  // another way), each tier's writes applied in reverse and shuffled.
+  for (const std::size_t filler : {std::size_t{0}, std::size_t{600}})
+    for (const ApplyOrder order : {ApplyOrder::reversed, ApplyOrder::shuffled}) {
+      this->store_.template tier<Tier::hot>().set_apply_order(order);
+      this->store_.template tier<Tier::warm>().set_apply_order(order);
+      this->store_.template tier<Tier::cold>().set_apply_order(order);
+      const std::string round =
+          fmt::format("{}{}", order == ApplyOrder::reversed ? "r" : "s", filler);
+      std::vector<Item> items;
+      std::vector<std::string> keys, values, fillers;
+      for (const char* prefix : {"hot:", "w:", "cold:"}) {
+        keys.push_back(prefix + round + ":dup");
+        keys.push_back(prefix + round + ":other");
+        for (std::size_t i = 0; i < filler / 3; ++i)
+          fillers.push_back(fmt::format("{}{}:fill{}", prefix, round, i));
+      }
+      values.reserve(64);
+      // Each tier's key written five times, interleaved with other keys.
+      for (int write = 0; write < 5; ++write)
+        for (std::size_t k = 0; k < keys.size(); k += 2) {
+          values.push_back(fmt::format("v{}", write));
+          items.push_back({keys[k], values.back()});
+          if (write == 2) items.push_back({keys[k + 1], "other"});
+          if (write == 3)
+            for (std::size_t f = k / 2; f < fillers.size(); f += 3)
+              items.push_back({fillers[f], "f"});
+        }
+      const BatchResult result = this->store_.batch_set(items);
+      EXPECT_TRUE(result.all_stored()) << fmt::format("{}", result);
+      const auto expect_last = [&](const char* path) {
+        for (std::size_t k = 0; k < keys.size(); k += 2) {
+          EXPECT_EQ(this->store_.get(keys[k]).value, "v4") << path << " " << keys[k];
+          EXPECT_EQ(this->store_.get(keys[k + 1]).value, "other") << path << " " << keys[k + 1];
+        }
+        for (const std::string& key : fillers)
+          EXPECT_EQ(this->store_.get(key).value, "f") << path << " " << key;
+      };
+      expect_last("cache");
+      this->store_.cache().clear();
+      expect_last("storage");
     }
-    values.reserve(64);
-    // Each tier's key written five times, interleaved with other keys.
-    for (int write = 0; write < 5; ++write)
-      for (std::size_t k = 0; k < keys.size(); k += 2) {
-        values.push_back(fmt::format("v{}", write));
-        items.push_back({keys[k], values.back()});
-        if (write == 2) items.push_back({keys[k + 1], "other"});
-      }
-    const BatchResult result = this->store_.batch_set(items);
-    EXPECT_TRUE(result.all_stored()) << fmt::format("{}", result);
-    const auto expect_last = [&](const char* path) {
-      for (std::size_t k = 0; k < keys.size(); k += 2) {
-        EXPECT_EQ(this->store_.get(keys[k]).value, "v4") << path << " " << keys[k];
-        EXPECT_EQ(this->store_.get(keys[k + 1]).value, "other") << path << " " << keys[k + 1];
-      }
-    };
-    expect_last("cache");
-    this->store_.cache().clear();
-    expect_last("storage");
-  }
 
   // A failed last write fails every write of its key, with its error.
   this->store_.template tier<Tier::warm>().fail_keys({"w:dup-failed"}, errc::timeout);
