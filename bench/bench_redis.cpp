@@ -246,16 +246,12 @@ int main(int argc, char** argv) {
   const std::vector<long> sizes{354, 10'000, 100'000};
   for (long n : sizes) {
     using Fn = void (*)(benchmark::State&);
-    const std::pair<const char*, Fn> paired[] = {{"raw/mset", raw_mset},
-                                                 {"strata/set", strata_set},
-                                                 {"raw/mset_new", raw_mset_fresh},
-                                                 {"strata/set_new", strata_set_fresh},
-                                                 {"raw/set_px", raw_set_px},
-                                                 {"strata/set_ttl", strata_set_ttl},
-                                                 {"raw/mget", raw_mget},
-                                                 {"raw/mget_new", raw_mget_fresh},
-                                                 {"strata/get", strata_get},
-                                                 {"strata/get_into", strata_get_into}};
+    const std::pair<const char*, Fn> paired[] = {
+        {"raw/mset", raw_mset},           {"strata/set", strata_set},
+        {"raw/mset_new", raw_mset_fresh}, {"strata/set_new", strata_set_fresh},
+        {"raw/set_px", raw_set_px},       {"strata/set_ttl", strata_set_ttl},
+        {"raw/mget", raw_mget},           {"raw/mget_new", raw_mget_fresh},
+        {"strata/get", strata_get},       {"strata/get_into", strata_get_into}};
     for (const auto& [name, fn] : paired)
       benchmark::RegisterBenchmark(name, fn)->Arg(n)->Unit(benchmark::kMillisecond);
     if (n <= 10'000) {  // one round trip per key: 100k would take seconds per run
