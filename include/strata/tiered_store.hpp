@@ -262,51 +262,13 @@ class TieredStore {
   /// store's answer does not change, so the cache is not touched.
   template <Tier T>
   BatchResult store_records(std::span<const Record> records) {
-    constexpr std::size_t I = index_of(T);
-    static_assert(present<I>, "strata::TieredStore::store_records: the store has no such tier");
-    const std::size_t n = records.size();
-    BatchResult result(n);
-    result.attach_keys(records, &Record::key);
-    Scratch<Record> valid(n);
-    Scratch<std::size_t> position(n);
-    Scratch<std::string_view> open_keys(n);
-    Scratch<std::uint8_t> usable(n);
-    Scratch<std::optional<TimePoint>> expiry(n);
-    for (std::size_t i = 0; i < n; ++i) {
-      open_keys[i] = {};
-      usable[i] = false;
-      const DecodedEnvelope decoded = decode_envelope(records[i].key, records[i].envelope);
-      if (!is_valid_key(records[i].key)) {
-        result.mark_failed(i, errc::invalid_key);
-      } else if (!decoded) {
-        result.mark_failed(i, decoded.error);
-      } else {
-        usable[i] = true;
-        expiry[i] = decoded.envelope.meta.expires_at;
-      }
-    }
-    Scratch<std::uint32_t> next_same(n);
-    detail::find_superseded(
-        n, [&](std::size_t i) { return records[i].key; }, [&](std::size_t i) { return usable[i]; },
-        next_same.data());
-    std::size_t m = 0;
-    for (std::size_t i = 0; i < n; ++i) {
-      if (!usable[i] || next_same[i] != detail::not_superseded) continue;
-      valid[m] = Record{records[i].key, records[i].envelope, expiry[i]};
-      position[m++] = i;
-      if (router_(records[i].key) == T) open_keys[i] = records[i].key;
-    }
-    std::optional<OpenWrites> open;
-    if constexpr (caching) open.emplace(*this, open_keys.span());
-    if (m > 0) store_slice<I>(valid.span().first(m), position.data(), result);
-    if constexpr (flighted) flights_.forget(valid.span().first(m), &Record::key);
-    if constexpr (caching) {
-      hold_unsettled(*open, result);
-      open->close_invalidating();
-    }
-    if constexpr (Bus::enabled) announce_written(T, valid.span().first(m), position.data(), result);
-    detail::settle_superseded(result, n, next_same.data());
-    return result;
+    return store_records_checked<T, true>(records);
+  }
+  /// The same for records whose envelopes the caller has just verified, with
+  /// their expiry set from them (see EnvelopesVerified): rehydrate's path.
+  template <Tier T>
+  BatchResult store_records(std::span<const Record> records, EnvelopesVerified) {
+    return store_records_checked<T, false>(records);
   }
 
   /// Erases the keys from tier T only — demote's path, where each record
@@ -409,6 +371,64 @@ class TieredStore {
       return EraseResult{static_cast<std::size_t>(r), {}};
   }
 
+  /// store_records, decoding each envelope first when `verify` (the caller
+  /// has not).
+  template <Tier T, bool verify>
+  BatchResult store_records_checked(std::span<const Record> records) {
+    constexpr std::size_t I = index_of(T);
+    static_assert(present<I>, "strata::TieredStore::store_records: the store has no such tier");
+    const std::size_t n = records.size();
+
+    BatchResult result(n);
+    result.attach_keys(records, &Record::key);
+    Scratch<Record> valid(n);
+    Scratch<std::size_t> position(n);
+    Scratch<std::string_view> open_keys(n);
+    Scratch<std::uint8_t> usable(n);
+    Scratch<std::optional<TimePoint>> expiry(n);
+    for (std::size_t i = 0; i < n; ++i) {
+      open_keys[i] = {};
+      usable[i] = false;
+      if (!is_valid_key(records[i].key)) {
+        result.mark_failed(i, errc::invalid_key);
+        continue;
+      }
+      if constexpr (verify) {
+        const DecodedEnvelope decoded = decode_envelope(records[i].key, records[i].envelope);
+        if (!decoded) {
+          result.mark_failed(i, decoded.error);
+          continue;
+        }
+        expiry[i] = decoded.envelope.meta.expires_at;
+      } else {
+        expiry[i] = records[i].expires_at;
+      }
+      usable[i] = true;
+    }
+    Scratch<std::uint32_t> next_same(n);
+    detail::find_superseded(
+        n, [&](std::size_t i) { return records[i].key; }, [&](std::size_t i) { return usable[i]; },
+        next_same.data());
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < n; ++i) {
+      if (!usable[i] || next_same[i] != detail::not_superseded) continue;
+      valid[m] = Record{records[i].key, records[i].envelope, expiry[i]};
+      position[m++] = i;
+      if (router_(records[i].key) == T) open_keys[i] = records[i].key;
+    }
+    std::optional<OpenWrites> open;
+    if constexpr (caching) open.emplace(*this, open_keys.span());
+    if (m > 0) store_slice<I>(valid.span().first(m), position.data(), result);
+    if constexpr (flighted) flights_.forget(valid.span().first(m), &Record::key);
+    if constexpr (caching) {
+      hold_unsettled(*open, result);
+      open->close_invalidating();
+    }
+    if constexpr (Bus::enabled) announce_written(T, valid.span().first(m), position.data(), result);
+    detail::settle_superseded(result, n, next_same.data());
+    return result;
+  }
+
   // ---- write -----------------------------------------------------------------
 
   /// The writes a batch has open in the coherence guard. Closing invalidates
@@ -455,20 +475,26 @@ class TieredStore {
     OpenWrites(const OpenWrites&) = delete;
     OpenWrites& operator=(const OpenWrites&) = delete;
 
-    /// Ends every open write: the stored value per the cache's write policy
-    /// where no other write overlapped, an invalidation otherwise.
+    /// Ends every open write: the stored value cached, per the cache's write
+    /// policy, where no other write overlapped; otherwise the key stays out
+    /// of the cache. Nothing needs erasing here: the constructor erased every
+    /// open key under its stripe's lock, and nothing can cache a key of the
+    /// stripe until this write ends (a read's fill needs no write in flight,
+    /// another write's put a ticket this write's begin made stale).
     template <class ValueAt, class ExpiryAt, class TagAt>
     void close(const BatchResult& result, ValueAt value_at, ExpiryAt expires_at, TagAt tag_at) {
-      constexpr bool populate = detail::cache_populates_on_write<Cache>();
-      settle([&](bool may_fill, std::size_t i) {
-        if (populate && may_fill && result.stored(i))
-          store.cache_.put(keys[i], value_at(i), expires_at(i), tag_at(i));
-        else
-          store.cache_.erase(keys[i]);
-      });
+      if constexpr (detail::cache_populates_on_write<Cache>()) {
+        settle([&](bool may_fill, std::size_t i) {
+          if (may_fill && result.stored(i))
+            store.cache_.put(keys[i], value_at(i), expires_at(i), tag_at(i));
+        });
+      } else {
+        close_invalidating();
+      }
     }
+    /// Ends every open write and caches nothing: the keys stay invalidated.
     void close_invalidating() {
-      settle([&](bool, std::size_t i) { store.cache_.erase(keys[i]); });
+      settle([](bool, std::size_t) {});
     }
     /// Holds the fills of every stripe with an open key for which
     /// `may_land(i)` is true, until `until`. Before close: the writes still

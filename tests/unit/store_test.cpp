@@ -7,6 +7,9 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -281,6 +284,97 @@ TEST(Store, ABatchCachesEveryKeyItStored) {
   store.cache().clear();
   ASSERT_EQ(store.batch_get(keys).found_count(), keys.size());
   EXPECT_EQ(store.cache().size(), keys.size());  // and a batch read fills every miss
+}
+
+/// An LruCache that counts the erases of each key.
+template <OnWrite Policy>
+class EraseCountingCache : public LruCache<Policy> {
+ public:
+  void erase(std::string_view key) {
+    {
+      const std::lock_guard lock(*mutex_);
+      ++erases_[std::string(key)];
+    }
+    LruCache<Policy>::erase(key);
+  }
+  /// Keys erased a number of times other than `times`, and keys never erased
+  /// among `keys`.
+  std::vector<std::string> erased_other_than(const std::vector<std::string>& keys, int times) {
+    const std::lock_guard lock(*mutex_);
+    std::vector<std::string> wrong;
+    for (const std::string& key : keys)
+      if (erases_[key] != times) wrong.push_back(fmt::format("{} x{}", key, erases_[key]));
+    erases_.clear();
+    return wrong;
+  }
+
+ private:
+  std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
+  std::map<std::string, int, std::less<>> erases_;
+};
+
+template <class Cache>
+void expect_each_write_erases_each_key_once() {
+  using Store = TieredStore<Cache, PrefixRouter<Route<"w:", Tier::warm>, Fallback<Tier::hot>>,
+                            MemoryRepository, MemoryRepository, NoTier>;
+  Store store;
+  std::vector<std::string> keys;
+  std::vector<Item> items;
+  for (int i = 0; i < 600; ++i) keys.push_back("w:" + std::to_string(i));
+  for (const std::string& key : keys) items.push_back({key, "v" + key});
+  items.push_back({keys[7], "again"});  // a duplicate key: only its last write is sent
+
+  ASSERT_TRUE(store.batch_set(items).all_stored());
+  EXPECT_EQ(store.cache().erased_other_than(keys, 1), std::vector<std::string>{});
+  ASSERT_EQ(store.batch_get(keys).found_count(), keys.size());  // fills the cache
+  ASSERT_TRUE(store.batch_set(items).all_stored());             // over cached keys
+  EXPECT_EQ(store.cache().erased_other_than(keys, 1), std::vector<std::string>{});
+  EXPECT_EQ(store.get(keys[7]).value, "again");
+
+  std::vector<Record> records;
+  std::vector<std::string> envelopes;
+  envelopes.reserve(keys.size());
+  const TimePoint now = Clock{}.now();
+  for (const std::string& key : keys) {
+    envelopes.push_back(encode_envelope(key, EnvelopeMeta{now, now, std::nullopt, 0}, "r"));
+    records.push_back(Record{key, envelopes.back(), std::nullopt});
+  }
+  ASSERT_EQ(store.batch_get(keys).found_count(), keys.size());
+  ASSERT_TRUE(store.template store_records<Tier::warm>(records).all_stored());
+  EXPECT_EQ(store.cache().erased_other_than(keys, 1), std::vector<std::string>{});
+  EXPECT_EQ(store.get(keys[0]).value, "r");  // invalidated, then read from WARM
+
+  std::vector<std::string_view> views(keys.begin(), keys.end());
+  ASSERT_EQ(store.batch_delete(views).invalid_keys.size(), 0u);
+  EXPECT_EQ(store.cache().erased_other_than(keys, 1), std::vector<std::string>{});
+  EXPECT_EQ(store.batch_get(keys).found_count(), 0u);
+}
+
+TEST(Store, ABatchErasesEachKeyFromTheCacheOnce) {
+  // A write erases its keys when it begins; nothing can cache them until it
+  // ends, so a second erase then would only cost a hash and a lock per key
+  // (ADR 3's amendment).
+  expect_each_write_erases_each_key_once<EraseCountingCache<OnWrite::populate>>();
+  expect_each_write_erases_each_key_once<EraseCountingCache<OnWrite::invalidate>>();
+}
+
+TEST(Store, VerifiedRecordsStillHaveTheirKeysChecked) {
+  // rehydrate's path skips the second decode, not the key check: a bad key
+  // fails alone and the rest is stored with the expiry it carries.
+  TieredStore<LruCache<>, FixedRouter<Tier::hot>, MemoryRepository, NoTier, NoTier> store;
+  const TimePoint now = Clock{}.now();
+  const EnvelopeMeta meta{now, now, now + std::chrono::hours(1), 3};
+  const std::string good = encode_envelope("good", meta, "value");
+  const std::string bad = encode_envelope("bad key", meta, "value");
+  const Record records[] = {{"good", good, meta.expires_at}, {"bad key", bad, meta.expires_at}};
+  const BatchResult stored = store.store_records<Tier::hot>(records, envelopes_verified);
+  EXPECT_TRUE(stored.stored(0));
+  EXPECT_EQ(stored.error(1), errc::invalid_key);
+  const Lookup read = store.get("good");
+  EXPECT_EQ(read.value, "value");
+  EXPECT_EQ(read.codec_tag, 3);
+  const LoadResult raw = store.tier<Tier::hot>().load_many(std::vector<std::string_view>{"good"});
+  EXPECT_EQ(raw[0].value, good);  // verbatim
 }
 
 /// Reports nothing for any position, as a buggy backend might.

@@ -16,8 +16,10 @@
 ///    not count as overlapping each other;
 ///  - it ends by putting the stored value only if its ticket still equals the
 ///    generation, i.e. no write of the stripe overlapped it at any moment
-///    (none was in flight when it began, none began since); otherwise it
-///    drops the entry;
+///    (none was in flight when it began, none began since); otherwise the
+///    entry stays dropped. Nothing can have cached it in between: a read
+///    fills only with no write in flight, and another write puts only with a
+///    ticket that this write's begin made stale (or "no fill");
 ///  - a read that missed fills the cache only if no write of the stripe was in
 ///    flight when it started, none is now, and none began in between.
 ///

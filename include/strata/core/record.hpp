@@ -26,6 +26,15 @@ struct Record {
   std::optional<TimePoint> expires_at{};
 };
 
+/// Passed to TieredStore::store_records by a caller that has just decoded
+/// every record's envelope without error (decode_envelope) and set each
+/// Record::expires_at from it, as rehydrate does to report each record: the
+/// store then does not decode them a second time. The keys are still checked.
+struct EnvelopesVerified {
+  explicit EnvelopesVerified() = default;
+};
+inline constexpr EnvelopesVerified envelopes_verified{};
+
 /// The outcome of an erase_many call.
 struct EraseResult {
   std::size_t erased = 0;   ///< records that existed (and were not expired) and are now gone

@@ -102,7 +102,8 @@ void finish_report(Report& report, const PageStreamEnd& end,
 }
 
 /// The loop shared by both front ends: `write(span<const Record>)` stores a
-/// page and returns its BatchResult.
+/// page and returns its BatchResult. The records it is given decoded without
+/// error here, and each carries the expiry its envelope holds.
 template <ScannableRepository From, class WritePage>
 RehydrateReport rehydrate_pages(From& from, WritePage write, const RehydrateOptions& options) {
   const auto started = std::chrono::steady_clock::now();
@@ -179,7 +180,10 @@ RehydrateReport rehydrate(Store& store, const RehydrateOptions& options = {}) {
   static_assert(From != To, "strata::rehydrate: the source and destination tiers are the same");
   return detail::rehydrate_pages(
       store.template tier<From>(),
-      [&store](std::span<const Record> page) { return store.template store_records<To>(page); },
+      // Each page's envelopes were just decoded above: the store need not again.
+      [&store](std::span<const Record> page) {
+        return store.template store_records<To>(page, envelopes_verified);
+      },
       options);
 }
 
