@@ -19,10 +19,12 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
+#include <array>
 #include <chrono>
 #include <map>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace strata::testing {
@@ -524,6 +526,37 @@ TEST(PageStream, AStopRequestedBeforeTheFirstPageReadsNothing) {
   EXPECT_EQ(report.copied, 0u);
   EXPECT_EQ(report.cursor, "a");  // a re-run resumes where this one was asked to start
   EXPECT_EQ(to.scan("", "", 10).records.size(), 0u);
+}
+
+TEST(PageStream, EachPageIsPreparedByTheThreadThatReadItAndHandledInItsSlot) {
+  MemoryRepository from;
+  fill(from, 25, Clock{}.now());
+  std::array<std::vector<std::string>, 2> prepared;  // keys prepared into each slot
+  std::vector<std::string> handled;
+  std::size_t prepared_elsewhere = 0;
+  const std::thread::id caller = std::this_thread::get_id();
+  const PageStreamEnd end = detail::stream_prepared_pages(
+      from, PageScan{.page_size = 10},
+      [&](const ScanPage& page, std::size_t slot) {
+        ASSERT_LT(slot, 2u);
+        prepared[slot].clear();
+        for (const ScannedRecord& r : page.records) prepared[slot].push_back(r.key);
+        prepared_elsewhere += std::this_thread::get_id() != caller;
+      },
+      [&](const ScanPage& page, std::size_t slot) {
+        std::vector<std::string> keys;
+        for (const ScannedRecord& r : page.records) keys.push_back(r.key);
+        EXPECT_EQ(prepared[slot], keys);  // what was prepared for this very page
+        handled.insert(handled.end(), keys.begin(), keys.end());
+        return true;
+      });
+  EXPECT_TRUE(end.complete);
+  ASSERT_EQ(handled.size(), 25u);
+  EXPECT_EQ(handled.front(), "k:00000");
+  EXPECT_EQ(handled.back(), "k:00024");
+  // The first page is read before anything is handled; the next two are read
+  // (and prepared) beside the handling of the page before them.
+  EXPECT_EQ(prepared_elsewhere, 2u);
 }
 
 TEST(NoCache, KeepsNothing) {

@@ -57,15 +57,20 @@ inline Millis elapsed_since(std::chrono::steady_clock::time_point start) {
 /// The page loop itself, one copy for every repository and handler (they
 /// come in as std::function: one indirect call per page of up to thousands of
 /// records). `fetch(cursor, page_size, page)` reads a page over `page`;
-/// `handle(page)` returns false when the page was not fully handled: the loop
-/// ends and the cursor stays before that page. Two pages take turns, one
-/// handled while the next is read into the other, so that a repository that
-/// writes over a page's strings (scan_into) allocates nothing per record
-/// once both have grown.
+/// `prepare(page, slot)`, when given, runs right after a fetch that did not
+/// fail, in the thread that fetched: the work on a page that does not have to
+/// wait for the previous page's handling (rehydrate verifies envelopes
+/// there). `handle(page, slot)` returns false when the page was not fully
+/// handled: the loop ends and the cursor stays before that page. Two pages
+/// take turns, `slot` 0 and 1, one handled while the next is read (and
+/// prepared) into the other, so that a repository that writes over a page's
+/// strings (scan_into) allocates nothing per record once both have grown,
+/// and a caller can keep what it prepared for a page beside its slot.
 inline PageStreamEnd stream_pages_with(
     const PageScan& scan,
     const std::function<void(const std::string&, std::size_t, ScanPage&)>& fetch,
-    const std::function<bool(const ScanPage&)>& handle) {
+    const std::function<void(const ScanPage&, std::size_t)>& prepare,
+    const std::function<bool(const ScanPage&, std::size_t)>& handle) {
   const std::size_t page_size = scan.page_size == 0 ? 1000 : scan.page_size;
   const auto stop = [&scan] { return scan.stop_requested && scan.stop_requested(); };
   const auto started = std::chrono::steady_clock::now();
@@ -78,11 +83,14 @@ inline PageStreamEnd stream_pages_with(
     return end;
   }
   ScanPage pages[2];
+  const auto fetch_into = [&](const std::string& cursor, std::size_t slot) {
+    fetch(cursor, page_size, pages[slot]);
+    if (prepare && !pages[slot].error) prepare(pages[slot], slot);
+  };
   std::size_t current = 0;
-  fetch(end.cursor, page_size, pages[current]);
+  fetch_into(end.cursor, current);
   for (;;) {
     const ScanPage& page = pages[current];
-    ScanPage& spare = pages[1 - current];
     if (page.error) {
       end.error = page.error;
       return end;
@@ -92,13 +100,12 @@ inline PageStreamEnd stream_pages_with(
     std::future<void> next;  // declared after `pages`: waited for before they go
     if (!last) {
       try {
-        next = std::async(std::launch::async, std::cref(fetch), page.next_cursor, page_size,
-                          std::ref(spare));
+        next = std::async(std::launch::async, std::cref(fetch_into), page.next_cursor, 1 - current);
       } catch (const std::system_error&) {
         // No thread to be had: the next page is read after this one instead.
       }
     }
-    if (!handle(page)) return end;  // `next` is waited for
+    if (!handle(page, current)) return end;  // `next` is waited for
     if (!page.next_cursor.empty()) end.cursor = page.next_cursor;
     if (last) {
       end.complete = true;
@@ -118,9 +125,17 @@ inline PageStreamEnd stream_pages_with(
     if (next.valid())
       next.get();
     else
-      fetch(end.cursor, page_size, spare);
+      fetch_into(end.cursor, 1 - current);
     current = 1 - current;
   }
+}
+
+/// The fetch of stream_pages_with for a repository: one scan page.
+template <ScannableRepository From>
+auto scan_function(From& from, const PageScan& scan) {
+  return [&from, &scan](const std::string& cursor, std::size_t page_size, ScanPage& page) {
+    scan_over(from, scan.prefix, cursor, page_size, page);
+  };
 }
 
 /// Scans `from` and calls `handle(const ScanPage&) -> bool` per page; false
@@ -128,12 +143,20 @@ inline PageStreamEnd stream_pages_with(
 /// before that page.
 template <ScannableRepository From, class Handle>
 PageStreamEnd stream_pages(From& from, const PageScan& scan, Handle handle) {
+  return stream_pages_with(scan, scan_function(from, scan), {},
+                           [&handle](const ScanPage& page, std::size_t) { return handle(page); });
+}
+
+/// stream_pages with a `prepare(const ScanPage&, slot)` run on each page as
+/// soon as it is read, while the page before it is still being handled, and
+/// `handle(const ScanPage&, slot) -> bool` (see stream_pages_with).
+template <ScannableRepository From, class Prepare, class Handle>
+PageStreamEnd stream_prepared_pages(From& from, const PageScan& scan, Prepare prepare,
+                                    Handle handle) {
   return stream_pages_with(
-      scan,
-      [&from, &scan](const std::string& cursor, std::size_t page_size, ScanPage& page) {
-        scan_over(from, scan.prefix, cursor, page_size, page);
-      },
-      [&handle](const ScanPage& page) { return handle(page); });
+      scan, scan_function(from, scan),
+      [&prepare](const ScanPage& page, std::size_t slot) { prepare(page, slot); },
+      [&handle](const ScanPage& page, std::size_t slot) { return handle(page, slot); });
 }
 
 /// Errors that belong to one record (its key, size or bytes), as opposed to

@@ -10,8 +10,9 @@
 ///
 /// Records are copied verbatim (times, expiry, codec tag and checksum
 /// preserved). Each envelope is verified before it is written: a damaged one
-/// is reported as a failure with its error, an expired one is skipped. The
-/// next page is read while the current one is written (ops/page_stream.hpp).
+/// is reported as a failure with its error, an expired one (at the time its
+/// page is read) is skipped. The next page is read and verified while the
+/// current one is written (ops/page_stream.hpp).
 /// If the destination fails a page (down, timing out), the run stops there
 /// and names that page's key range; running again from the report's cursor
 /// completes the copy, losing and duplicating nothing.
@@ -101,20 +102,19 @@ void finish_report(Report& report, const PageStreamEnd& end,
   report.elapsed = elapsed_since(started);
 }
 
-/// The loop shared by both front ends: `write(span<const Record>)` stores a
-/// page and returns its BatchResult. The records it is given decoded without
-/// error here, and each carries the expiry its envelope holds.
-template <ScannableRepository From, class WritePage>
-RehydrateReport rehydrate_pages(From& from, WritePage write, const RehydrateOptions& options) {
-  const auto started = std::chrono::steady_clock::now();
-  RehydrateReport report;
-  report.cursor = options.scan.cursor;
-  std::vector<Record> page_records;
-  const PageStreamEnd end = stream_pages(from, options.scan, [&](const ScanPage& page) {
-    const TimePoint now = options.clock.now();
-    page_records.clear();
-    std::size_t expired = 0;
-    std::vector<RecordFailure> refused;
+/// A scanned page's verdict, reached as soon as it is read: the records to
+/// write (views of the page's strings), the expired ones skipped, the
+/// damaged ones refused.
+struct VerifiedPage {
+  std::vector<Record> records;
+  std::size_t expired = 0;
+  std::vector<RecordFailure> refused;
+
+  /// Decodes every envelope of `page` (its checksums checked) at `now`.
+  void verify(const ScanPage& page, TimePoint now) {
+    records.clear();
+    refused.clear();
+    expired = 0;
     for (const ScannedRecord& record : page.records) {
       const DecodedEnvelope decoded = decode_envelope(record.key, record.envelope);
       if (!decoded) {
@@ -126,40 +126,61 @@ RehydrateReport rehydrate_pages(From& from, WritePage write, const RehydrateOpti
         ++expired;
         continue;
       }
-      page_records.push_back(Record{record.key, record.envelope, expires});
+      records.push_back(Record{record.key, record.envelope, expires});
     }
-    std::size_t copied = 0;
-    if (!page_records.empty()) {
-      const BatchResult stored = write(std::span<const Record>(page_records));
-      for (std::size_t i = 0; i < page_records.size(); ++i) {
-        const std::error_code error =
-            i < stored.size() ? stored.error(i) : make_error_code(errc::outcome_unknown);
-        if (!error) {
-          ++copied;
-        } else if (is_record_error(error)) {
-          refused.push_back({std::string(page_records[i].key), error});
-        } else {
-          // The destination is failing, not this record: stop before this
-          // page so that a re-run copies all of it.
-          report.failed_range =
-              FailedRange{std::string(page_records.front().key),
-                          std::string(page_records.back().key), page_records.size(), error};
-          report.error = error;
-          return false;
+  }
+};
+
+/// The loop shared by both front ends: `write(span<const Record>)` stores a
+/// page and returns its BatchResult. The records it is given decoded without
+/// error, and each carries the expiry its envelope holds. A page is verified
+/// in the thread that read it, while the page before it is written: on two
+/// cores the checksums of the next page cost the write nothing.
+template <ScannableRepository From, class WritePage>
+RehydrateReport rehydrate_pages(From& from, WritePage write, const RehydrateOptions& options) {
+  const auto started = std::chrono::steady_clock::now();
+  RehydrateReport report;
+  report.cursor = options.scan.cursor;
+  VerifiedPage verified[2];  // one per page slot of the stream
+  const PageStreamEnd end = stream_prepared_pages(
+      from, options.scan,
+      [&](const ScanPage& page, std::size_t slot) {
+        verified[slot].verify(page, options.clock.now());
+      },
+      [&](const ScanPage& page, std::size_t slot) {
+        VerifiedPage& v = verified[slot];
+        std::size_t copied = 0;
+        if (!v.records.empty()) {
+          const BatchResult stored = write(std::span<const Record>(v.records));
+          for (std::size_t i = 0; i < v.records.size(); ++i) {
+            const std::error_code error =
+                i < stored.size() ? stored.error(i) : make_error_code(errc::outcome_unknown);
+            if (!error) {
+              ++copied;
+            } else if (is_record_error(error)) {
+              v.refused.push_back({std::string(v.records[i].key), error});
+            } else {
+              // The destination is failing, not this record: stop before this
+              // page so that a re-run copies all of it.
+              report.failed_range =
+                  FailedRange{std::string(v.records.front().key), std::string(v.records.back().key),
+                              v.records.size(), error};
+              report.error = error;
+              return false;
+            }
+          }
         }
-      }
-    }
-    ++report.pages;
-    report.scanned += page.records.size();
-    report.copied += copied;
-    report.skipped_expired += expired;
-    for (auto& failure : refused) report.failures.push_back(std::move(failure));
-    report.failed = report.failures.size();
-    report.elapsed = elapsed_since(started);
-    if (!page.next_cursor.empty()) report.cursor = page.next_cursor;
-    if (options.on_progress) options.on_progress(report);
-    return true;
-  });
+        ++report.pages;
+        report.scanned += page.records.size();
+        report.copied += copied;
+        report.skipped_expired += v.expired;
+        for (auto& failure : v.refused) report.failures.push_back(std::move(failure));
+        report.failed = report.failures.size();
+        report.elapsed = elapsed_since(started);
+        if (!page.next_cursor.empty()) report.cursor = page.next_cursor;
+        if (options.on_progress) options.on_progress(report);
+        return true;
+      });
   finish_report(report, end, started);
   return report;
 }
