@@ -466,11 +466,19 @@ class TieredStore {
       for (std::size_t first = 0; first < open; first = groups[first].end)
         groups[first].end = static_cast<std::uint32_t>(
             detail::stripe_run_end(order.data(), stripe.data(), open, first));
-      for_each_group([&](std::size_t first, std::size_t last) {
-        groups[first].ticket = store.coherence_.begin_write(stripe[order[first]], [&] {
-          for (std::size_t j = first; j < last; ++j) store.cache_.erase(keys[order[j]]);
-        });
+      Scratch<std::string_view> begun(open);  // the open keys, by stripe
+      for (std::size_t j = 0; j < open; ++j) begun[j] = keys[order[j]];
+      for_each_group([&](std::size_t first, std::size_t) {
+        groups[first].ticket = store.coherence_.begin_write(stripe[order[first]]);
       });
+      // Every stripe begun: nothing can cache these keys until the write
+      // ends, so one erase drops what was cached before (a lock per shard).
+      try {
+        detail::erase_from_cache(store.cache_, begun.span());
+      } catch (...) {
+        close_invalidating();  // the destructor of a half-built object never runs
+        throw;
+      }
     }
     OpenWrites(const OpenWrites&) = delete;
     OpenWrites& operator=(const OpenWrites&) = delete;

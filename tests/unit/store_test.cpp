@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <thread>
 #include <type_traits>
@@ -286,16 +287,17 @@ TEST(Store, ABatchCachesEveryKeyItStored) {
   EXPECT_EQ(store.cache().size(), keys.size());  // and a batch read fills every miss
 }
 
-/// An LruCache that counts the erases of each key.
+/// An LruCache that counts the erases of each key, one by one or in a batch.
 template <OnWrite Policy>
 class EraseCountingCache : public LruCache<Policy> {
  public:
   void erase(std::string_view key) {
-    {
-      const std::lock_guard lock(*mutex_);
-      ++erases_[std::string(key)];
-    }
+    count(std::span<const std::string_view>(&key, 1));
     LruCache<Policy>::erase(key);
+  }
+  void erase_many(std::span<const std::string_view> keys) {
+    count(keys);
+    LruCache<Policy>::erase_many(keys);
   }
   /// Keys erased a number of times other than `times`, and keys never erased
   /// among `keys`.
@@ -309,6 +311,11 @@ class EraseCountingCache : public LruCache<Policy> {
   }
 
  private:
+  void count(std::span<const std::string_view> keys) {
+    const std::lock_guard lock(*mutex_);
+    for (const std::string_view key : keys) ++erases_[std::string(key)];
+  }
+
   std::unique_ptr<std::mutex> mutex_ = std::make_unique<std::mutex>();
   std::map<std::string, int, std::less<>> erases_;
 };
@@ -342,7 +349,8 @@ void expect_each_write_erases_each_key_once() {
   ASSERT_EQ(store.batch_get(keys).found_count(), keys.size());
   ASSERT_TRUE(store.template store_records<Tier::warm>(records).all_stored());
   EXPECT_EQ(store.cache().erased_other_than(keys, 1), std::vector<std::string>{});
-  EXPECT_EQ(store.get(keys[0]).value, "r");  // invalidated, then read from WARM
+  const LoadResult reread = store.batch_get(keys);  // every key invalidated, read from WARM
+  for (std::size_t i = 0; i < keys.size(); ++i) EXPECT_EQ(reread[i].value, "r") << keys[i];
 
   std::vector<std::string_view> views(keys.begin(), keys.end());
   ASSERT_EQ(store.batch_delete(views).invalid_keys.size(), 0u);

@@ -10,14 +10,17 @@
 #include "strata/core/cached_value.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
+#include "strata/core/small_array.hpp"
 
 #include <bit>           // std::bit_ceil
 #include <cstddef>       // std::size_t
+#include <cstdint>       // std::uint32_t
 #include <functional>    // std::hash
 #include <memory>        // std::unique_ptr, std::make_unique
 #include <mutex>         // std::unique_lock
 #include <optional>      // std::optional
 #include <shared_mutex>  // std::shared_lock
+#include <span>          // std::span
 #include <string_view>   // std::string_view
 #include <utility>       // std::forward
 
@@ -58,6 +61,45 @@ class CacheShards {
       std::unique_lock lock(shards_[i].mutex);
       f(shards_[i]);
     }
+  }
+  /// Calls `f(shard, key)` for every key, each shard's lock taken
+  /// exclusively once for all its keys: a batch's erases cost a lock per
+  /// shard, not per key (an exclusive lock looks at every reader stripe).
+  /// Keys of one shard come in input order.
+  template <class F>
+  void each_locked_by_shard(std::span<const std::string_view> keys, F f) {
+    if (keys.size() <= count_) {  // a small batch: grouping would cost more than it saves
+      for (const std::string_view key : keys) {
+        Shard& shard = of(key);
+        std::unique_lock lock(shard.mutex);
+        f(shard, key);
+      }
+      return;
+    }
+    // A stable counting sort of the keys by shard.
+    SmallArray<std::uint32_t, 64> next(count_ + 1, 0);  // then: the next slot of each shard
+    SmallArray<std::uint32_t, 256> shard_of(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i) {
+      shard_of[i] = static_cast<std::uint32_t>(hash(keys[i]) & (count_ - 1));
+      ++next[shard_of[i] + 1];
+    }
+    for (std::size_t s = 1; s <= count_; ++s) next[s] += next[s - 1];
+    SmallArray<std::uint32_t, 256> order(keys.size());
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      order[next[shard_of[i]]++] = static_cast<std::uint32_t>(i);
+    std::size_t begin = 0;  // next[s] is now one past shard s's last slot
+    for (std::size_t s = 0; s < count_; begin = next[s++]) {
+      if (next[s] == begin) continue;
+      std::unique_lock lock(shards_[s].mutex);
+      for (std::size_t j = begin; j < next[s]; ++j) f(shards_[s], keys[order[j]]);
+    }
+  }
+  /// Drops the entries of `keys` (a Shard has `index`, a map from key, and
+  /// `remove(index iterator)`).
+  void erase(std::span<const std::string_view> keys) {
+    each_locked_by_shard(keys, [](Shard& shard, std::string_view key) {
+      if (auto it = shard.index.find(key); it != shard.index.end()) shard.remove(it);
+    });
   }
   /// The sum of `f(shard)` over the shards, each read under its lock taken shared.
   template <class F>

@@ -10,7 +10,7 @@
 /// three with a generation counter and an in-flight count per stripe of keys:
 ///
 ///  - a write (set or delete) begins by bumping the stripe's generation and
-///    in-flight count and dropping the cache entry; its ticket is the new
+///    in-flight count, then drops the cache entry; its ticket is the new
 ///    generation, or "no fill" if another write of the stripe was already in
 ///    flight. A batch is one write per stripe it touches, so its own keys do
 ///    not count as overlapping each other;
@@ -43,7 +43,9 @@
 ///    gap, which the bus closes once it is subscribed.
 ///
 /// Every check and the cache operation that follows it happen under the
-/// stripe's lock, so no interleaving can slip between them. A conflict only
+/// stripe's lock, so no interleaving can slip between them; a write's erase
+/// alone comes after the lock, which is safe because nothing can fill the
+/// stripe from its begin to its end (see begin_write). A conflict only
 /// ever costs a cache fill, never coherence. Stripes are shared by keys, so an
 /// unrelated key's write can also skip a fill; with 1024 stripes that is rare.
 
@@ -85,15 +87,17 @@ class CoherenceGuard : public CoherenceStripes {
   CoherenceGuard() : stripes_(std::make_unique<Stripe[]>(stripe_count)) {}
 
   /// Begins one write of a stripe: a batch begins each stripe it touches once,
-  /// so that its own keys never count as overlapping each other.
-  /// `drop_entries()` runs under the stripe's lock and must erase the batch's
-  /// keys of this stripe from the cache.
-  template <class DropEntries>
-  Ticket begin_write(std::size_t stripe, DropEntries drop_entries) {
+  /// so that its own keys never count as overlapping each other. The caller
+  /// then erases the keys it writes in the stripe from the cache, before
+  /// end_write: from here until then nothing can cache a key of the stripe
+  /// (a read fills only with no write in flight; a write that began earlier
+  /// holds a ticket the generation has passed, one that begins later "no
+  /// fill"), so an erase after this call drops whatever was cached before,
+  /// and a batch can erase all its keys at once, a cache lock per shard.
+  Ticket begin_write(std::size_t stripe) {
     Stripe& s = stripes_[stripe];
     std::lock_guard lock(s.mutex);
     const bool overlapped = s.in_flight++ != 0;
-    drop_entries();
     ++s.generation;
     return overlapped || in_gap() ? no_fill : s.generation;
   }

@@ -26,6 +26,7 @@
 #include <list>           // std::list
 #include <mutex>          // std::unique_lock
 #include <optional>       // std::optional
+#include <span>           // std::span
 #include <string>         // std::string
 #include <string_view>    // std::string_view
 #include <unordered_map>  // std::unordered_map
@@ -116,11 +117,11 @@ class S3FifoCache {
   }
 
   /// Drops the key's entry, if any.
-  void erase(std::string_view key) {
-    Shard& shard = shards_.of(key);
-    std::unique_lock lock(shard.mutex);
-    if (auto it = shard.index.find(key); it != shard.index.end()) shard.remove(it);
-  }
+  void erase(std::string_view key) { shards_.erase(std::span<const std::string_view>(&key, 1)); }
+
+  /// Drops the entries of every key, taking each shard's lock once for all
+  /// its keys (what a batch write does to the keys it writes).
+  void erase_many(std::span<const std::string_view> keys) { shards_.erase(keys); }
 
   /// Drops every entry (and forgets the ghosts).
   void clear() {

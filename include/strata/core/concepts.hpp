@@ -134,7 +134,8 @@ concept ScannableRepository = Repository<R> && detail::HasScan<R>;
 ///   - `erase(std::string_view key)`, `clear()`, `size() -> std::size_t`.
 /// Optional: `static constexpr bool populate_on_write` (default true): after a
 /// write the store puts the stored value into the cache, or (false) only
-/// invalidates it.
+/// invalidates it; `erase_many(std::span<const std::string_view>)`: a batch
+/// write's keys erased at once (otherwise one erase per key).
 /// Laws (kept by TieredStore, see tiered_store.hpp): the cache only holds keys
 /// that are durably stored with the cached value; a delete always invalidates.
 /// Models: NoCache, LruCache.
@@ -255,6 +256,15 @@ consteval bool cache_populates_on_write() {
     return C::populate_on_write;
   else
     return true;
+}
+
+/// Erases `keys` from `cache`: with its erase_many when it has one.
+template <class C>
+void erase_from_cache(C& cache, std::span<const std::string_view> keys) {
+  if constexpr (requires { cache.erase_many(keys); })
+    cache.erase_many(keys);
+  else
+    for (const std::string_view key : keys) cache.erase(key);
 }
 
 template <class R>
