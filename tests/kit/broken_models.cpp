@@ -83,6 +83,7 @@ struct BrokenSetup {
 class StickyCache : public LruCache<> {
  public:
   void erase(std::string_view) noexcept {}
+  void erase_many(std::span<const std::string_view>) noexcept {}
 };
 
 }  // namespace strata::testing

@@ -17,7 +17,10 @@
 #include <gtest/gtest.h>
 
 #include <optional>
+#include <span>
 #include <string>
+#include <string_view>
+#include <vector>
 
 namespace strata::testing {
 
@@ -72,8 +75,29 @@ TYPED_TEST_P(CacheLaws, EraseAndClearLeaveNothingBehind) {
     EXPECT_EQ(this->cache_.find("k" + std::to_string(i), now), std::nullopt) << i;
 }
 
+TYPED_TEST_P(CacheLaws, ABatchEraseDropsEveryKeyItIsGivenAndNoOther) {
+  // What a batch write does to the keys it writes: erase_many when the cache
+  // has one, otherwise one erase per key.
+  const TimePoint now = this->clock_.now();
+  std::vector<std::string> keys;
+  for (int i = 0; i < 100; ++i) keys.push_back("k" + std::to_string(i));
+  for (const std::string& key : keys) this->cache_.put(key, "v", std::nullopt, 0);
+  std::vector<std::string_view> erased(keys.begin(), keys.begin() + 60);
+  erased.push_back(keys[5]);      // twice
+  erased.push_back("never-put");  // harmless
+  detail::erase_from_cache(this->cache_, std::span<const std::string_view>(erased));
+  for (int i = 0; i < 100; ++i) {
+    if (i < 60)
+      EXPECT_EQ(this->cache_.find(keys[i], now), std::nullopt) << keys[i] << " is still found";
+    else
+      EXPECT_EQ(this->cache_.find(keys[i], now), (CachedValue{"v", 0})) << keys[i] << " is gone";
+  }
+  EXPECT_EQ(this->cache_.size(), 40u);
+}
+
 REGISTER_TYPED_TEST_SUITE_P(CacheLaws, AnEntryIsFoundWithItsTagUntilItExpires, APutReplacesTheEntry,
-                            EraseAndClearLeaveNothingBehind);
+                            EraseAndClearLeaveNothingBehind,
+                            ABatchEraseDropsEveryKeyItIsGivenAndNoOther);
 // Including this header without instantiating the family is no error.
 GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(CacheLaws);
 
