@@ -33,6 +33,7 @@ struct Record {
 struct EnvelopesVerified {
   explicit EnvelopesVerified() = default;
 };
+/// The EnvelopesVerified tag: `store.store_records<T>(records, envelopes_verified)`.
 inline constexpr EnvelopesVerified envelopes_verified{};
 
 /// The outcome of an erase_many call.
