@@ -919,12 +919,7 @@ class TieredStore {
     Scratch<std::size_t> position(n);
     for_each_present([&](auto index) {
       constexpr std::size_t I = decltype(index)::value;
-      std::size_t m = 0;
-      for (std::size_t i = 0; i < n; ++i)
-        if (route[i] == I) {
-          batch_keys[m] = keys[i];
-          position[m++] = i;
-        }
+      const std::size_t m = gather_route(I, keys, route, batch_keys.data(), position.data());
       if (m == 0) return;
       const auto batch = std::span<const std::string_view>(batch_keys.data(), m);
       auto& repository = boost::hana::at_c<I>(tiers_);
@@ -947,39 +942,8 @@ class TieredStore {
       // slot j: key j's answer
       LoadResult& source =
           answered_in_place ? result : detail::adopt_or_size(result, sized_yet, loaded, n, m);
-      std::size_t failures = 0;
-      std::size_t bad_checksums = 0;
-      for (std::size_t j = 0; j < m; ++j) {
-        const std::size_t i = position[j];
-        route[i] = unrouted;
-        if (j >= source.size()) {
-          ++failures;
-          detail::settle_failure(result, route, failed_above, i, lower_present(I),
-                                 make_error_code(errc::outcome_unknown));
-          continue;
-        }
-        Lookup& slot = source[j];
-        const detail::OpenedSlot opened =
-            detail::open_slot(keys[i], slot, options_.clock, clock_read);
-        bad_checksums += opened.bad_checksum;
-        if (opened.status == LookupStatus::failed) {
-          ++failures;
-          detail::settle_failure(result, route, failed_above, i, lower_present(I), opened.error);
-          continue;
-        }
-        if (opened.status == LookupStatus::absent) {
-          detail::settle_absent(result, route, failed_above, i, misses_fall_back, lower_present(I));
-          continue;
-        }
-        if constexpr (caching) {
-          if (!detail::upper_failed(failed_above, i))
-            coherence_.end_read(cache_, keys[i], tickets[i], slot.value,
-                                cache_expiry(I, opened.expires_at, now()), slot.codec_tag);
-        }
-        // In place, `slot` is result[i]: found, opened, its tag set.
-        if (!answered_in_place) result.set_found(i, std::move(slot.value), slot.codec_tag);
-      }
-      counters_.record(static_cast<Tier>(I), m, failures, bad_checksums);
+      settle_answers(I, keys, position.data(), m, source, answered_in_place,
+                     ReadPass{result, route, failed_above, tickets, clock_read, misses_fall_back});
     });
     if constexpr (flighted) {
       if (flight) {
@@ -988,6 +952,78 @@ class TieredStore {
       }
     }
     sized();  // an empty batch: nothing sized it
+  }
+
+  /// The keys routed to tier `tier` (`route[i] == tier`), in input order,
+  /// into batch_keys with their input positions; returns how many.
+  static std::size_t gather_route(std::size_t tier, std::span<const std::string_view> keys,
+                                  const Scratch<std::uint8_t>& route, std::string_view* batch_keys,
+                                  std::size_t* position) {
+    std::size_t m = 0;
+    for (std::size_t i = 0; i < keys.size(); ++i)
+      if (route[i] == tier) {
+        batch_keys[m] = keys[i];
+        position[m++] = i;
+      }
+    return m;
+  }
+
+  /// What a read pass keeps across its tiers.
+  struct ReadPass {
+    LoadResult& result;                              ///< the answer, one slot per key
+    Scratch<std::uint8_t>& route;                    ///< the tier each key is still to ask
+    Scratch<std::uint8_t>& failed_above;             ///< keys an upper tier failed
+    const Scratch<typename Guard::Ticket>& tickets;  ///< each key's cache fill ticket
+    std::optional<TimePoint>& clock_read;            ///< the time, once read
+    bool misses_fall_back;                           ///< a miss asks the next tier down
+  };
+
+  /// Settles tier `tier`'s answers to the m keys it was asked (`source[j]`
+  /// answers the key at input position `position[j]`): each opened (decoded,
+  /// its checksum checked), cached where the guard allows, and a failure or
+  /// miss handed down to the next tier. Not per tier: one copy per store.
+  void settle_answers(std::size_t tier, std::span<const std::string_view> keys,
+                      const std::size_t* position, std::size_t m, LoadResult& source,
+                      bool answered_in_place, ReadPass pass) {
+    LoadResult& result = pass.result;
+    const std::size_t lower = lower_present(tier);
+    std::size_t failures = 0;
+    std::size_t bad_checksums = 0;
+    for (std::size_t j = 0; j < m; ++j) {
+      const std::size_t i = position[j];
+      pass.route[i] = unrouted;
+      if (j >= source.size()) {
+        ++failures;
+        detail::settle_failure(result, pass.route, pass.failed_above, i, lower,
+                               make_error_code(errc::outcome_unknown));
+        continue;
+      }
+      Lookup& slot = source[j];
+      const detail::OpenedSlot opened =
+          detail::open_slot(keys[i], slot, options_.clock, pass.clock_read);
+      bad_checksums += opened.bad_checksum;
+      if (opened.status == LookupStatus::failed) {
+        ++failures;
+        detail::settle_failure(result, pass.route, pass.failed_above, i, lower, opened.error);
+        continue;
+      }
+      if (opened.status == LookupStatus::absent) {
+        detail::settle_absent(result, pass.route, pass.failed_above, i, pass.misses_fall_back,
+                              lower);
+        continue;
+      }
+      if constexpr (caching) {
+        if (!detail::upper_failed(pass.failed_above, i)) {
+          if (!pass.clock_read) pass.clock_read = options_.clock.now();
+          coherence_.end_read(cache_, keys[i], pass.tickets[i], slot.value,
+                              cache_expiry(tier, opened.expires_at, *pass.clock_read),
+                              slot.codec_tag);
+        }
+      }
+      // In place, `slot` is result[i]: found, opened, its tag set.
+      if (!answered_in_place) result.set_found(i, std::move(slot.value), slot.codec_tag);
+    }
+    counters_.record(static_cast<Tier>(tier), m, failures, bad_checksums);
   }
 
   /// The next present tier below `from`, or tier_count.
