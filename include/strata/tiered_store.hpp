@@ -431,8 +431,9 @@ class TieredStore {
 
   // ---- write -----------------------------------------------------------------
 
-  /// The writes a batch has open in the coherence guard. Closing invalidates
-  /// every key; the destructor closes if the batch did not (a repository
+  /// The writes a batch has open in the coherence guard. Opening invalidates
+  /// every key; closing ends the writes, filling the cache only where the
+  /// guard allows; the destructor closes if the batch did not (a repository
   /// threw), so an exception can cost cache fills but never leave a stripe
   /// marked in flight for ever.
   struct OpenWrites {
