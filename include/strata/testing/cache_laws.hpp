@@ -80,6 +80,7 @@ TYPED_TEST_P(CacheLaws, ABatchEraseDropsEveryKeyItIsGivenAndNoOther) {
   // has one, otherwise one erase per key.
   const TimePoint now = this->clock_.now();
   std::vector<std::string> keys;
+  keys.reserve(100);
   for (int i = 0; i < 100; ++i) keys.push_back("k" + std::to_string(i));
   for (const std::string& key : keys) this->cache_.put(key, "v", std::nullopt, 0);
   std::vector<std::string_view> erased(keys.begin(), keys.begin() + 60);
