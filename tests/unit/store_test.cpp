@@ -325,10 +325,11 @@ void expect_each_write_erases_each_key_once() {
   using Store = TieredStore<Cache, PrefixRouter<Route<"w:", Tier::warm>, Fallback<Tier::hot>>,
                             MemoryRepository, MemoryRepository, NoTier>;
   Store store;
-  std::vector<std::string> keys;
+  std::vector<std::string> keys, values;  // an Item views its key and value
   std::vector<Item> items;
   for (int i = 0; i < 600; ++i) keys.push_back("w:" + std::to_string(i));
-  for (const std::string& key : keys) items.push_back({key, "v" + key});
+  for (const std::string& key : keys) values.push_back("v" + key);
+  for (std::size_t i = 0; i < keys.size(); ++i) items.push_back({keys[i], values[i]});
   items.push_back({keys[7], "again"});  // a duplicate key: only its last write is sent
 
   ASSERT_TRUE(store.batch_set(items).all_stored());
