@@ -99,8 +99,9 @@ DemoteReport demote(Store& store, const DemoteOptions& options) {
     }
     std::size_t demoted = 0, changed = 0;
     if (!old.empty()) {
-      // 1. Down first.
-      const BatchResult stored = store.template store_records<To>(std::span<const Record>(old));
+      // 1. Down first (each envelope was decoded above: the store need not again).
+      const BatchResult stored =
+          store.template store_records<To>(std::span<const Record>(old), envelopes_verified);
       moved.clear();
       for (std::size_t i = 0; i < old.size(); ++i) {
         const std::error_code error =
