@@ -95,11 +95,26 @@ class CacheShards {
     }
   }
   /// Drops the entries of `keys` (a Shard has `index`, a map from key, and
-  /// `remove(index iterator)`).
+  /// `remove(index iterator)`). A batch larger than the shard count first
+  /// looks whether anything is cached at all, and in an empty cache (a
+  /// process rebuilding its HOT tier after a restart, a bulk load) hashes
+  /// nothing. Either way a key's erase takes effect at one instant inside
+  /// this call, when its shard is visited: a shard seen empty has nothing of
+  /// it to drop.
   void erase(std::span<const std::string_view> keys) {
+    if (keys.size() > count_ && empty()) return;
     each_locked_by_shard(keys, [](Shard& shard, std::string_view key) {
       if (auto it = shard.index.find(key); it != shard.index.end()) shard.remove(it);
     });
+  }
+  /// Whether no shard holds an entry, each looked at under its lock taken
+  /// shared.
+  bool empty() const {
+    for (std::size_t i = 0; i < count_; ++i) {
+      std::shared_lock lock(shards_[i].mutex);
+      if (!shards_[i].index.empty()) return false;
+    }
+    return true;
   }
   /// The sum of `f(shard)` over the shards, each read under its lock taken shared.
   template <class F>

@@ -94,6 +94,14 @@ TYPED_TEST_P(CacheLaws, ABatchEraseDropsEveryKeyItIsGivenAndNoOther) {
       EXPECT_EQ(this->cache_.find(keys[i], now), (CachedValue{"v", 0})) << keys[i] << " is gone";
   }
   EXPECT_EQ(this->cache_.size(), 40u);
+
+  // One entry left, named among many keys that are not cached: it goes too.
+  this->cache_.clear();
+  this->cache_.put(keys[99], "v", std::nullopt, 0);
+  std::vector<std::string_view> batch(keys.begin(), keys.end());
+  detail::erase_from_cache(this->cache_, std::span<const std::string_view>(batch));
+  EXPECT_EQ(this->cache_.find(keys[99], now), std::nullopt);
+  EXPECT_EQ(this->cache_.size(), 0u);
 }
 
 REGISTER_TYPED_TEST_SUITE_P(CacheLaws, AnEntryIsFoundWithItsTagUntilItExpires, APutReplacesTheEntry,
