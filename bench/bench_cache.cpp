@@ -1,4 +1,4 @@
-// The two cache policies side by side, in one process:
+// The three cache policies side by side, in one process:
 //  - hit latency on a 100-byte value, copied out (find) and read in place
 //    (read, a reader touching its first and last byte), on one thread
 //    and on two threads reading distinct keys, and the two-thread scaling
@@ -7,8 +7,9 @@
 //    and with a one-pass scan of 200k never-repeated keys mixed in (one scan
 //    key after every 25th request, as a backfill running beside the traffic
 //    would), from cold and after a warm-up of as many requests, for the
-//    default probation share of S3FifoCache and two smaller ones, next to
-//    LFU over exact counts and to always keeping the 100k most popular keys.
+//    default probation share of S3FifoCache and two smaller ones and for
+//    TinyLfuCache's default window, next to LFU over exact counts and to
+//    always keeping the 100k most popular keys.
 // A miss is filled at once (find, then put), as TieredStore does on a read.
 //
 //   scripts/bench.sh cache
@@ -16,6 +17,7 @@
 
 #include <strata/cache/lru_cache.hpp>
 #include <strata/cache/s3fifo_cache.hpp>
+#include <strata/cache/tinylfu_cache.hpp>
 
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
@@ -221,6 +223,9 @@ void print_hit_ratios(bool warm) {
   row("S3FifoCache (probation 10%, the default)", [&] { return S3FifoCache<>(fifo(10)); });
   row("S3FifoCache (probation 5%)", [&] { return S3FifoCache<>(fifo(5)); });
   row("S3FifoCache (probation 2%)", [&] { return S3FifoCache<>(fifo(2)); });
+  row("TinyLfuCache (window 1%, the default)", [&] {
+    return TinyLfuCache<>({.max_entries = capacity, .max_bytes = 0, .shards = 16});
+  });
   fmt::print("{:>40} {:>8.4f}\n", "LFU over exact counts (reference)", exact_lfu_ratio(warm));
   fmt::print("{:>40} {:>8.4f}\n", "the 100k most popular keys", oracle_ratio(warm));
 }
@@ -234,12 +239,14 @@ int main(int argc, char** argv) {
   benchmark::RegisterBenchmark("find/s3fifo", find_hit<S3FifoCache<>>)->Threads(1)->Threads(2);
   benchmark::RegisterBenchmark("read/lru", read_hit<LruCache<>>)->Threads(1)->Threads(2);
   benchmark::RegisterBenchmark("read/s3fifo", read_hit<S3FifoCache<>>)->Threads(1)->Threads(2);
+  benchmark::RegisterBenchmark("find/tinylfu", find_hit<TinyLfuCache<>>)->Threads(1)->Threads(2);
+  benchmark::RegisterBenchmark("read/tinylfu", read_hit<TinyLfuCache<>>)->Threads(1)->Threads(2);
   strata::bench::RatioReporter reporter;
   benchmark::RunSpecifiedBenchmarks(&reporter);
 
   const double ceiling = reporter.scaling("machine/private_work", 2);
   for (const char* how : {"find", "read"})
-    for (const char* policy : {"lru", "s3fifo"}) {
+    for (const char* policy : {"lru", "s3fifo", "tinylfu"}) {
       const std::string name = fmt::format("{}/{}", how, policy);
       if (reporter.ns(name + "/threads:1") > 0)
         fmt::print(

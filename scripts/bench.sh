@@ -9,7 +9,7 @@
 #           and candidate alike).
 # metrics:  strata_bench_metrics, the cost of StripedMetrics against NoMetrics
 #           per batch of 1 and 100 keys; medians of 9, interleaved.
-# cache:    strata_bench_cache, LruCache vs S3FifoCache: hit ns on 1 and 2
+# cache:    strata_bench_cache, LruCache, S3FifoCache and TinyLfuCache: hit ns on 1 and 2
 #           threads (medians of 9, interleaved) and the Zipf hit-ratio tables,
 #           from cold and warm, beside exact-count LFU and the oracle (~2 min).
 # singleflight: strata_bench_single_flight: 8 threads reading the same 354

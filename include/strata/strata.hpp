@@ -8,6 +8,7 @@
 #include "strata/cache/lru_cache.hpp"
 #include "strata/cache/no_cache.hpp"
 #include "strata/cache/s3fifo_cache.hpp"
+#include "strata/cache/tinylfu_cache.hpp"
 #include "strata/core/batch_result.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/concepts.hpp"

@@ -3,6 +3,7 @@
 #include <strata/cache/no_cache.hpp>
 #include <strata/cache/read_mostly_mutex.hpp>
 #include <strata/cache/s3fifo_cache.hpp>
+#include <strata/cache/tinylfu_cache.hpp>
 #include <strata/core/concepts.hpp>
 
 #include <gtest/gtest.h>
@@ -28,6 +29,10 @@ static_assert(CachePolicy<S3FifoCache<OnWrite::invalidate>>);
 static_assert(S3FifoCache<>::populate_on_write &&
               !S3FifoCache<OnWrite::invalidate>::populate_on_write);
 static_assert(LruCache<>::populate_on_write && !LruCache<OnWrite::invalidate>::populate_on_write);
+static_assert(CachePolicy<TinyLfuCache<>>);
+static_assert(CachePolicy<TinyLfuCache<OnWrite::invalidate>>);
+static_assert(TinyLfuCache<>::populate_on_write &&
+              !TinyLfuCache<OnWrite::invalidate>::populate_on_write);
 
 const TimePoint now{Millis{1'000'000}};
 
@@ -101,32 +106,80 @@ TEST(S3FifoCacheTest, AKeyBackSoonAfterItsEvictionSkipsProbation) {
   EXPECT_FALSE(cache.find("pass0", now));
 }
 
-TEST(S3FifoCacheTest, BoundsEntriesAndKeyAndValueBytes) {
-  S3FifoCache<> by_entries({.max_entries = 64, .max_bytes = 0, .shards = 4});
-  S3FifoCache<> by_bytes({.max_entries = 0, .max_bytes = 1000, .shards = 4});
-  for (int i = 0; i < 5000; ++i) {
-    const std::string key = numbered("k", i);
-    by_entries.put(key, std::string(static_cast<std::size_t>(i % 40), 'v'), std::nullopt);
-    by_bytes.put(key, std::string(static_cast<std::size_t>(i % 40), 'v'), std::nullopt);
-    if (i % 3 == 0) {
-      by_entries.find(numbered("k", i / 2), now);
-      by_bytes.find(numbered("k", i / 2), now);
+// ---- TinyLfuCache ---------------------------------------------------------------
+
+// One shard of 10 entries, a window of 1.
+TinyLfuCache<> small_tinylfu() {
+  return TinyLfuCache<>({.max_entries = 10, .max_bytes = 0, .shards = 1, .window_percent = 10});
+}
+
+TEST(TinyLfuCacheTest, KeysSeenOnceDoNotDisplaceKeysMissedMoreOftenEvenUnread) {
+  TinyLfuCache<> tiny = small_tinylfu();
+  LruCache<> lru({.max_entries = 10, .max_bytes = 0, .shards = 1});
+  for (int i = 0; i < 10; ++i) {
+    for (int miss = 0; miss < 3; ++miss) {  // missed three times (an erase keeps the count)
+      tiny.erase(numbered("held", i));
+      tiny.put(numbered("held", i), "v", std::nullopt);
     }
-    ASSERT_LE(by_entries.size(), 64u);
-    ASSERT_LE(by_bytes.bytes(), 1000u);
+    lru.put(numbered("held", i), "v", std::nullopt);
   }
-  EXPECT_EQ(by_entries.size(), 64u);
-  // Every key put stayed, replaced one, or was evicted: nothing else leaves.
-  EXPECT_EQ(by_entries.evictions() + by_entries.size(), 5000u);
-  by_bytes.put("huge", std::string(300, 'v'), std::nullopt);  // more than a shard's 250 bytes
-  EXPECT_FALSE(by_bytes.find("huge", now));
+  // Thirty keys, each written once and never read: three times the capacity,
+  // and few enough that the sketch neither ages (it halves its counts every
+  // 640 misses at this size) nor confuses them with the held keys.
+  for (int i = 0; i < 30; ++i) {
+    tiny.put(numbered("scan", i), "v", std::nullopt);
+    lru.put(numbered("scan", i), "v", std::nullopt);
+  }
+  // held9, still in the window, tied main's victim and left; main kept the
+  // other nine, and the window holds the newest scanned key.
+  int tiny_kept = 0, lru_kept = 0;
+  for (int i = 0; i < 10; ++i) {
+    tiny_kept += tiny.find(numbered("held", i), now).has_value();
+    lru_kept += lru.find(numbered("held", i), now).has_value();
+  }
+  EXPECT_EQ(tiny_kept, 9);
+  EXPECT_FALSE(tiny.find("held9", now));
+  EXPECT_EQ(lru_kept, 0);
+  EXPECT_TRUE(tiny.find("scan29", now));
+  EXPECT_EQ(tiny.size(), 10u);
+}
+
+TEST(TinyLfuCacheTest, AKeyMissedMoreOftenThanMainsNextVictimTakesItsPlace) {
+  TinyLfuCache<> cache = small_tinylfu();
+  for (int i = 0; i < 10; ++i) cache.put(numbered("held", i), "v", std::nullopt);
+  // Main: held0..held8, each missed once; held0 is its next victim.
+  for (int miss = 0; miss < 2; ++miss) {  // missed twice (an erase forgets the entry, not the miss)
+    cache.put("popular", "v", std::nullopt);
+    cache.erase("popular");
+  }
+  cache.put("popular", "v", std::nullopt);  // the third miss; held9 lost its turn to it
+  EXPECT_FALSE(cache.find("held9", now));
+  cache.put("next", "v", std::nullopt);  // popular leaves the window: 3 misses beat held0's 1
+  EXPECT_TRUE(cache.find("popular", now));
+  EXPECT_FALSE(cache.find("held0", now));
+  EXPECT_TRUE(cache.find("held1", now));
+  EXPECT_EQ(cache.size(), 10u);
+}
+
+TEST(TinyLfuCacheTest, ClearForgetsHowOftenKeysWereMissed) {
+  TinyLfuCache<> cache = small_tinylfu();
+  for (int miss = 0; miss < 3; ++miss) {
+    cache.put("popular", "v", std::nullopt);
+    cache.erase("popular");
+  }
+  cache.clear();
+  for (int i = 0; i < 10; ++i) cache.put(numbered("held", i), "v", std::nullopt);
+  cache.put("popular", "v", std::nullopt);
+  cache.put("next", "v", std::nullopt);  // popular, now seen once, ties held0 and loses
+  EXPECT_FALSE(cache.find("popular", now));
+  EXPECT_TRUE(cache.find("held0", now));
 }
 
 // ---- what every cache promises -------------------------------------------------
 
 template <class Cache>
 class EveryCache : public ::testing::Test {};
-using Caches = ::testing::Types<LruCache<>, S3FifoCache<>>;
+using Caches = ::testing::Types<LruCache<>, S3FifoCache<>, TinyLfuCache<>>;
 TYPED_TEST_SUITE(EveryCache, Caches);
 
 TYPED_TEST(EveryCache, EntriesExpireAtTheirOwnTime) {
@@ -175,19 +228,57 @@ TYPED_TEST(EveryCache, ReadHandsALiveValueAndItsTagToTheReaderInPlace) {
   EXPECT_EQ(cache.size(), 1u);  // the expired entry was dropped on sight, as find drops it
 }
 
+TYPED_TEST(EveryCache, BoundsEntriesAndKeyAndValueBytes) {
+  TypeParam by_entries({.max_entries = 64, .max_bytes = 0, .shards = 4});
+  TypeParam by_bytes({.max_entries = 0, .max_bytes = 1000, .shards = 4});
+  for (int i = 0; i < 5000; ++i) {
+    const std::string key = numbered("k", i);
+    by_entries.put(key, std::string(static_cast<std::size_t>(i % 40), 'v'), std::nullopt);
+    by_bytes.put(key, std::string(static_cast<std::size_t>(i % 40), 'v'), std::nullopt);
+    if (i % 3 == 0) {
+      by_entries.find(numbered("k", i / 2), now);
+      by_bytes.find(numbered("k", i / 2), now);
+    }
+    ASSERT_LE(by_entries.size(), 64u);
+    ASSERT_LE(by_bytes.bytes(), 1000u);
+  }
+  EXPECT_EQ(by_entries.size(), 64u);
+  // Every key put stayed, replaced one, or was evicted: nothing else leaves.
+  EXPECT_EQ(by_entries.evictions() + by_entries.size(), 5000u);
+  by_bytes.put("huge", std::string(300, 'v'), std::nullopt);  // more than a shard's 250 bytes
+  EXPECT_FALSE(by_bytes.find("huge", now));
+}
+
+// The same random workload on three caches: one reads its hits in place, one
+// copies them out, one is never read. The first two hit alike throughout and
+// end holding the same keys; the unread one ends holding other keys.
 TYPED_TEST(EveryCache, AReadCountsForEvictionAsAFindDoes) {
-  TypeParam cache({.max_entries = 4, .max_bytes = 0, .shards = 1});
-  for (int i = 0; i < 4; ++i) cache.put("k" + std::to_string(i), "v", std::nullopt);
-  ASSERT_TRUE(cache.read("k0", now, [](std::string_view, std::uint8_t) {}));
-  cache.put("k4", "v", std::nullopt);  // one over: the oldest unread entry goes, not k0
-  EXPECT_TRUE(cache.find("k0", now));
-  EXPECT_FALSE(cache.find("k1", now));
-  EXPECT_EQ(cache.size(), 4u);
+  const auto make = [] { return TypeParam({.max_entries = 8, .max_bytes = 0, .shards = 1}); };
+  TypeParam by_read = make(), by_find = make(), unread = make();
+  std::mt19937 random(11);
+  constexpr int keys = 24;
+  for (int step = 0; step < 2000; ++step) {
+    const std::string key = numbered("k", static_cast<int>(random() % keys));
+    if (random() % 2 == 0) {
+      for (TypeParam* cache : {&by_read, &by_find, &unread}) cache->put(key, "v", std::nullopt);
+    } else {
+      const bool read = by_read.read(key, now, [](std::string_view, std::uint8_t) {});
+      ASSERT_EQ(read, by_find.find(key, now).has_value()) << "step " << step;
+    }
+  }
+  int unread_differs = 0;
+  for (int k = 0; k < keys; ++k) {
+    const bool held = by_find.find(numbered("k", k), now).has_value();
+    EXPECT_EQ(by_read.read(numbered("k", k), now, [](std::string_view, std::uint8_t) {}), held);
+    unread_differs += unread.find(numbered("k", k), now).has_value() != held;
+  }
+  EXPECT_GT(unread_differs, 0);
 }
 
 TYPED_TEST(EveryCache, ShardsServeThreadsWithoutLosingEntries) {
   TypeParam cache({.max_entries = 0, .max_bytes = 0, .shards = 8});
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t)
     threads.emplace_back([&cache, t] {
       for (int i = 0; i < 2000; ++i) {
@@ -214,6 +305,7 @@ TEST(ReadMostlyMutexTest, ReadersNeverSeeAWriteHalfDoneAndWritersExcludeEachOthe
   std::atomic<bool> writing{true};
   std::atomic<std::uint64_t> torn{0}, reads{0};
   std::vector<std::thread> threads;
+  threads.reserve(3);
   for (int t = 0; t < 3; ++t)
     threads.emplace_back([&] {
       while (writing.load() || reads.load() == 0) {

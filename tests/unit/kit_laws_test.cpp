@@ -37,3 +37,4 @@ STRATA_ROUTER_LAWS(Routers, strata::testing::FixedRouterSetup, strata::testing::
                    strata::testing::RuntimePrefixRouterSetup);
 STRATA_CACHE_LAWS(Lru, strata::LruCache<>);
 STRATA_CACHE_LAWS(S3Fifo, strata::S3FifoCache<>);
+STRATA_CACHE_LAWS(TinyLfu, strata::TinyLfuCache<>);

@@ -1,6 +1,6 @@
 #pragma once
 /// \file
-/// detail::CacheShards: what LruCache and S3FifoCache share: a power-of-two
+/// detail::CacheShards: what LruCache, S3FifoCache and TinyLfuCache share: a power-of-two
 /// array of shards chosen by key hash, each with its own
 /// `mutex` (a detail::ReadMostlyMutex), capacities split evenly between them, totals
 /// summed shard by shard, and the hit path (a shared lock, the policy's mark
@@ -28,6 +28,11 @@ STRATA_BEGIN_NAMESPACE
 
 namespace detail {
 
+/// The hash a cache picks a key's shard by (callers may reuse it).
+inline std::size_t key_hash(std::string_view key) noexcept {
+  return std::hash<std::string_view>{}(key);
+}
+
 template <class Shard>
 class CacheShards {
  public:
@@ -36,10 +41,7 @@ class CacheShards {
       : count_(std::bit_ceil(requested == 0 ? std::size_t{1} : requested)),
         shards_(std::make_unique<Shard[]>(count_)) {}
 
-  /// The hash a key's shard is chosen by (callers may reuse it).
-  static std::size_t hash(std::string_view key) noexcept {
-    return std::hash<std::string_view>{}(key);
-  }
+  static std::size_t hash(std::string_view key) noexcept { return key_hash(key); }
   Shard& of_hash(std::size_t hash) noexcept { return shards_[hash & (count_ - 1)]; }
   Shard& of(std::string_view key) noexcept { return of_hash(hash(key)); }
 

@@ -138,7 +138,7 @@ class LruCache {
       node.referenced.store(true, std::memory_order_relaxed);
   };
 
-  // Padded to a cache line (see S3FifoCache::Shard): a thread locking one
+  // Padded to a cache line (see detail::TwoFifoShard): a thread locking one
   // shard does not invalidate the line of the shard next to it.
   struct alignas(64) Shard {
     // The index's keys view the list nodes' keys: list nodes never move.

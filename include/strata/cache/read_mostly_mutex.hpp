@@ -58,7 +58,7 @@ class ReadMostlyMutex {
   }
 
  private:
-  // A line per stripe (64 bytes: see S3FifoCache::Shard).
+  // A line per stripe (64 bytes: see detail::TwoFifoShard).
   struct alignas(64) Stripe {
     std::atomic<std::uint32_t> readers{0};
   };

@@ -17,7 +17,7 @@
 ///   `strata_tier_keys_total`, `strata_tier_failures_total`,
 ///   `strata_tier_checksum_errors_total` (label tier), `strata_cache_hits_total`
 ///   and `strata_cache_misses_total`;
-/// - always: `strata_cache_entries` (gauge); with LruCache or S3FifoCache
+/// - always: `strata_cache_entries` (gauge); with LruCache, S3FifoCache or TinyLfuCache
 ///   `strata_cache_bytes` (gauge) and `strata_cache_evictions_total`;
 /// - with a RedisBus: `strata_bus_invalidations_total`, `strata_bus_gaps_total`;
 /// - per tier whose repository has a connection pool (Redis, PostgreSQL):
