@@ -223,9 +223,8 @@ void print_hit_ratios(bool warm) {
   row("S3FifoCache (probation 10%, the default)", [&] { return S3FifoCache<>(fifo(10)); });
   row("S3FifoCache (probation 5%)", [&] { return S3FifoCache<>(fifo(5)); });
   row("S3FifoCache (probation 2%)", [&] { return S3FifoCache<>(fifo(2)); });
-  row("TinyLfuCache (window 1%, the default)", [&] {
-    return TinyLfuCache<>({.max_entries = capacity, .max_bytes = 0, .shards = 16});
-  });
+  row("TinyLfuCache (window 1%, the default)",
+      [&] { return TinyLfuCache<>({.max_entries = capacity, .max_bytes = 0, .shards = 16}); });
   fmt::print("{:>40} {:>8.4f}\n", "LFU over exact counts (reference)", exact_lfu_ratio(warm));
   fmt::print("{:>40} {:>8.4f}\n", "the 100k most popular keys", oracle_ratio(warm));
 }
