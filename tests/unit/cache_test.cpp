@@ -1,4 +1,5 @@
 #include <strata/cache/coherence.hpp>
+#include <strata/cache/frequency_sketch.hpp>
 #include <strata/cache/lru_cache.hpp>
 #include <strata/cache/no_cache.hpp>
 #include <strata/cache/read_mostly_mutex.hpp>
@@ -107,6 +108,38 @@ TEST(S3FifoCacheTest, AKeyBackSoonAfterItsEvictionSkipsProbation) {
 }
 
 // ---- TinyLfuCache ---------------------------------------------------------------
+
+// The sketch's three promises: an estimate never falls below the key's
+// count since the last halving (a count-min sketch overcounts, never
+// under), a halving halves every count, and clear forgets them all.
+TEST(FrequencySketchTest, EstimatesNeverUndercountAndAreMostlyExact) {
+  detail::FrequencySketch sketch(1024);  // 10240 increments to the first halving
+  const auto count = [](int i) { return static_cast<unsigned>(i % 7) + 1; };  // 4000 in all
+  for (int i = 0; i < 1000; ++i)
+    for (unsigned n = 0; n < count(i); ++n) sketch.increment(detail::key_hash(numbered("k", i)));
+  int exact = 0;
+  for (int i = 0; i < 1000; ++i) {
+    const unsigned estimate = sketch.estimate(detail::key_hash(numbered("k", i)));
+    EXPECT_GE(estimate, count(i)) << i;
+    exact += estimate == count(i);
+  }
+  EXPECT_GE(exact, 900);  // four rows of 1024 counters for 1000 keys
+}
+
+TEST(FrequencySketchTest, AHalvingHalvesEveryCountAndClearForgetsThem) {
+  detail::FrequencySketch sketch(64);  // 640 increments to the first halving
+  const std::uint64_t hot = detail::key_hash("hot");
+  for (int n = 0; n < 20; ++n) sketch.increment(hot);  // counted up to the cap only
+  ASSERT_EQ(sketch.estimate(hot), 15u);
+  int others = 0;
+  while (sketch.estimate(hot) == 15 && others < 1000)
+    sketch.increment(detail::key_hash(numbered("k", others++)));
+  EXPECT_LE(others, 640 - 15);          // the halving came no later than its period
+  EXPECT_EQ(sketch.estimate(hot), 7u);  // 15 halved, the last increment not its own
+  sketch.clear();
+  EXPECT_EQ(sketch.estimate(hot), 0u);
+  EXPECT_EQ(sketch.estimate(detail::key_hash("k0")), 0u);
+}
 
 // One shard of 10 entries, a window of 1.
 TinyLfuCache<> small_tinylfu() {

@@ -6,9 +6,11 @@
 /// key's estimate the least of its four counters. Increments are
 /// conservative (only the counters at that least value grow), so an
 /// estimate is never below the key's true count since the last halving and
-/// rarely far above it. Every `10 x width` increments all counters are
-/// halved: popularity that is not renewed fades, and a counter's cap of 15
-/// is reached only by keys still seen often.
+/// rarely far above it. After `10 x width` increments all counters are
+/// halved, and the tally of increments with them (so the next halving comes
+/// after half as many, as in Caffeine's sketch): popularity that is not
+/// renewed fades, and a counter's cap of 15 is reached only by keys still
+/// seen often.
 
 #include "strata/core/config.hpp"
 
