@@ -47,6 +47,7 @@
 #include "strata/core/metrics.hpp"
 #include "strata/core/no_tier.hpp"
 #include "strata/core/record.hpp"
+#include "strata/core/side_call.hpp"
 #include "strata/core/single_flight.hpp"
 #include "strata/core/small_array.hpp"
 #include "strata/core/stats.hpp"
@@ -59,7 +60,6 @@
 #include <cstddef>           // std::size_t
 #include <cstdint>           // std::uint8_t
 #include <functional>        // std::identity
-#include <future>            // std::async, std::future
 #include <initializer_list>  // std::initializer_list
 
 #include <memory>        // std::make_unique_for_overwrite
@@ -1118,7 +1118,7 @@ class TieredStore {
 
   void erase_everywhere(std::span<const std::string_view> keys, DeleteResult& out) {
     std::array<EraseResult, tier_count> results{};
-    std::array<std::future<EraseResult>, tier_count> pending{};
+    std::array<detail::SideCall<EraseResult>, tier_count> pending{};
     const auto run = [&](auto index) {
       constexpr std::size_t I = decltype(index)::value;
       return as_erase_result(timed<I, TierOperation::erase_many>(
@@ -1127,18 +1127,14 @@ class TieredStore {
     for_each_present([&](auto index) {
       constexpr std::size_t I = decltype(index)::value;
       if constexpr (erases_on_own_thread(I)) {
-        try {
-          pending[I] = std::async(std::launch::async, run, index);
-          return;
-        } catch (const std::system_error&) {
-          // No thread to be had: erase on this thread instead.
-        }
+        if (pending[I].start([&run, index] { return run(index); })) return;
+        // No thread to be had: erase on this thread instead.
       }
       results[I] = run(index);
     });
     for_each_present([&](auto index) {
       constexpr std::size_t I = decltype(index)::value;
-      if (pending[I].valid()) results[I] = pending[I].get();
+      if (pending[I].started()) results[I] = pending[I].get();
       out.erased_by_tier[I] = results[I].erased;
       out.errors[I] = results[I].error;
       out.erased += results[I].erased;

@@ -1,10 +1,13 @@
-// Keys, errors, BatchResult, LoadResult.
+// Keys, errors, BatchResult, LoadResult, and the small helpers beside them
+// (entropy, side calls).
 #include <strata/core/batch_result.hpp>
+#include <strata/core/entropy.hpp>
 #include <strata/core/error.hpp>
 #include <strata/core/format.hpp>
 #include <strata/core/key.hpp>
 #include <strata/core/key_positions.hpp>
 #include <strata/core/load_result.hpp>
+#include <strata/core/side_call.hpp>
 #include <strata/core/stats.hpp>
 #include <strata/core/store_types.hpp>
 #include <strata/core/tier.hpp>
@@ -13,8 +16,12 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <cstdint>
 #include <set>
+#include <stdexcept>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -268,6 +275,67 @@ TEST(KeyPositions, AnAscendingBatchIsPlacedExactlyWhateverOrderTheAnswerTakes) {
   for (std::size_t i = 198; i >= 100; i -= 2) EXPECT_TRUE(count(keys[i]));  // backwards
   for (std::size_t i = 40; i < 60; i += 2) EXPECT_TRUE(count(keys[i]));     // late
   for (std::size_t p = 0; p < keys.size(); ++p) EXPECT_EQ(hits[p], p % 2 == 0 ? 1 : 0) << p;
+}
+
+TEST(Entropy, SplitMix64StaysWithinItsBoundAndReachesBothEnds) {
+  // The published first output for seed 0 (Vigna's splitmix64.c reference).
+  EXPECT_EQ(detail::SplitMix64(0).next(), 0xE220A8397B1DCDAFULL);
+  detail::SplitMix64 random(20261204);
+  std::set<std::uint64_t> seen;
+  for (int i = 0; i < 10'000; ++i) {
+    const std::uint64_t n = random.up_to(9);
+    ASSERT_LE(n, 9U);
+    seen.insert(n);
+  }
+  EXPECT_EQ(seen.size(), 10U);  // every value of [0, 9], both ends included
+  EXPECT_EQ(random.up_to(0), 0U);
+}
+
+TEST(Entropy, SeedsDifferBetweenCallsAndThreads) {
+  EXPECT_NE(detail::entropy64(), detail::entropy64());
+  const std::uint64_t here = detail::thread_random().next();
+  std::uint64_t there = here;
+  std::thread([&] { there = detail::thread_random().next(); }).join();
+  EXPECT_NE(here, there);
+}
+
+TEST(SideCall, ReturnsTheCallsResultFromAnotherThread) {
+  detail::SideCall<std::thread::id> call;
+  EXPECT_FALSE(call.started());
+  ASSERT_TRUE(call.start([] { return std::this_thread::get_id(); }));
+  EXPECT_TRUE(call.started());
+  const std::thread::id ran_on = call.get();
+  EXPECT_FALSE(call.started());
+  EXPECT_NE(ran_on, std::this_thread::get_id());
+  EXPECT_NE(ran_on, std::thread::id{});
+}
+
+TEST(SideCall, GetRethrowsWhatTheCallThrew) {
+  detail::SideCall<int> call;
+  ASSERT_TRUE(call.start([]() -> int { throw std::runtime_error("tier exploded"); }));
+  EXPECT_THROW(
+      {
+        try {
+          (void)call.get();
+        } catch (const std::runtime_error& e) {
+          EXPECT_STREQ(e.what(), "tier exploded");
+          throw;
+        }
+      },
+      std::runtime_error);
+}
+
+TEST(SideCall, ADestroyedCallIsJoinedFirst) {
+  int written = 0;
+  {
+    detail::SideCall<int> call;
+    ASSERT_TRUE(call.start([&written] {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+      written = 1;
+      return written;
+    }));
+  }  // destroyed without get(): joins, as std::async's future does
+  EXPECT_EQ(written, 1);
 }
 
 }  // namespace

@@ -29,6 +29,7 @@
 #include "strata/core/batch_result.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
+#include "strata/core/entropy.hpp"
 #include "strata/core/envelope.hpp"
 #include "strata/core/error.hpp"
 #include "strata/core/key.hpp"
@@ -45,7 +46,6 @@
 #include <filesystem>    // std::filesystem
 #include <iterator>      // std::next
 #include <optional>      // std::optional
-#include <random>        // std::random_device
 #include <set>           // std::set
 #include <span>          // std::span
 #include <string>        // std::string
@@ -408,7 +408,7 @@ class FilesystemRepository {
 
   static std::string unique_temp_name() {
     static const std::uint64_t process_salt =
-        (std::uint64_t{std::random_device{}()} << 32) ^ static_cast<std::uint64_t>(::getpid());
+        detail::entropy64() ^ static_cast<std::uint64_t>(::getpid());
     static std::atomic<std::uint64_t> counter{0};
     return std::to_string(process_salt) + "-" + std::to_string(counter.fetch_add(1)) + ".tmp";
   }

@@ -29,6 +29,7 @@
 #include "strata/backends/redis.hpp"
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
+#include "strata/core/entropy.hpp"
 #include "strata/core/invalidation_bus.hpp"
 #include "strata/core/tier.hpp"
 
@@ -42,7 +43,6 @@
 #include <memory>              // std::unique_ptr
 #include <mutex>               // std::mutex
 #include <optional>            // std::optional
-#include <random>              // std::random_device
 #include <span>                // std::span
 #include <string>              // std::string
 #include <string_view>         // std::string_view
@@ -155,8 +155,7 @@ class RedisBus {
     explicit State(RedisBusOptions opts) : options(std::move(opts)) {
       if (options.channel.empty())
         options.channel = "strata:invalidate:" + options.server.key_prefix;
-      std::random_device entropy;
-      sender = std::to_string((std::uint64_t{entropy()} << 32) | entropy());
+      sender = std::to_string(detail::entropy64());
     }
 
     void start(BusSink s) {

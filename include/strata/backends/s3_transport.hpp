@@ -11,6 +11,7 @@
 
 #include "strata/core/clock.hpp"
 #include "strata/core/config.hpp"
+#include "strata/core/entropy.hpp"
 
 #include <algorithm>    // std::min, std::max
 #include <array>        // std::array
@@ -21,7 +22,6 @@
 #include <functional>   // std::greater
 #include <new>          // std::bad_alloc
 #include <queue>        // std::priority_queue
-#include <random>       // std::mt19937_64, std::uniform_int_distribution
 #include <span>         // std::span
 #include <string>       // std::string
 #include <string_view>  // std::string_view
@@ -360,9 +360,8 @@ class Transport {
     const int doublings = std::min(attempt - 1, 20);
     const std::int64_t bound =
         std::min<std::int64_t>(policy.max_delay.count(), policy.base_delay.count() << doublings);
-    thread_local std::mt19937_64 random{std::random_device{}()};
-    return Millis(
-        std::uniform_int_distribution<std::int64_t>(0, std::max<std::int64_t>(bound, 0))(random));
+    return Millis(static_cast<std::int64_t>(
+        thread_random().up_to(static_cast<std::uint64_t>(std::max<std::int64_t>(bound, 0)))));
   }
 
   CURLM* multi_;
