@@ -74,6 +74,7 @@ printf '%s\n' \
   examples/metrics_server.cpp \
   tests/unit/metrics_test.cpp \
   tests/unit/single_flight_test.cpp \
+  tests/unit/core_test.cpp \
   bench/bench_embedded.cpp \
   tests/integration/redis_cluster_test.cpp \
   tests/integration/redis_sentinel_test.cpp \

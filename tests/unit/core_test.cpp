@@ -133,6 +133,7 @@ TEST(BatchResultTest, MovedFromIsEmpty) {
 
 TEST(BatchResultTest, SuccessPathAllocatesPerBatchNotPerKey) {
   std::vector<std::string> keys;
+  keys.reserve(1000);
   for (int i = 0; i < 1000; ++i)
     keys.push_back("key-number-" + std::to_string(i) + "-long-enough-to-allocate");
   {  // the counter sees allocations at all (plain build and ASan alike)
@@ -231,6 +232,7 @@ TEST(Formatters, ErrorsAndBatchResultsReadWellInALog) {
 // nobody asked for, and enough keys to fill the table past its inline size.
 TEST(KeyPositions, EveryAnswerReachesEachPositionThatAskedForItsKey) {
   std::vector<std::string> owned;
+  owned.reserve(301);
   for (int i = 0; i < 300; ++i) owned.push_back("key:" + std::to_string(i % 250));  // 50 twice
   owned.push_back("left-out");
   const std::vector<std::string_view> keys(owned.begin(), owned.end());
@@ -255,6 +257,7 @@ TEST(KeyPositions, EveryAnswerReachesEachPositionThatAskedForItsKey) {
 // asked for is still placed exactly, each position once.
 TEST(KeyPositions, AnAscendingBatchIsPlacedExactlyWhateverOrderTheAnswerTakes) {
   std::vector<std::string> owned;
+  owned.reserve(200);
   for (int i = 0; i < 200; ++i) owned.push_back(fmt::format("k:{:04}", i));
   const std::vector<std::string_view> keys(owned.begin(), owned.end());
   std::vector<std::size_t> asked;
