@@ -1127,7 +1127,9 @@ class TieredStore {
     for_each_present([&](auto index) {
       constexpr std::size_t I = decltype(index)::value;
       if constexpr (erases_on_own_thread(I)) {
-        if (pending[I].start([&run, index] { return run(index); })) return;
+        // run is copied: should a later tier throw, run is destroyed before
+        // pending, whose destructor waits for this call.
+        if (pending[I].start([run, index] { return run(index); })) return;
         // No thread to be had: erase on this thread instead.
       }
       results[I] = run(index);
