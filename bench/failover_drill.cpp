@@ -3,6 +3,9 @@
 // the store, with HOT and the cache checked byte-identical after both paths.
 // "HOT-only" is the same records written straight into HOT's repository in the
 // same pages (no WARM read, no store): the floor the batch rebuild is held to.
+// "WARM-read" is WARM's pages read alone, nothing written: with HOT-only it
+// brackets the rebuild, between the larger of the two (reads and writes fully
+// overlapped) and their sum (nothing overlapped).
 //
 // Usage: strata_drill [--servers] [--keys N]... [--page N] [--sample N] [--repeat R]
 //   --servers   HOT is Redis and WARM PostgreSQL, the servers scripts/servers.sh
@@ -101,7 +104,7 @@ int main(int argc, char** argv) {
   try {
     bool header = false;
     for (std::size_t n : sizes) {
-      std::vector<double> sequential, batch, hot_only, rss;
+      std::vector<double> sequential, batch, hot_only, warm_read, rss;
       DrillReport last;
       bool identical = true;
       for (std::size_t r = 0; r < repeat; ++r) {
@@ -111,9 +114,9 @@ int main(int argc, char** argv) {
         if (!header) {
           fmt::print("HOT  {}\nWARM {}\npages of {}\n\n", store.tier<Tier::hot>().description(),
                      store.tier<Tier::warm>().description(), page_size);
-          fmt::print("{:>9} {:>15} {:>10} {:>9} {:>12} {:>11} {:>10} {:>10} {:>15}\n", "keys",
-                     "sequential ms", "batch ms", "speedup", "batch keys/s", "HOT-only ms",
-                     "batch/HOT", "RSS +MiB", "byte-identical");
+          fmt::print("{:>9} {:>15} {:>10} {:>9} {:>12} {:>11} {:>10} {:>12} {:>10} {:>15}\n",
+                     "keys", "sequential ms", "batch ms", "speedup", "batch keys/s", "HOT-only ms",
+                     "batch/HOT", "WARM-read ms", "RSS +MiB", "byte-identical");
           header = true;
         }
         last = run_drill(store, DrillOptions{.keys = n,
@@ -123,15 +126,17 @@ int main(int argc, char** argv) {
         sequential.push_back(last.sequential_ms);
         batch.push_back(last.batch_ms);
         hot_only.push_back(last.hot_write_ms);
+        warm_read.push_back(last.warm_read_ms);
         rss.push_back(static_cast<double>(last.rss_growth) / (1 << 20));
         identical = identical && last.identical;
       }
       const double seq = median(sequential), bat = median(batch), floor = median(hot_only);
       fmt::print(
-          "{:>9} {:>14.2f}{} {:>10.2f} {:>8.1f}x {:>12.0f} {:>11.2f} {:>9.2f}x {:>10.1f} {:>15}\n",
+          "{:>9} {:>14.2f}{} {:>10.2f} {:>8.1f}x {:>12.0f} {:>11.2f} {:>9.2f}x {:>12.2f} {:>10.1f} "
+          "{:>15}\n",
           n, seq, last.sampled() ? "*" : " ", bat, seq / bat,
-          static_cast<double>(last.copied) / (bat / 1000.0), floor, bat / floor, median(rss),
-          identical ? "yes (HOT + cache)" : "NO");
+          static_cast<double>(last.copied) / (bat / 1000.0), floor, bat / floor, median(warm_read),
+          median(rss), identical ? "yes (HOT + cache)" : "NO");
       if (last.sampled())
         fmt::print("          * the one-key path was timed on {} of the keys and extrapolated\n",
                    last.sequential_keys);

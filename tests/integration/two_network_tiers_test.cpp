@@ -86,6 +86,8 @@ TEST(TwoNetworkTiers, TheFailoverDrillRebuildsRedisFromPostgresByteForByte) {
   EXPECT_TRUE(report.identical);
   EXPECT_GT(report.batch_ms, 0.0);
   EXPECT_GT(report.sequential_ms, 0.0);
+  EXPECT_GT(report.hot_write_ms, 0.0);  // both floors timed
+  EXPECT_GT(report.warm_read_ms, 0.0);
 }
 
 }  // namespace

@@ -4,7 +4,8 @@
 /// `std::async(std::launch::async, ...)` would run it, without `<future>`: that
 /// header (shared states, promises, packaged tasks) costs every translation
 /// unit that includes the store about 0.2 s of parsing (issue 21), for the
-/// one place the store overlaps calls (an erase over two tiers that do I/O).
+/// two places strata overlaps calls: an erase over two tiers that do I/O, and
+/// the page stream reading its next page while the current one is written.
 
 #include "strata/core/config.hpp"
 

@@ -14,6 +14,7 @@
 /// RSS figure (it resets and reads /proc/self's high-water mark).
 
 #include "strata/core/clock.hpp"
+#include "strata/core/concepts.hpp"
 #include "strata/core/config.hpp"
 #include "strata/core/envelope.hpp"
 #include "strata/core/error.hpp"
@@ -64,6 +65,11 @@ struct DrillReport {
   /// The same records written straight into HOT in the same pages: what the
   /// HOT server alone costs, the floor under batch_ms.
   double hot_write_ms = 0;
+  /// WARM's pages read alone in the same page size, nothing written: the
+  /// other floor. A rebuild that overlapped its reads and writes perfectly
+  /// would take the larger of the two floors; one that overlapped nothing,
+  /// their sum (where batch_ms sits says which).
+  double warm_read_ms = 0;
   std::size_t copied = 0;      ///< records the batch rebuild copied
   bool identical = false;      ///< HOT and the cache match after both paths
   std::size_t rss_growth = 0;  ///< bytes: peak RSS during the batch rebuild minus RSS before
@@ -263,6 +269,18 @@ DrillReport run_drill(Store& store, const DrillOptions& options) {
   detail::store_pages(store.template tier<Tier::hot>(), keys, meta, value, options.page_size,
                       "HOT");
   report.hot_write_ms = detail::ms_since(start);
+
+  step("timing WARM reads alone");
+  std::this_thread::sleep_for(options.settle);
+  start = std::chrono::steady_clock::now();
+  ScanPage page;
+  std::string cursor;
+  do {
+    detail::scan_over(warm, options.key_prefix, cursor, options.page_size, page);
+    if (page.error) throw Error("drill: reading WARM failed: " + page.error.message());
+    cursor = page.next_cursor;
+  } while (!page.done && !cursor.empty());
+  report.warm_read_ms = detail::ms_since(start);
 
   step("cleaning up");
   detail::lose_hot(store, keys);

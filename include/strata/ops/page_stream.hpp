@@ -14,14 +14,14 @@
 #include "strata/core/config.hpp"
 #include "strata/core/error.hpp"
 #include "strata/core/record.hpp"
+#include "strata/core/side_call.hpp"
 
 #include <chrono>        // std::chrono::steady_clock, std::chrono::duration
 #include <cstddef>       // std::size_t
-#include <functional>    // std::function, std::cref, std::ref
-#include <future>        // std::async, std::future
+#include <functional>    // std::function
 #include <string>        // std::string
 #include <string_view>   // std::string_view
-#include <system_error>  // std::error_code, std::system_error
+#include <system_error>  // std::error_code
 #include <thread>        // std::this_thread::sleep_until
 
 STRATA_BEGIN_NAMESPACE
@@ -96,15 +96,14 @@ inline PageStreamEnd stream_pages_with(
       return end;
     }
     const bool last = page.done || page.next_cursor.empty();  // an empty cursor cannot go on
-    // Read the next page while this one is written.
-    std::future<void> next;  // declared after `pages`: waited for before they go
-    if (!last) {
-      try {
-        next = std::async(std::launch::async, std::cref(fetch_into), page.next_cursor, 1 - current);
-      } catch (const std::system_error&) {
-        // No thread to be had: the next page is read after this one instead.
-      }
-    }
+    // Read the next page while this one is written. Without a thread to be
+    // had, it is read after this one instead.
+    SideCall<bool> next;  // declared after `pages`: joined before they go
+    if (!last)
+      next.start([&fetch_into, cursor = page.next_cursor, slot = 1 - current] {
+        fetch_into(cursor, slot);
+        return true;
+      });
     if (!handle(page, current)) return end;  // `next` is waited for
     if (!page.next_cursor.empty()) end.cursor = page.next_cursor;
     if (last) {
@@ -122,7 +121,7 @@ inline PageStreamEnd stream_pages_with(
       end.stopped = true;
       return end;
     }
-    if (next.valid())
+    if (next.started())
       next.get();
     else
       fetch_into(end.cursor, 1 - current);
