@@ -17,12 +17,11 @@
 ///   UPDATE` with binary arrays, which also says how many of its keys were
 ///   new (while keys are being overwritten, one chunk in eight asks: the
 ///   count costs the server a little). While the last chunk counted had all
-///   new keys, a chunk of at least
-///   `copy_threshold` records goes by binary COPY straight into the table
-///   instead (an existing key makes it fail at once; it is rolled back and
-///   upserted). ADR 8 and ADR 20 have the measurements. A key given twice in a
-///   chunk is written once, with its last value (the result of the writes in
-///   order).
+///   new keys, a chunk of at least `copy_threshold` records goes by binary
+///   COPY straight into the table instead (an existing key makes it fail at
+///   once; it is rolled back and upserted). ADR 8 and ADR 20 have the
+///   measurements. A key given twice in a chunk is written once, with its
+///   last value (the result of the writes in order).
 /// - load_many: one query per `load_chunk_size` keys, binary results, expired rows filtered in
 ///   the query: `key = ANY($1)` with the keys as one binary text[], sent as
 ///   the unnamed statement (planned for that array), so the planner scans
