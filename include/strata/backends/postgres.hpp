@@ -543,14 +543,13 @@ class PostgresRepository {
     const detail::PgResultPtr r =
         exec_prepared(c, counted ? "strata_upsert" : "strata_upsert_uncounted",
                       {keys.bytes(), envelopes.bytes(), expiry.bytes()});
-    if (!counted) {
-      if (PQresultStatus(r.get()) == PGRES_COMMAND_OK) return {};
-      return {write_error(c, r.get()), is_key_race(c, r.get())};
+    const bool ok = counted ? single_int8(r.get()) : PQresultStatus(r.get()) == PGRES_COMMAND_OK;
+    if (!ok) return {write_error(c, r.get()), is_key_race(c, r.get())};
+    if (counted) {
+      const auto inserted = detail::pg::get_i64(PQgetvalue(r.get(), 0, 0));
+      state_->keys_were_new.store(inserted == static_cast<std::int64_t>(rows.size()),
+                                  std::memory_order_relaxed);
     }
-    if (!single_int8(r.get())) return {write_error(c, r.get()), is_key_race(c, r.get())};
-    const auto inserted = detail::pg::get_i64(PQgetvalue(r.get(), 0, 0));
-    state_->keys_were_new.store(inserted == static_cast<std::int64_t>(rows.size()),
-                                std::memory_order_relaxed);
     return {};
   }
 
@@ -624,13 +623,13 @@ class PostgresRepository {
                           "' is not 1 to 48 of [A-Za-z0-9_] starting with a letter or '_'");
       read_password();
       quoted = "\"" + options.table + "\"";
-      // xmax is 0 in a row version this statement inserted, and set in one
-      // it updated (the conflicting row was locked): a hint only, for COPY.
       upsert_uncounted_sql = "INSERT INTO " + quoted +
                              " (key, envelope, expires_at, updated_at) SELECT k, e, x, now() FROM "
                              "unnest($1::text[], $2::bytea[], $3::timestamptz[]) AS u(k, e, x) ON "
                              "CONFLICT (key) DO UPDATE SET envelope = EXCLUDED.envelope, "
                              "expires_at = EXCLUDED.expires_at, updated_at = EXCLUDED.updated_at";
+      // xmax is 0 in a row version this statement inserted, and set in one
+      // it updated (the conflicting row was locked): a hint only, for COPY.
       upsert_sql = "WITH written AS (" + upsert_uncounted_sql +
                    " RETURNING xmax = 0 AS inserted) SELECT count(*) FILTER (WHERE inserted) FROM "
                    "written";

@@ -14,7 +14,6 @@
 /// RSS figure (it resets and reads /proc/self's high-water mark).
 
 #include "strata/core/clock.hpp"
-#include "strata/core/concepts.hpp"
 #include "strata/core/config.hpp"
 #include "strata/core/envelope.hpp"
 #include "strata/core/error.hpp"
@@ -273,14 +272,12 @@ DrillReport run_drill(Store& store, const DrillOptions& options) {
   step("timing WARM reads alone");
   std::this_thread::sleep_for(options.settle);
   start = std::chrono::steady_clock::now();
-  ScanPage page;
-  std::string cursor;
-  do {
-    detail::scan_over(warm, options.key_prefix, cursor, options.page_size, page);
-    if (page.error) throw Error("drill: reading WARM failed: " + page.error.message());
-    cursor = page.next_cursor;
-  } while (!page.done && !cursor.empty());
+  // The page loop rehydrate runs, with nothing done per page.
+  const PageStreamEnd walked = detail::stream_pages(
+      warm, PageScan{.page_size = options.page_size, .prefix = options.key_prefix},
+      [](const ScanPage&) { return true; });
   report.warm_read_ms = detail::ms_since(start);
+  if (walked.error) throw Error("drill: reading WARM failed: " + walked.error.message());
 
   step("cleaning up");
   detail::lose_hot(store, keys);
